@@ -1,0 +1,93 @@
+"""The ``mpm`` command: parses arguments and calls mpmlib; no analysis logic of its own.
+
+Anything a user can get wrong (a path, a parameter, the data) ends with one line on stderr
+naming the problem and exit status 2; never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import MpmError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except MpmError as exc:
+        print(f"mpm {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"mpm {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mpm", description="H101 + PD-1 MPM trial analysis pipeline")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    synth = sub.add_parser("synth", help="write a synthetic SDTM trial (CSV) for the demo")
+    synth.add_argument("--n", type=int, default=40, help="number of enrolled subjects (default 40)")
+    synth.add_argument("--seed", type=int, default=20261124, help="random seed (default 20261124)")
+    synth.add_argument("--out", default="data/demo", help="output folder (default data/demo)")
+    synth.set_defaults(func=cmd_synth)
+
+    for name, helptext, func in (
+        ("derive", "derive ADaM datasets into OUT/adam/", cmd_derive),
+        ("report", "run the whole pipeline into OUT/report/", cmd_report),
+    ):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("--params", required=True, help="parameter file, e.g. params/demo.yaml")
+        p.add_argument("--sdtm", help="SDTM folder replacing the parameter file's input (one file per domain)")
+        p.add_argument("--out", help="output root (default outputs/<parameter file stem>)")
+        p.set_defaults(func=func)
+    return parser
+
+
+def cmd_synth(args) -> int:
+    from .synth import generate_trial, write_sdtm_csv
+
+    if args.n < 1:
+        raise MpmError("--n must be at least 1")
+    paths = write_sdtm_csv(generate_trial(n=args.n, seed=args.seed), Path(args.out))
+    print(f"wrote {len(paths)} SDTM domains for {args.n} enrolled subjects (seed {args.seed}) to {args.out}")
+    return 0
+
+
+def _load(args) -> dict:
+    from .params import load_params, override_paths
+
+    return override_paths(load_params(args.params), args.sdtm, args.out)
+
+
+def cmd_derive(args) -> int:
+    from . import io
+    from .notebook import derive_all
+    from .report import write_adam
+
+    params = _load(args)
+    sdtm = io.read_sdtm(params["sdtm"]["dir"], params["sdtm"]["files"])
+    adam = derive_all(sdtm, params)
+    adam_dir = Path(params["output"]["dir"]) / "adam"
+    write_adam(adam, adam_dir)
+    adsl = adam["adsl"]
+    counts = ", ".join(f"{flag} {int(adsl[flag].eq('Y').sum())}" for flag in ("ENRLFL", "SAFFL", "EFFFL"))
+    print(f"ADaM written to {adam_dir}: " + ", ".join(f"{k} ({len(v)} rows)" for k, v in adam.items()))
+    print(f"ADSL: {len(adsl)} subjects in DM; {counts}")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from .report import build_report
+
+    index = build_report(_load(args))
+    print(f"report written: {index}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

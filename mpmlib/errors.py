@@ -1,0 +1,49 @@
+"""Errors a user can cause, reported as one clear message instead of a traceback.
+
+Every data error names the domain, the variable, the rule and (where there is one) the subject,
+so an analyst can find the record in the source file without reading code.
+"""
+
+from __future__ import annotations
+
+
+class MpmError(Exception):
+    """Base class: anything the user can get wrong (data, parameters, paths)."""
+
+
+class ParamsError(MpmError):
+    """A parameter file is missing, unreadable or has a wrong or missing key."""
+
+
+class DataError(MpmError):
+    """Input data break a rule the pipeline relies on.
+
+    Parameters
+    ----------
+    domain, variable, rule
+        Where and what: e.g. ``("EX", "EXSTDTC", "ISO 8601 date")``.
+    subjects
+        USUBJIDs of the offending records (at most 10 are shown in the message).
+    detail
+        Free text, e.g. the offending values.
+    """
+
+    def __init__(self, domain: str, variable: str | None, rule: str,
+                 subjects=None, detail: str = ""):
+        self.domain = domain
+        self.variable = variable
+        self.rule = rule
+        self.subjects = sorted({str(s) for s in (subjects or [])})
+        self.detail = detail
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        where = self.domain if not self.variable else f"{self.domain}.{self.variable}"
+        msg = f"{where}: {self.rule}"
+        if self.subjects:
+            shown = ", ".join(self.subjects[:10])
+            more = f" (+{len(self.subjects) - 10} more)" if len(self.subjects) > 10 else ""
+            msg += f" [USUBJID: {shown}{more}]"
+        if self.detail:
+            msg += f" - {self.detail}"
+        return msg

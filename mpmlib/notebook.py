@@ -1,0 +1,72 @@
+"""What every report notebook does first: settings for reproducible output, and the run's data.
+
+Notebooks call :func:`setup` and :func:`load_run`; nothing else hides in notebook state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from . import io
+from .derive import derive_adex, derive_adsl
+from .params import load_params, override_paths
+
+ADAM_DATASETS = ("adsl", "adex")
+
+
+def setup() -> None:
+    """Deterministic figures and readable tables (PNG figures are byte-stable; SVG are not)."""
+    import matplotlib
+    import seaborn as sns
+
+    sns.set_theme(style="whitegrid", context="notebook")
+    matplotlib.rcParams.update({"figure.dpi": 96, "savefig.dpi": 96, "svg.hashsalt": "mpm-h101",
+                                "font.family": "DejaVu Sans"})
+    pd.set_option("display.max_rows", 200)
+    pd.set_option("display.max_columns", 50)
+    pd.set_option("display.width", 160)
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        if shell is not None:
+            shell.run_line_magic("matplotlib", "inline")
+            shell.run_line_magic("config", "InlineBackend.figure_formats = ['png']")
+    except ImportError:  # plain Python: nothing to configure
+        pass
+
+
+@dataclass
+class Run:
+    """One analysis run: its parameters, SDTM and ADaM datasets."""
+
+    params: dict
+    sdtm: dict[str, pd.DataFrame]
+    adam: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    @property
+    def adsl(self) -> pd.DataFrame:
+        return self.adam["adsl"]
+
+
+def load_run(params_file: str, sdtm_dir: str | None = None, out_dir: str | None = None,
+             adam_dir: str | None = None) -> Run:
+    """Load parameters and SDTM; read ADaM from ``adam_dir`` (what ``mpm report`` derived) or,
+    when a notebook is opened on its own, derive it in memory from the same functions."""
+    params = override_paths(load_params(params_file), sdtm_dir, out_dir)
+    sdtm = io.read_sdtm(params["sdtm"]["dir"], params["sdtm"]["files"])
+    if adam_dir and Path(adam_dir).is_dir():
+        adam = {name: pd.read_parquet(Path(adam_dir) / f"{name}.parquet") for name in ADAM_DATASETS}
+    else:
+        adam = derive_all(sdtm, params)
+    return Run(params=params, sdtm=sdtm, adam=adam)
+
+
+def derive_all(sdtm: dict[str, pd.DataFrame], params: dict) -> dict[str, pd.DataFrame]:
+    """Every ADaM dataset of the run, in dependency order (ADSL first)."""
+    adsl = derive_adsl(sdtm, params["adsl"], params["data_cutoff"])
+    adex = derive_adex(adsl, sdtm.get("ex"), params["adsl"]["study_drugs"], params["adsl"]["ex_missing_end"])
+    return {"adsl": adsl, "adex": adex}

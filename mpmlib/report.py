@@ -1,0 +1,254 @@
+"""The report pipeline: derive ADaM, run every notebook with papermill, convert to HTML, write
+an index with provenance.
+
+Reproducibility (toolchain notes §5): notebooks are executed with fixed parameters, then
+normalised (cell ids, papermill/nbclient timing metadata and memory addresses removed); HTML
+is produced without code, without the parameter cells and without stderr, with a template that
+loads nothing from the network. No run timestamp is written anywhere, so the same commit,
+parameters and inputs give byte-identical HTML.
+
+Nothing half-written looks finished: notebooks render into ``report.partial/``, which replaces
+``report/`` only when every notebook succeeded. A failed notebook is kept, executed up to the
+failing cell, in ``<out>/failed/`` and the error names it.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import platform
+import re
+import shutil
+import subprocess
+from importlib import metadata
+from pathlib import Path
+
+import nbformat
+
+from . import io
+from .errors import MpmError
+from .notebook import derive_all
+from .params import PROJECT_ROOT
+
+NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+KERNEL_NAME = "python3"
+PACKAGES = ["mpmlib", "pandas", "numpy", "scipy", "statsmodels", "lifelines", "matplotlib", "seaborn",
+            "great-expectations", "papermill", "nbconvert", "nbclient", "ipykernel", "pyreadstat",
+            "pyreadr", "pyarrow", "PyYAML"]
+
+
+def build_report(params: dict, notebooks_dir: Path = NOTEBOOKS_DIR) -> Path:
+    """Run the whole pipeline for one parameter set; return the path of ``index.html``."""
+    out = Path(params["output"]["dir"])
+    files = io.find_domain_files(params["sdtm"]["dir"], params["sdtm"]["files"])
+    sdtm = {domain: io.read_domain(path, domain) for domain, path in files.items()}
+    adam = derive_all(sdtm, params)
+    adam_dir = out / "adam"
+    write_adam(adam, adam_dir)
+
+    report_dir, staging, failed_dir, executed_dir = (out / "report", out / "report.partial",
+                                                     out / "failed", out / "notebooks")
+    for folder in (report_dir, staging, failed_dir):
+        shutil.rmtree(folder, ignore_errors=True)
+    staging.mkdir(parents=True)
+    executed_dir.mkdir(parents=True, exist_ok=True)
+    entries = []
+    for name in params["report"]["notebooks"]:
+        source = notebooks_dir / f"{name}.ipynb"
+        if not source.is_file():
+            raise MpmError(f"report.notebooks: notebook not found: {source}")
+        executed = executed_dir / f"{name}.ipynb"
+        nb = execute_notebook(source, executed, params, adam_dir, failed_dir)
+        title = notebook_title(nb) or name
+        (staging / f"{name}.html").write_text(notebook_to_html(nb, title), encoding="utf-8")
+        entries.append({"name": name, "title": title, "file": f"{name}.html"})
+    provenance = collect_provenance(params, files)
+    (staging / "provenance.json").write_text(json.dumps(provenance, indent=2, sort_keys=True) + "\n",
+                                             encoding="utf-8")
+    (staging / "index.html").write_text(index_html(params, entries, provenance, latest_data_date(sdtm)),
+                                        encoding="utf-8")
+    staging.rename(report_dir)
+    return report_dir / "index.html"
+
+
+def write_adam(adam: dict, adam_dir: Path) -> None:
+    """ADaM datasets as Parquet (typed; dates stay dates) into ``adam_dir``."""
+    adam_dir.mkdir(parents=True, exist_ok=True)
+    for name, df in adam.items():
+        io.write_dataset(df, adam_dir / f"{name}.parquet")
+
+
+def execute_notebook(source: Path, executed: Path, params: dict, adam_dir: Path, failed_dir: Path):
+    """Execute with papermill (parameters injected), normalise, return the notebook node."""
+    import papermill as pm
+
+    parameters = {"params_file": params["_path"], "sdtm_dir": params["sdtm"]["dir"],
+                  "out_dir": params["output"]["dir"], "adam_dir": str(adam_dir)}
+    try:
+        pm.execute_notebook(str(source), str(executed), parameters=parameters, kernel_name=KERNEL_NAME,
+                            cwd=str(source.parent), progress_bar=False, log_output=False)
+    except pm.PapermillExecutionError as exc:
+        failed_dir.mkdir(parents=True, exist_ok=True)
+        if executed.exists():
+            shutil.move(str(executed), failed_dir / executed.name)
+        raise MpmError(f"notebook {source.stem} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue} "
+                       f"(executed copy: {failed_dir / executed.name})") from None
+    nb = normalise_notebook(nbformat.read(executed, as_version=4))
+    nbformat.write(nb, executed)
+    return nb
+
+
+_ADDRESS = re.compile(r" at 0x[0-9a-f]+")
+
+
+def normalise_notebook(nb):
+    """Remove everything that changes between identical runs: cell ids, papermill and nbclient
+    timing metadata, run paths, memory addresses in text/plain output."""
+    nb.metadata.pop("papermill", None)
+    nb.metadata.pop("widgets", None)
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"cell-{i:03d}"
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if "text/plain" in data:
+                data["text/plain"] = _ADDRESS.sub("", data["text/plain"])
+    return nb
+
+
+def notebook_title(nb) -> str | None:
+    """The first level-1 Markdown heading."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return None
+
+
+def notebook_to_html(nb, title: str) -> str:
+    """HTML without code, prompts, parameter cells or stderr, loading nothing from the network."""
+    from nbconvert import HTMLExporter
+    from nbconvert.preprocessors import TagRemovePreprocessor
+
+    nb = nbformat.from_dict(json.loads(json.dumps(nb)))
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.outputs if not (o.get("output_type") == "stream"
+                                                             and o.get("name") == "stderr")]
+    exporter = HTMLExporter(template_name="mpm", extra_template_basedirs=[str(TEMPLATES_DIR)],
+                            exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    exporter.register_preprocessor(TagRemovePreprocessor(
+        remove_cell_tags={"parameters", "injected-parameters"}, enabled=True), enabled=True)
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
+    return body
+
+
+def latest_data_date(sdtm: dict) -> str | None:
+    """Latest complete ISO 8601 date in any ``--DTC`` variable (the 'date of data' when the
+    parameter file gives no data cut-off)."""
+    latest = None
+    for df in sdtm.values():
+        for col in df.columns:
+            if col.endswith("DTC"):
+                text = df[col].dropna().astype(str).str.slice(0, 10)
+                text = text[text.str.fullmatch(r"\d{4}-\d{2}-\d{2}")]
+                if len(text):
+                    candidate = text.max()
+                    latest = candidate if latest is None or candidate > latest else latest
+    return latest
+
+
+def collect_provenance(params: dict, files: dict[str, Path]) -> dict:
+    """Commit, parameter file, input file hashes and package versions."""
+    return {
+        "git_commit": git_commit(),
+        "parameter_file": _display_path(Path(params["_path"])),
+        "parameter_file_sha256": io.sha256_file(params["_path"]),
+        "sdtm_dir": _display_path(Path(params["sdtm"]["dir"])),
+        "inputs": {domain.upper(): {"file": path.name, "sha256": io.sha256_file(path)}
+                   for domain, path in sorted(files.items())},
+        "python": platform.python_version(),
+        "packages": {name: _version(name) for name in PACKAGES},
+    }
+
+
+def git_commit() -> str:
+    """HEAD commit of the project, with ``+modified`` when tracked files differ from it."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True,
+                              text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=PROJECT_ROOT,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return head + ("+modified" if dirty else "")
+
+
+def index_html(params: dict, entries: list[dict], provenance: dict, data_date: str | None) -> str:
+    """The report's front page: title, date of data, a link per notebook, provenance."""
+    esc = html.escape
+    title = params["study"]["title"] or params["_name"]
+    cutoff = params["data_cutoff"]
+    date_line = (f"Data cut-off: <b>{esc(cutoff)}</b>" if cutoff else
+                 f"Date of data (latest date in the input): <b>{esc(data_date or 'unknown')}</b>")
+    links = "\n".join(f'<li><a href="{esc(e["file"])}">{esc(e["title"])}</a></li>' for e in entries)
+    inputs = "\n".join(f"<tr><td>{esc(d)}</td><td>{esc(v['file'])}</td><td><code>{esc(v['sha256'])}</code></td></tr>"
+                       for d, v in provenance["inputs"].items())
+    packages = ", ".join(f"{esc(k)} {esc(str(v))}" for k, v in provenance["packages"].items())
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{esc(title)}</title>
+<style>
+body {{ font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; max-width: 980px;
+       margin: 2em auto; color: #222; line-height: 1.45; padding: 0 1em; }}
+h1 {{ font-size: 1.6em; margin-bottom: .2em; }}
+table {{ border-collapse: collapse; font-size: .85em; }}
+td, th {{ border: 1px solid #ccc; padding: .25em .5em; text-align: left; vertical-align: top; }}
+code {{ font-size: .9em; word-break: break-all; }}
+.muted {{ color: #666; font-size: .9em; }}
+</style>
+</head>
+<body>
+<h1>{esc(title)}</h1>
+<p>{date_line} &middot; Run: <code>{esc(params['_name'])}</code></p>
+<h2>Reports</h2>
+<ol>
+{links}
+</ol>
+<h2>Provenance</h2>
+<table>
+<tr><th>Code (git commit)</th><td><code>{esc(provenance['git_commit'])}</code></td></tr>
+<tr><th>Parameter file</th><td>{esc(provenance['parameter_file'])}<br><code>{esc(provenance['parameter_file_sha256'])}</code></td></tr>
+<tr><th>SDTM folder</th><td>{esc(provenance['sdtm_dir'])}</td></tr>
+<tr><th>Python</th><td>{esc(provenance['python'])}</td></tr>
+<tr><th>Packages</th><td>{packages}</td></tr>
+</table>
+<h3>Input files (SHA-256)</h3>
+<table>
+<tr><th>Domain</th><th>File</th><th>SHA-256</th></tr>
+{inputs}
+</table>
+<p class="muted">Derived ADaM datasets: <code>../adam/</code>. Machine-readable provenance:
+<a href="provenance.json">provenance.json</a>.</p>
+</body>
+</html>
+"""
+
+
+def _display_path(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def _version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"

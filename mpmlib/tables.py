@@ -1,0 +1,203 @@
+"""Display tables: ADaM in, a formatted DataFrame out (read -> filter -> count -> render).
+
+Conventions (as in most CSR shells, e.g. pycsr / PhUSE "Analysis and Display White Papers"):
+
+* columns are the treatment groups plus ``Total``, each headed with its N;
+* the denominator of every percentage is the column N of the population shown, so every
+  subject in the population is counted (a ``Missing`` row appears when a value is missing);
+* numbers are rounded half away from zero (as SAS ``ROUND``), not half to even; means and medians
+  get one decimal more than the data, standard deviations two (``decimals`` = the data's).
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+
+import numpy as np
+import pandas as pd
+
+MISSING = "Missing"
+
+
+def round_half_up(value: float | Fraction, decimals: int) -> str:
+    """Format ``value`` with ``decimals`` places, halves rounded away from zero.
+
+    Exact for fractions (percentages are computed as ``Fraction(100 * n, N)``); floats are
+    taken at their shortest repr, e.g. 2.675 -> "2.68" (Python's ``round`` gives 2.67).
+    """
+    if isinstance(value, Fraction):
+        dec = Decimal(value.numerator) / Decimal(value.denominator)
+    else:
+        dec = Decimal(repr(float(value)))
+    quantum = Decimal(1).scaleb(-decimals)
+    text = str(dec.quantize(quantum, rounding=ROUND_HALF_UP))
+    return "0" + text[2:] if text.startswith("-0") and Decimal(text) == 0 else text
+
+
+def n_pct(n: int, denominator: int, decimals: int = 1) -> str:
+    """``"n (p%)"`` with p = 100 n / N rounded half up; ``"0"`` when n is 0."""
+    if n == 0 or denominator == 0:
+        return "0"
+    return f"{n} ({round_half_up(Fraction(100 * n, denominator), decimals)})"
+
+
+def column_populations(adsl: pd.DataFrame, by: str, total: bool = True) -> dict[str, pd.DataFrame]:
+    """Subjects per display column: one per group of ``by`` (sorted), plus ``Total``."""
+    columns = {str(g): rows for g, rows in adsl.groupby(by, sort=True)}
+    if total:
+        columns["Total"] = adsl
+    return columns
+
+
+def column_header(label: str, n: int) -> str:
+    return f"{label} (N={n})"
+
+
+def summary_table(adsl: pd.DataFrame, by: str, rows: list[dict], total: bool = True) -> pd.DataFrame:
+    """Baseline-characteristics style table.
+
+    ``rows``: ``{"var": "AGE", "label": "Age (years)", "kind": "continuous", "decimals": 0}`` or
+    ``{"var": "SEX", "label": "Sex", "kind": "categorical", "levels": ["F", "M"],
+    "labels": {"F": "Female"}}``. Levels not listed but present are added (sorted) so nothing is
+    hidden; missing values get a ``Missing`` row.
+    """
+    pops = column_populations(adsl, by, total)
+    out = []
+    for spec in rows:
+        if spec["var"] not in adsl.columns:
+            continue
+        if spec["kind"] == "continuous":
+            block = _continuous_block(pops, spec)
+        else:
+            block = _categorical_block(adsl, pops, spec)
+        out.append(block)
+    table = pd.concat(out) if out else pd.DataFrame()
+    table.columns = [column_header(label, len(rows)) for label, rows in pops.items()]
+    return table
+
+
+def continuous_summary(values: pd.Series, decimals: int = 0) -> dict[str, str]:
+    """n, Mean (SD), Median, Min, Max of the non-missing values."""
+    x = values.dropna().astype(float)
+    if x.empty:
+        return {"n": "0", "Mean (SD)": "", "Median": "", "Min, Max": ""}
+    sd = round_half_up(x.std(ddof=1), decimals + 2) if len(x) > 1 else "NE"
+    return {
+        "n": str(len(x)),
+        "Mean (SD)": f"{round_half_up(x.mean(), decimals + 1)} ({sd})",
+        "Median": round_half_up(float(np.median(x)), decimals + 1),
+        "Min, Max": f"{round_half_up(x.min(), decimals)}, {round_half_up(x.max(), decimals)}",
+    }
+
+
+def _continuous_block(pops, spec) -> pd.DataFrame:
+    stats = {label: continuous_summary(rows[spec["var"]], spec.get("decimals", 0))
+             for label, rows in pops.items()}
+    block = pd.DataFrame(stats)
+    missing = {label: int(rows[spec["var"]].isna().sum()) for label, rows in pops.items()}
+    if any(missing.values()):
+        block.loc[MISSING] = [str(missing[label]) for label in pops]
+    block.index = pd.MultiIndex.from_product([[spec["label"]], block.index])
+    return block
+
+
+def _categorical_block(adsl, pops, spec) -> pd.DataFrame:
+    var = spec["var"]
+    values = adsl[var].astype("object")
+    listed = [lvl for lvl in spec.get("levels", [])]
+    present = sorted({_level(v) for v in values.dropna()} - set(map(str, listed)))
+    levels = [str(lvl) for lvl in listed] + present
+    labels = spec.get("labels", {})
+    data = {}
+    for label, rows in pops.items():
+        col = rows[var].map(lambda v: MISSING if pd.isna(v) else _level(v))
+        counts = col.value_counts()
+        entries = [n_pct(int(counts.get(lvl, 0)), len(rows)) for lvl in levels]
+        data[label] = entries + ([n_pct(int(counts.get(MISSING, 0)), len(rows))]
+                                 if values.isna().any() else [])
+    index = [labels.get(lvl, lvl) for lvl in levels] + ([MISSING] if values.isna().any() else [])
+    block = pd.DataFrame(data, index=index)
+    block.index = pd.MultiIndex.from_product([[spec["label"]], block.index])
+    return block
+
+
+def _level(value) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def population_table(adsl: pd.DataFrame, by: str = "TRT01P") -> pd.DataFrame:
+    """Analysis populations among enrolled subjects: n (% of enrolled) per group and in total.
+
+    Enrolled: ENRLFL; safety: SAFFL (any study drug); efficacy: EFFFL (treated with
+    measurable disease at baseline).
+    """
+    enrolled = adsl[adsl["ENRLFL"].eq("Y")]
+    pops = column_populations(enrolled, by)
+    rows = {"Enrolled": "ENRLFL", "Safety population (any study drug)": "SAFFL",
+            "Efficacy population (measurable disease, treated)": "EFFFL"}
+    data = {label: [n_pct(int(sub[flag].eq("Y").sum()), len(sub)) for flag in rows.values()]
+            for label, sub in pops.items()}
+    table = pd.DataFrame(data, index=list(rows))
+    table.columns = [column_header(label, len(sub)) for label, sub in pops.items()]
+    return table
+
+
+def disposition_counts(adsl: pd.DataFrame) -> dict[str, int]:
+    """Counts for the CONSORT-style flow (CONSORT 2010 flow diagram boxes)."""
+    enrolled = adsl["ENRLFL"].eq("Y")
+    treated = adsl["SAFFL"].eq("Y")
+    return {
+        "screened": len(adsl),
+        "not_enrolled": int((~enrolled).sum()),
+        "enrolled": int(enrolled.sum()),
+        "not_treated": int((enrolled & ~treated).sum()),
+        "treated": int(treated.sum()),
+        "no_measurable_disease": int((treated & adsl["EFFFL"].ne("Y")).sum()),
+        "efficacy": int(adsl["EFFFL"].eq("Y").sum()),
+        "treatment_ongoing": int((treated & adsl["EOTSTT"].eq("ONGOING")).sum()),
+        "treatment_ended": int((treated & adsl["EOTSTT"].eq("DISCONTINUED")).sum()),
+        "study_ongoing": int((enrolled & adsl["EOSSTT"].eq("ONGOING")).sum()),
+        "study_ended": int((enrolled & adsl["EOSSTT"].isin(["DISCONTINUED", "COMPLETED"])).sum()),
+        "deaths": int((enrolled & adsl["DTHFL"].eq("Y")).sum()),
+    }
+
+
+def disposition_table(adsl: pd.DataFrame, by: str = "TRT01P") -> pd.DataFrame:
+    """End-of-treatment and end-of-study status with reasons, n (%) of enrolled subjects."""
+    enrolled = adsl[adsl["ENRLFL"].eq("Y")].copy()
+    enrolled["EOT"] = np.where(enrolled["SAFFL"].ne("Y"), "Not treated", enrolled["EOTSTT"])
+    rows = []
+    if enrolled["EOTSTT"].notna().any():
+        rows += [{"var": "EOT", "label": "Study treatment", "kind": "categorical",
+                  "levels": ["ONGOING", "DISCONTINUED"],
+                  "labels": {"ONGOING": "Ongoing", "DISCONTINUED": "Discontinued"}},
+                 {"var": "DCTREAS", "label": "Reason treatment ended", "kind": "categorical"}]
+    rows += [{"var": "EOSSTT", "label": "Study participation", "kind": "categorical",
+              "levels": ["ONGOING", "COMPLETED", "DISCONTINUED"],
+              "labels": {"ONGOING": "Ongoing", "COMPLETED": "Completed", "DISCONTINUED": "Discontinued"}},
+             {"var": "DCSREAS", "label": "Reason study participation ended", "kind": "categorical"}]
+    table = summary_table(enrolled, by, rows)
+    # reasons: a blank reason means "not applicable", not missing data
+    return table[~((table.index.get_level_values(0).str.startswith("Reason"))
+                   & (table.index.get_level_values(1) == MISSING))]
+
+
+def exposure_table(adex: pd.DataFrame, adsl: pd.DataFrame, drug_labels: dict[str, str],
+                   by: str = "TRT01A") -> pd.DataFrame:
+    """Exposure per study drug in the safety population: administrations, duration, dose."""
+    safety = adsl[adsl["SAFFL"].eq("Y")][["USUBJID", by]]
+    wide = adex.pivot_table(index="USUBJID", columns=["PARCAT1", "PARAMCD"], values="AVAL",
+                            aggfunc="first")
+    wide.columns = [f"{drug}_{param}" for drug, param in wide.columns]
+    data = safety.merge(wide, how="left", left_on="USUBJID", right_index=True)
+    rows = []
+    for code, label in drug_labels.items():
+        rows += [
+            {"var": f"{code}_NADMIN", "label": f"{label}: administrations", "kind": "continuous", "decimals": 0},
+            {"var": f"{code}_DURD", "label": f"{label}: duration of exposure (days)", "kind": "continuous",
+             "decimals": 0},
+        ]
+    return summary_table(data, by, rows)
