@@ -33,7 +33,7 @@ class DataError(MpmError):
         self.domain = domain
         self.variable = variable
         self.rule = rule
-        self.subjects = sorted({str(s) for s in (subjects or [])})
+        self.subjects = sorted({str(s) for s in (subjects if subjects is not None else [])})
         self.detail = detail
         super().__init__(self._message())
 

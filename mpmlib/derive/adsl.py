@@ -289,8 +289,10 @@ def merge_death(adsl: pd.DataFrame, dm: pd.DataFrame, ds: pd.DataFrame | None) -
 
     Source: DM ``DTHDTC``; if blank, the DS record with ``DSDECOD = "DEATH"``. A partial death
     date is completed to the first day of the period, but never earlier than the last date the
-    subject is known alive (a widely used SAP rule; admiral ``derive_vars_dt`` with
-    ``highest_imputation = "M"``, ``date_imputation = "first"`` plus the alive-date floor).
+    subject is known alive within that period (a widely used SAP rule; admiral ``derive_vars_dt``
+    with ``highest_imputation = "M"``, ``date_imputation = "first"`` plus the alive-date floor).
+    A contact after the end of the death period is a data contradiction left for QC to report;
+    it does not move the death date.
     DTHDTF says what was imputed ("D" day, "M" month and day). DTHFL is "Y" or missing (ADaMIG).
     """
     require_valid_dtc(dm, "DM", "DTHDTC")
@@ -301,8 +303,10 @@ def merge_death(adsl: pd.DataFrame, dm: pd.DataFrame, ds: pd.DataFrame | None) -
         death_dtc = death_dtc.fillna(adsl["USUBJID"].map(dict(zip(ds_death["USUBJID"], ds_death["DSSTDTC"]))))
     death_dtc = death_dtc.astype("object")
     imputed = dtc_to_date(death_dtc, imputation="first")
+    period_end = dtc_to_date(death_dtc, imputation="last")
     flag = date_imputation_flag(death_dtc)
-    floor = adsl["LSTALVDT"].where(flag.ne("") & (adsl["LSTALVDT"] > imputed))
+    alive = adsl["LSTALVDT"]
+    floor = alive.where(flag.ne("") & (alive > imputed) & (alive <= period_end))
     adsl["DTHDT"] = imputed.where(floor.isna(), floor)
     adsl["DTHDTF"] = flag.where(flag.ne(""), np.nan)
     dthfl = dm.set_index("USUBJID")["DTHFL"] if "DTHFL" in dm.columns else pd.Series(dtype=object)
