@@ -1,0 +1,60 @@
+"""Parameter files: defaults, path resolution, overrides and clear errors."""
+
+import pytest
+
+from mpmlib.errors import ParamsError
+from mpmlib.params import DEFAULTS, load_params, override_paths
+
+
+def write(tmp_path, text, name="run.yaml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_defaults_and_output_named_after_the_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    params = load_params(write(tmp_path, "sdtm:\n  dir: data\n", "trial_x.yaml"))
+    assert params["_name"] == "trial_x"
+    assert params["output"]["dir"] == str(tmp_path / "outputs" / "trial_x")
+    assert params["sdtm"]["dir"] == str(tmp_path / "data")
+    assert params["adsl"]["reference_date"] == DEFAULTS["adsl"]["reference_date"] == "TRTSDT"
+
+
+def test_override_replaces_input_and_drops_file_mapping(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    params = load_params(write(tmp_path, "sdtm:\n  dir: a\n  files: {rs: rs_onco.rda}\n"))
+    new = override_paths(params, sdtm_dir="b", out_dir="o")
+    assert new["sdtm"]["dir"] == str(tmp_path / "b") and new["sdtm"]["files"] == {}
+    assert new["output"]["dir"] == str(tmp_path / "o")
+    assert params["sdtm"]["files"] == {"rs": "rs_onco.rda"}     # the original is untouched
+
+
+def test_environment_variables_in_paths(tmp_path, monkeypatch):
+    monkeypatch.setenv("MPM_EXTERNAL", str(tmp_path / "ext"))
+    params = load_params(write(tmp_path, "sdtm:\n  dir: ${MPM_EXTERNAL}/pilot\n"))
+    assert params["sdtm"]["dir"] == str(tmp_path / "ext" / "pilot")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("sdtm: {dir: a}\nunknown_key: 1\n", "unknown key"),
+    ("sdtm: {dir: a}\nadsl: {referense_date: TRTSDT}\n", "unknown key.*under adsl"),
+    ("sdtm: {dir: a}\nadsl: {reference_date: FIRSTVISIT}\n", "reference_date must be"),
+    ("adsl: {}\n", "sdtm.dir is required"),
+    ("sdtm: [a, b\n", "not valid YAML"),
+    ("sdtm:\n  dir: ${NOT_SET_ANYWHERE_X}/x\n", "undefined environment variable"),
+    ("sdtm: {dir: a}\nadsl: {study_drugs: {H101: H101}}\n", "must be a list"),
+])
+def test_bad_parameter_files(tmp_path, text, message):
+    with pytest.raises(ParamsError, match=message):
+        load_params(write(tmp_path, text))
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ParamsError, match="parameter file not found"):
+        load_params(tmp_path / "nope.yaml")
+
+
+def test_shipped_parameter_files_load(project_root):
+    for path in sorted((project_root / "params").glob("*.yaml")):
+        assert load_params(path)["_name"] == path.stem
