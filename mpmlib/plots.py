@@ -36,8 +36,11 @@ def consort_flow(counts: dict[str, int], reasons_treatment_ended: dict[str, int]
     for y, text in sides:
         ax.plot([3.2, 6.0], [y, y], color="#a0703a", lw=0.8)
         ax.text(7.6, y, text, ha="center", va="center", fontsize=9, bbox=side)
-    lines = [f"Treatment ongoing at data cut-off: n = {counts['treatment_ongoing']}",
-             f"Treatment ended: n = {counts['treatment_ended']}"]
+    if counts["treatment_ongoing"] is None:
+        lines = ["End of treatment not recorded separately in DS"]
+    else:
+        lines = [f"Treatment ongoing at data cut-off: n = {counts['treatment_ongoing']}",
+                 f"Treatment ended: n = {counts['treatment_ended']}"]
     for reason, n in (reasons_treatment_ended or {}).items():
         lines.append(f"    {reason.capitalize()}: {n}")
     lines.append(f"Deaths (any time): n = {counts['deaths']}")

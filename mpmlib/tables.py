@@ -149,6 +149,7 @@ def disposition_counts(adsl: pd.DataFrame) -> dict[str, int]:
     """Counts for the CONSORT-style flow (CONSORT 2010 flow diagram boxes)."""
     enrolled = adsl["ENRLFL"].eq("Y")
     treated = adsl["SAFFL"].eq("Y")
+    has_eot = adsl["EOTSTT"].notna().any()
     return {
         "screened": len(adsl),
         "not_enrolled": int((~enrolled).sum()),
@@ -157,8 +158,9 @@ def disposition_counts(adsl: pd.DataFrame) -> dict[str, int]:
         "treated": int(treated.sum()),
         "no_measurable_disease": int((treated & adsl["EFFFL"].ne("Y")).sum()),
         "efficacy": int(adsl["EFFFL"].eq("Y").sum()),
-        "treatment_ongoing": int((treated & adsl["EOTSTT"].eq("ONGOING")).sum()),
-        "treatment_ended": int((treated & adsl["EOTSTT"].eq("DISCONTINUED")).sum()),
+        # None when DS holds no END OF TREATMENT records (e.g. the CDISC pilot)
+        "treatment_ongoing": int((treated & adsl["EOTSTT"].eq("ONGOING")).sum()) if has_eot else None,
+        "treatment_ended": int((treated & adsl["EOTSTT"].eq("DISCONTINUED")).sum()) if has_eot else None,
         "study_ongoing": int((enrolled & adsl["EOSSTT"].eq("ONGOING")).sum()),
         "study_ended": int((enrolled & adsl["EOSSTT"].isin(["DISCONTINUED", "COMPLETED"])).sum()),
         "deaths": int((enrolled & adsl["DTHFL"].eq("Y")).sum()),
