@@ -34,16 +34,17 @@ def consort_flow(counts: dict[str, int], reasons_treatment_ended: dict[str, int]
         (3.7, f"No measurable disease\nat baseline n = {counts['no_measurable_disease']}"),
     ]
     for y, text in sides:
-        ax.plot([3.2, 6.0], [y, y], color="#a0703a", lw=0.8)
-        ax.text(7.6, y, text, ha="center", va="center", fontsize=9, bbox=side)
+        ax.annotate("", xy=(6.2, y), xytext=(3.2, y), arrowprops=dict(arrowstyle="->", color="#a0703a", lw=0.8))
+        ax.text(6.35, y, text, ha="left", va="center", fontsize=9, bbox=side)
     if counts["treatment_ongoing"] is None:
         lines = ["End of treatment not recorded separately in DS"]
     else:
         lines = [f"Treatment ongoing at data cut-off: n = {counts['treatment_ongoing']}",
                  f"Treatment ended: n = {counts['treatment_ended']}"]
     for reason, n in (reasons_treatment_ended or {}).items():
-        lines.append(f"    {reason.capitalize()}: {n}")
+        lines.append(f"  - {reason.capitalize()}: {n}")
     lines.append(f"Deaths (any time): n = {counts['deaths']}")
-    ax.text(3.2, 0.2, "\n".join(lines), ha="center", va="bottom", fontsize=9, bbox=box)
+    ax.text(3.2, 0.2, "\n".join(lines), ha="center", va="bottom", fontsize=9, bbox=box,
+            multialignment="left")
     fig.tight_layout()
     return fig

@@ -53,16 +53,12 @@ def build_report(params: dict, notebooks_dir: Path = NOTEBOOKS_DIR) -> Path:
         shutil.rmtree(folder, ignore_errors=True)
     staging.mkdir(parents=True)
     executed_dir.mkdir(parents=True, exist_ok=True)
-    entries = []
-    for name in params["report"]["notebooks"]:
-        source = notebooks_dir / f"{name}.ipynb"
-        if not source.is_file():
-            raise MpmError(f"report.notebooks: notebook not found: {source}")
-        executed = executed_dir / f"{name}.ipynb"
-        nb = execute_notebook(source, executed, params, adam_dir, failed_dir)
-        title = notebook_title(nb) or name
-        (staging / f"{name}.html").write_text(notebook_to_html(nb, title), encoding="utf-8")
-        entries.append({"name": name, "title": title, "file": f"{name}.html"})
+    try:
+        entries = [render_notebook(name, notebooks_dir, staging, executed_dir, failed_dir, params, adam_dir)
+                   for name in params["report"]["notebooks"]]
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     provenance = collect_provenance(params, files)
     (staging / "provenance.json").write_text(json.dumps(provenance, indent=2, sort_keys=True) + "\n",
                                              encoding="utf-8")
@@ -70,6 +66,18 @@ def build_report(params: dict, notebooks_dir: Path = NOTEBOOKS_DIR) -> Path:
                                         encoding="utf-8")
     staging.rename(report_dir)
     return report_dir / "index.html"
+
+
+def render_notebook(name: str, notebooks_dir: Path, staging: Path, executed_dir: Path, failed_dir: Path,
+                    params: dict, adam_dir: Path) -> dict:
+    """Execute one notebook and write its HTML into ``staging``; return its index entry."""
+    source = notebooks_dir / f"{name}.ipynb"
+    if not source.is_file():
+        raise MpmError(f"report.notebooks: notebook not found: {source}")
+    nb = execute_notebook(source, executed_dir / f"{name}.ipynb", params, adam_dir, failed_dir)
+    title = notebook_title(nb) or name
+    (staging / f"{name}.html").write_text(notebook_to_html(nb, title), encoding="utf-8")
+    return {"name": name, "title": title, "file": f"{name}.html"}
 
 
 def write_adam(adam: dict, adam_dir: Path) -> None:

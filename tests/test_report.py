@@ -1,0 +1,140 @@
+"""The report pipeline end to end on the demo data: papermill -> normalise -> HTML -> index.
+
+References: the reproducibility rules measured in ../shared/notes/toolchain.md §5 (two runs
+must give byte-identical HTML), "reports open offline" (no network asset in any page), and
+failure handling (a failing notebook exits non-zero, is named, and leaves no finished-looking
+report).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from mpmlib.errors import MpmError
+from mpmlib.params import PROJECT_ROOT, load_params, override_paths
+from mpmlib.report import build_report
+
+MPM = [sys.executable, "-m", "mpmlib.cli"]
+
+
+def run_env(tmp: Path) -> dict:
+    env = dict(os.environ)
+    local = tmp / "jupyter-home"
+    for var, sub in (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
+                     ("JUPYTER_RUNTIME_DIR", "runtime"), ("IPYTHONDIR", "ipython"), ("MPLCONFIGDIR", "mpl")):
+        env.setdefault(var, str(local / sub))
+        Path(env[var]).mkdir(parents=True, exist_ok=True)
+    env["MPLBACKEND"] = "Agg"
+    env["JUPYTER_PLATFORM_DIRS"] = "1"
+    return env
+
+
+@pytest.fixture(scope="module")
+def two_demo_runs(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("report")
+    outs = []
+    for name in ("run1", "run2"):
+        out = tmp / name
+        done = subprocess.run([*MPM, "report", "--params", "params/demo.yaml", "--out", str(out)],
+                              cwd=PROJECT_ROOT, env=run_env(tmp), capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        outs.append(out)
+    return outs
+
+
+def test_demo_report_is_complete(two_demo_runs):
+    report = two_demo_runs[0] / "report"
+    index = (report / "index.html").read_text()
+    params = load_params(PROJECT_ROOT / "params" / "demo.yaml")
+    for name in params["report"]["notebooks"]:
+        assert f'href="{name}.html"' in index
+        assert (report / f"{name}.html").stat().st_size > 10_000
+    for needle in ("Data cut-off: <b>2026-03-31</b>", "git commit", "params/demo.yaml", "dm.csv", "pandas 2."):
+        assert needle in index
+    provenance = json.loads((report / "provenance.json").read_text())
+    from mpmlib.io import sha256_file
+    assert provenance["inputs"]["DM"]["sha256"] == sha256_file(PROJECT_ROOT / "data" / "demo" / "dm.csv")
+    assert (two_demo_runs[0] / "adam" / "adsl.parquet").is_file()
+
+
+def test_reports_are_byte_identical_across_runs(two_demo_runs):
+    first, second = (sorted(p.name for p in (run / "report").iterdir()) for run in two_demo_runs)
+    assert first == second
+    for name in first:
+        assert (two_demo_runs[0] / "report" / name).read_bytes() == (two_demo_runs[1] / "report" / name).read_bytes(), name
+
+
+def test_reports_open_offline_and_hide_code(two_demo_runs):
+    for page in (two_demo_runs[0] / "report").glob("*.html"):
+        text = page.read_text()
+        assert not re.search(r"<(script|link|img)[^>]+(src|href)=[\"']https?://", text), page.name
+        assert "load_run(" not in text and "params_file =" not in text, page.name
+        assert "Traceback" not in text and "Warning" not in text, page.name
+
+
+def test_overview_counts_match_adsl(two_demo_runs):
+    import pandas as pd
+
+    adsl = pd.read_parquet(two_demo_runs[0] / "adam" / "adsl.parquet")
+    html = (two_demo_runs[0] / "report" / "00_data_overview.html").read_text()
+    enrolled = int(adsl["ENRLFL"].eq("Y").sum())
+    treated = int(adsl["SAFFL"].eq("Y").sum())
+    assert f"Total (N={enrolled})" in html
+    assert f"{treated} ({100 * treated / enrolled:.1f})" in html
+
+
+def test_failing_notebook_is_named_and_leaves_no_finished_report(tmp_path, monkeypatch):
+    for var, value in run_env(tmp_path).items():
+        monkeypatch.setenv(var, value)
+    notebooks = tmp_path / "nbs"
+    notebooks.mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell("params_file = sdtm_dir = out_dir = adam_dir = None",
+                                          metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell("raise RuntimeError('deliberate failure')")]
+    nbformat.write(nb, notebooks / "99_broken.ipynb")
+    params = override_paths(load_params(PROJECT_ROOT / "params" / "demo.yaml"), out_dir=str(tmp_path / "out"))
+    params["report"]["notebooks"] = ["99_broken"]
+    (tmp_path / "out" / "report").mkdir(parents=True)
+    (tmp_path / "out" / "report" / "index.html").write_text("stale")
+    with pytest.raises(MpmError, match=r"notebook 99_broken failed in cell \d+: RuntimeError: deliberate failure"):
+        build_report(params, notebooks_dir=notebooks)
+    assert not (tmp_path / "out" / "report").exists()
+    assert not (tmp_path / "out" / "report.partial").exists()
+    assert (tmp_path / "out" / "failed" / "99_broken.ipynb").is_file()
+
+
+def test_data_error_exits_2_with_one_clear_line(tmp_path):
+    sdtm = tmp_path / "sdtm"
+    sdtm.mkdir()
+    (sdtm / "dm.csv").write_text("STUDYID,USUBJID,ARMCD,ARM\nX,S1,A,Arm A\nX,S1,A,Arm A\n")
+    done = subprocess.run([*MPM, "report", "--params", "params/demo.yaml", "--sdtm", str(sdtm),
+                           "--out", str(tmp_path / "out")], cwd=PROJECT_ROOT, env=run_env(tmp_path),
+                          capture_output=True, text=True)
+    assert done.returncode == 2
+    assert "DM.USUBJID: subject appears more than once [USUBJID: S1]" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_derive_cli_on_cdisc_pilot(tmp_path):
+    """`mpm derive --params params/cdiscpilot01.yaml`: safety population 86 / 84 / 84 (published)."""
+    import pandas as pd
+
+    from tests.conftest import external
+
+    external("cdiscpilot01", "sdtm")
+    done = subprocess.run([*MPM, "derive", "--params", "params/cdiscpilot01.yaml", "--out", str(tmp_path)],
+                          cwd=PROJECT_ROOT, env=run_env(tmp_path), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    adsl = pd.read_parquet(tmp_path / "adam" / "adsl.parquet")
+    assert adsl[adsl["SAFFL"] == "Y"]["TRT01P"].value_counts().to_dict() == {
+        "Placebo": 86, "Xanomeline High Dose": 84, "Xanomeline Low Dose": 84}
