@@ -40,7 +40,7 @@ $(STAMP): requirements.lock pyproject.toml
 	@$(PY) -m pip install --progress-bar off --no-input -r requirements.lock > $(VENV)/install.log 2>&1 || \
 	  { grep -v "is ignored: it is neither" $(VENV)/install.log; echo "error: installing requirements.lock failed"; exit 1; }
 	@$(PY) -m pip check >/dev/null || { $(PY) -m pip check; exit 1; }
-	@$(PY) -m pip install --progress-bar off --no-input --no-deps --no-build-isolation -e . >> $(VENV)/install.log 2>&1 || \
+	@$(PY) -m pip install --progress-bar off --no-input --no-deps -e . >> $(VENV)/install.log 2>&1 || \
 	  { grep -v "is ignored: it is neither" $(VENV)/install.log; echo "error: installing mpmlib failed"; exit 1; }
 	@$(PY) -c 'import mpmlib, pandas, lifelines, great_expectations, papermill' || { echo "error: environment incomplete"; exit 1; }
 	@mkdir -p $(JUPYTER_CONFIG_DIR) $(JUPYTER_DATA_DIR) $(JUPYTER_RUNTIME_DIR) $(IPYTHONDIR) $(MPLCONFIGDIR)
