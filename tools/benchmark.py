@@ -1,0 +1,50 @@
+"""Time the pipeline's steps (not a test: numbers vary with the machine).
+
+    .venv/bin/python tools/benchmark.py            # n = 40 and n = 10000 synthetic subjects
+    .venv/bin/python tools/benchmark.py --n 2000
+
+Prints wall-clock seconds for: generating the synthetic SDTM, writing it as CSV, reading it back,
+and deriving ADaM (ADSL, ADEX).
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+from mpmlib import io, synth
+from mpmlib.notebook import derive_all
+from mpmlib.params import PROJECT_ROOT, load_params
+
+
+def bench(n: int) -> dict[str, float]:
+    times = {}
+    t = time.perf_counter()
+    domains = synth.generate_trial(n=n, seed=20261124)
+    times["generate"] = time.perf_counter() - t
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        synth.write_sdtm_csv(domains, Path(tmp))
+        times["write csv"] = time.perf_counter() - t
+        t = time.perf_counter()
+        sdtm = io.read_sdtm(tmp)
+        times["read sdtm"] = time.perf_counter() - t
+    params = load_params(PROJECT_ROOT / "params" / "demo.yaml")
+    t = time.perf_counter()
+    derive_all(sdtm, params)
+    times["derive adam"] = time.perf_counter() - t
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, nargs="*", default=[40, 10000])
+    for n in parser.parse_args().n:
+        times = bench(n)
+        print(f"n={n:>6}: " + ", ".join(f"{step} {sec:.2f} s" for step, sec in times.items()))
+
+
+if __name__ == "__main__":
+    main()
