@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     synth.set_defaults(func=cmd_synth)
 
     for name, helptext, func in (
+        ("validate", "data QC: exit 0 when no critical rule fails, 1 otherwise", cmd_validate),
         ("derive", "derive ADaM datasets into OUT/adam/", cmd_derive),
         ("report", "run the whole pipeline into OUT/report/", cmd_report),
     ):
@@ -62,6 +63,16 @@ def _load(args) -> dict:
     from .params import load_params, override_paths
 
     return override_paths(load_params(args.params), args.sdtm, args.out)
+
+
+def cmd_validate(args) -> int:
+    from .validate import summary_text, validate_sdtm
+
+    params = _load(args)
+    result = validate_sdtm(params["sdtm"]["dir"], params["sdtm"]["files"], params["qc"])
+    result.save(Path(params["output"]["dir"]) / "qc")
+    print(summary_text(result))
+    return 0 if result.passed else 1
 
 
 def cmd_derive(args) -> int:

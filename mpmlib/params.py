@@ -40,7 +40,10 @@ DEFAULTS: dict = {
         # Age groups for tables: cut points (years); "<65" / ">=65" by default (ICH E7).
         "age_groups": [65],
     },
-    "report": {"notebooks": ["00_data_overview"]},
+    "report": {"notebooks": ["00_data_overview", "10_data_qc"]},
+    # Data QC (mpmlib.validate): rule ids downgraded from critical to warning, for exploration
+    # only; a locked run (locked: true) refuses any downgrade.
+    "qc": {"downgrade": [], "locked": False},
 }
 
 
@@ -75,6 +78,10 @@ def load_params(path: str | Path) -> dict:
         params["data_cutoff"] = str(params["data_cutoff"])
     if params["adsl"]["reference_date"] not in ("TRTSDT", "RANDDT"):
         raise ParamsError(f"{path}: adsl.reference_date must be TRTSDT or RANDDT")
+    if not isinstance(params["qc"]["downgrade"], list):
+        raise ParamsError(f"{path}: qc.downgrade must be a list of rule ids")
+    if params["qc"]["locked"] and params["qc"]["downgrade"]:
+        raise ParamsError(f"{path}: qc.downgrade is not allowed in a locked run (qc.locked: true)")
     if params["adsl"]["ex_missing_end"] not in ("start", "ignore"):
         raise ParamsError(f"{path}: adsl.ex_missing_end must be start or ignore")
     for code, values in params["adsl"]["study_drugs"].items():

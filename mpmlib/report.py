@@ -33,6 +33,7 @@ from .params import PROJECT_ROOT
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 KERNEL_NAME = "python3"
+QC_NOTEBOOK = "10_data_qc"
 PACKAGES = ["mpmlib", "pandas", "numpy", "scipy", "statsmodels", "lifelines", "matplotlib", "seaborn",
             "great-expectations", "papermill", "nbconvert", "nbclient", "ipykernel", "pyreadstat",
             "pyreadr", "pyarrow", "PyYAML"]
@@ -40,41 +41,60 @@ PACKAGES = ["mpmlib", "pandas", "numpy", "scipy", "statsmodels", "lifelines", "m
 
 def build_report(params: dict, notebooks_dir: Path = NOTEBOOKS_DIR) -> Path:
     """Run the whole pipeline for one parameter set; return the path of ``index.html``."""
-    out = Path(params["output"]["dir"])
-    files = io.find_domain_files(params["sdtm"]["dir"], params["sdtm"]["files"])
-    sdtm = {domain: io.read_domain(path, domain) for domain, path in files.items()}
-    adam = derive_all(sdtm, params)
-    adam_dir = out / "adam"
-    write_adam(adam, adam_dir)
+    from .validate import summary_text, validate_sdtm
 
+    out = Path(params["output"]["dir"])
     report_dir, staging, failed_dir, executed_dir = (out / "report", out / "report.partial",
                                                      out / "failed", out / "notebooks")
-    for folder in (report_dir, staging, failed_dir):
+    for folder in (report_dir, staging, failed_dir, out / "adam", out / "qc"):
         shutil.rmtree(folder, ignore_errors=True)
+    files = io.find_domain_files(params["sdtm"]["dir"], params["sdtm"]["files"])
+
+    # 1. the gate: data QC first; its report is written whatever the verdict
+    qc = validate_sdtm(params["sdtm"]["dir"], params["sdtm"]["files"], params["qc"])
+    qc.save(out / "qc")
+    print(summary_text(qc))
+    notebooks = list(params["report"]["notebooks"])
+    if not qc.passed:
+        notebooks = [nb for nb in notebooks if nb == QC_NOTEBOOK] or [QC_NOTEBOOK]
+    else:  # 2. ADaM, derived once; every notebook reads it
+        write_adam(derive_all(qc.sdtm, params), out / "adam")
+
     staging.mkdir(parents=True)
     executed_dir.mkdir(parents=True, exist_ok=True)
     try:
-        entries = [render_notebook(name, notebooks_dir, staging, executed_dir, failed_dir, params, adam_dir)
-                   for name in params["report"]["notebooks"]]
+        entries = [render_notebook(name, notebooks_dir, staging, executed_dir, failed_dir, params, out)
+                   for name in notebooks]
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     provenance = collect_provenance(params, files)
     (staging / "provenance.json").write_text(json.dumps(provenance, indent=2, sort_keys=True) + "\n",
                                              encoding="utf-8")
-    (staging / "index.html").write_text(index_html(params, entries, provenance, latest_data_date(sdtm)),
-                                        encoding="utf-8")
+    (staging / "index.html").write_text(
+        index_html(params, entries, provenance, latest_data_date(qc.sdtm), qc_verdict(qc)), encoding="utf-8")
     staging.rename(report_dir)
+    if not qc.passed:
+        raise MpmError(f"data QC failed: {len(qc.critical)} critical rule(s); analyses not run. "
+                       f"QC report: {report_dir / (QC_NOTEBOOK + '.html')}")
     return report_dir / "index.html"
 
 
+def qc_verdict(qc) -> str:
+    """One line for the index page."""
+    if not qc.passed:
+        return f"STOPPED: {len(qc.critical)} critical data-QC rule(s) failed; only the QC report was produced."
+    warnings = len(qc.failed)
+    return "Data QC passed" + (f" ({warnings} warning rule(s) failed; see the QC report)." if warnings else ".")
+
+
 def render_notebook(name: str, notebooks_dir: Path, staging: Path, executed_dir: Path, failed_dir: Path,
-                    params: dict, adam_dir: Path) -> dict:
+                    params: dict, out: Path) -> dict:
     """Execute one notebook and write its HTML into ``staging``; return its index entry."""
     source = notebooks_dir / f"{name}.ipynb"
     if not source.is_file():
         raise MpmError(f"report.notebooks: notebook not found: {source}")
-    nb = execute_notebook(source, executed_dir / f"{name}.ipynb", params, adam_dir, failed_dir)
+    nb = execute_notebook(source, executed_dir / f"{name}.ipynb", params, out, failed_dir)
     title = notebook_title(nb) or name
     (staging / f"{name}.html").write_text(notebook_to_html(nb, title), encoding="utf-8")
     return {"name": name, "title": title, "file": f"{name}.html"}
@@ -87,12 +107,15 @@ def write_adam(adam: dict, adam_dir: Path) -> None:
         io.write_dataset(df, adam_dir / f"{name}.parquet")
 
 
-def execute_notebook(source: Path, executed: Path, params: dict, adam_dir: Path, failed_dir: Path):
-    """Execute with papermill (parameters injected), normalise, return the notebook node."""
+def execute_notebook(source: Path, executed: Path, params: dict, out: Path, failed_dir: Path):
+    """Execute with papermill (parameters injected: the run's ADaM and QC folders), normalise,
+    return the notebook node. Only parameters the notebook declares are passed."""
     import papermill as pm
 
-    parameters = {"params_file": params["_path"], "sdtm_dir": params["sdtm"]["dir"],
-                  "out_dir": params["output"]["dir"], "adam_dir": str(adam_dir)}
+    available = {"params_file": params["_path"], "sdtm_dir": params["sdtm"]["dir"],
+                 "out_dir": params["output"]["dir"], "adam_dir": str(out / "adam"), "qc_dir": str(out / "qc")}
+    declared = set(pm.inspect_notebook(str(source)))
+    parameters = {k: v for k, v in available.items() if k in declared}
     try:
         pm.execute_notebook(str(source), str(executed), parameters=parameters, kernel_name=KERNEL_NAME,
                             cwd=str(source.parent), progress_bar=False, log_output=False)
@@ -195,7 +218,8 @@ def git_commit() -> str:
     return head + ("+modified" if dirty else "")
 
 
-def index_html(params: dict, entries: list[dict], provenance: dict, data_date: str | None) -> str:
+def index_html(params: dict, entries: list[dict], provenance: dict, data_date: str | None,
+               verdict: str = "") -> str:
     """The report's front page: title, date of data, a link per notebook, provenance."""
     esc = html.escape
     title = params["study"]["title"] or params["_name"]
@@ -219,11 +243,14 @@ table {{ border-collapse: collapse; font-size: .85em; }}
 td, th {{ border: 1px solid #ccc; padding: .25em .5em; text-align: left; vertical-align: top; }}
 code {{ font-size: .9em; word-break: break-all; }}
 .muted {{ color: #666; font-size: .9em; }}
+.stop {{ background: #fdecea; border-left: 5px solid #c0392b; padding: .5em .8em; font-weight: bold; }}
+.ok {{ background: #eaf5ea; border-left: 5px solid #2e7d32; padding: .5em .8em; }}
 </style>
 </head>
 <body>
 <h1>{esc(title)}</h1>
 <p>{date_line} &middot; Run: <code>{esc(params['_name'])}</code></p>
+<p class="{'stop' if verdict.startswith('STOPPED') else 'ok'}">{esc(verdict)}</p>
 <h2>Reports</h2>
 <ol>
 {links}

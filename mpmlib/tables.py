@@ -203,3 +203,46 @@ def exposure_table(adex: pd.DataFrame, adsl: pd.DataFrame, drug_labels: dict[str
              "decimals": 0},
         ]
     return summary_table(data, by, rows)
+
+
+# ---- data QC ---------------------------------------------------------------------------------------
+
+def qc_verdict_html(findings: pd.DataFrame) -> str:
+    """The verdict banner at the top of the QC report."""
+    failed = findings[findings["STATUS"].eq("FAIL")]
+    n_critical = int(failed["SEVERITY"].eq("critical").sum())
+    n_warning = int(failed["SEVERITY"].eq("warning").sum())
+    n_rules = len(findings)
+    if n_critical:
+        colour, title = "#c0392b", f"STOP: {n_critical} critical rule(s) failed"
+        text = "A locked analysis will not run on these data. Fix the records listed below at the source."
+    elif n_warning:
+        colour, title = "#b7791f", f"PASS with warnings: {n_warning} warning rule(s) failed"
+        text = "No critical finding: analyses can run. Review the warnings below."
+    else:
+        colour, title = "#2e7d32", "PASS: no rule failed"
+        text = "Every data-QC rule passed."
+    return (f'<div style="border-left:6px solid {colour};background:{colour}14;padding:.6em 1em;margin:.5em 0">'
+            f'<div style="font-size:1.3em;font-weight:bold;color:{colour}">{title}</div>'
+            f"<div>{text} {n_rules} rules evaluated.</div></div>")
+
+
+def qc_failed_table(findings: pd.DataFrame) -> pd.DataFrame:
+    """Failed rules, critical first: what a data manager needs to act on."""
+    failed = findings[findings["STATUS"].eq("FAIL")].copy()
+    failed["Where"] = failed["DOMAIN"] + failed["VARIABLE"].map(lambda v: f".{v}" if v else "")
+    table = failed[["SEVERITY", "RULE_ID", "Where", "RULE", "N_FAIL", "SUBJECTS", "VALUES", "DOWNGRADED"]]
+    table = table.rename(columns={"SEVERITY": "Severity", "RULE_ID": "Rule", "RULE": "Rule text",
+                                  "N_FAIL": "Records", "SUBJECTS": "Subjects (USUBJID)", "VALUES": "Values",
+                                  "DOWNGRADED": "Downgraded"})
+    if not table["Downgraded"].astype(bool).any():
+        table = table.drop(columns="Downgraded")
+    table["Records"] = table["Records"].map(lambda v: "" if pd.isna(v) else str(int(v)))
+    return table.reset_index(drop=True)
+
+
+def qc_rules_table(findings: pd.DataFrame) -> pd.DataFrame:
+    """Every rule evaluated, with its status, grouped by domain."""
+    table = findings[["DOMAIN", "RULE_ID", "VARIABLE", "RULE", "SEVERITY", "STATUS"]].sort_values(
+        ["DOMAIN", "RULE_ID", "VARIABLE"], kind="stable")
+    return table.rename(columns=str.title).reset_index(drop=True)

@@ -113,7 +113,9 @@ def test_failing_notebook_is_named_and_leaves_no_finished_report(tmp_path, monke
     assert (tmp_path / "out" / "failed" / "99_broken.ipynb").is_file()
 
 
-def test_data_error_exits_2_with_one_clear_line(tmp_path):
+def test_critical_qc_finding_stops_the_run_but_writes_the_qc_report(tmp_path):
+    """The gate: a duplicate subject in DM is critical; the run exits non-zero, prints the
+    finding (domain, variable, subject), writes the QC report and no analysis report."""
     sdtm = tmp_path / "sdtm"
     sdtm.mkdir()
     (sdtm / "dm.csv").write_text("STUDYID,USUBJID,ARMCD,ARM\nX,S1,A,Arm A\nX,S1,A,Arm A\n")
@@ -121,8 +123,13 @@ def test_data_error_exits_2_with_one_clear_line(tmp_path):
                            "--out", str(tmp_path / "out")], cwd=PROJECT_ROOT, env=run_env(tmp_path),
                           capture_output=True, text=True)
     assert done.returncode == 2
-    assert "DM.USUBJID: subject appears more than once [USUBJID: S1]" in done.stderr
-    assert "Traceback" not in done.stderr
+    assert "CRITICAL" in done.stdout and "DM.USUBJID" in done.stdout and "S1" in done.stdout
+    assert "data QC failed" in done.stderr and "Traceback" not in done.stderr + done.stdout
+    report = tmp_path / "out" / "report"
+    assert sorted(p.name for p in report.iterdir()) == ["10_data_qc.html", "index.html", "provenance.json"]
+    assert "STOPPED" in (report / "index.html").read_text()
+    assert "STOP: " in (report / "10_data_qc.html").read_text()
+    assert not (tmp_path / "out" / "adam").exists()
 
 
 def test_derive_cli_on_cdisc_pilot(tmp_path):

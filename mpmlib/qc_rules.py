@@ -1,0 +1,290 @@
+"""Cross-domain data-QC rules (Great Expectations checks one table at a time).
+
+Each rule returns a finding in the shape of :mod:`mpmlib.validate` plus the offending records
+(USUBJID and value). Rule ids ``X-nnn``; severities follow the question "can the analysis
+still be trusted?" — critical when a derivation would be wrong, warning when a reviewer should
+look. Sources: SDTMIG 3.3 (dates, keys), RECIST 1.1 (responses), CTCAE v5.0 (grades).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .dates import dtc_to_date, invalid_dtc
+
+#: Natural keys per domain (SDTMIG 3.3 domain keys, restricted to the columns present).
+NATURAL_KEYS = {
+    "dm": ["USUBJID"], "suppdm": ["USUBJID", "IDVAR", "IDVARVAL", "QNAM"],
+    "ex": ["USUBJID", "EXTRT", "EXSTDTC"], "ae": ["USUBJID", "AESEQ"],
+    "suppae": ["USUBJID", "IDVAR", "IDVARVAL", "QNAM"],
+    "rs": ["USUBJID", "RSCAT", "RSTESTCD", "RSEVAL", "RSEVALID", "RSDTC"],
+    "tu": ["USUBJID", "TULNKID", "TUEVAL", "TUEVALID"],
+    "tr": ["USUBJID", "TRLNKID", "TRTESTCD", "TREVAL", "TREVALID", "TRDTC"],
+    "qs": ["USUBJID", "QSCAT", "QSTESTCD", "QSDTC"], "ds": ["USUBJID", "DSCAT", "DSSCAT", "DSDECOD"],
+    "cm": ["USUBJID", "CMTRT", "CMSTDTC"], "sv": ["USUBJID", "VISITNUM"],
+}
+#: Dated records that must not precede informed consent (CM prior therapies and DM excluded).
+ON_STUDY_DATES = [("ex", "EXSTDTC"), ("ae", "AESTDTC"), ("rs", "RSDTC"), ("tr", "TRDTC"), ("tu", "TUDTC"),
+                  ("qs", "QSDTC")]
+#: Dated records that must not follow death.
+DATED = ON_STUDY_DATES + [("ex", "EXENDTC"), ("ae", "AEENDTC"), ("ds", "DSSTDTC"), ("cm", "CMSTDTC"),
+                          ("sv", "SVSTDTC")]
+RESPONSES = ["CR", "PR", "SD", "NON-CR/NON-PD", "PD", "NE"]
+
+
+def cross_domain_findings(sdtm: dict[str, pd.DataFrame]) -> tuple[list[dict], list[dict]]:
+    """Run every cross-domain rule that the available domains allow."""
+    findings, details = [], []
+    for rule in RULES:
+        for finding, offending in rule(sdtm):
+            findings.append(finding)
+            details += offending
+    return findings, details
+
+
+def result(rule_id, severity, domain, variable, text, offending: pd.DataFrame | None, not_run: str = ""):
+    """One finding plus its detail rows from a frame with USUBJID and VALUE columns."""
+    from .validate import MAX_DETAILS_PER_RULE, _finding
+
+    meta = {"rule_id": rule_id, "text": text}
+    if not_run:
+        return _finding(meta, severity, domain, variable, "NOT RUN", values=[not_run]), []
+    offending = offending if offending is not None else pd.DataFrame(columns=["USUBJID", "VALUE"])
+    status = "FAIL" if len(offending) else "PASS"
+    finding = _finding(meta, severity, domain, variable, status, offending["USUBJID"].tolist(),
+                       offending["VALUE"].tolist(), len(offending))
+    details = [{"RULE_ID": rule_id, "DOMAIN": domain.upper(), "VARIABLE": variable, "USUBJID": u, "VALUE": str(v)}
+               for u, v in offending[["USUBJID", "VALUE"]].head(MAX_DETAILS_PER_RULE).itertuples(index=False)]
+    return finding, details
+
+
+# ---- rules ---------------------------------------------------------------------------------------
+
+def rule_subjects_in_dm(sdtm):
+    """X-001 (critical): every subject with records in any domain is in DM."""
+    dm = sdtm.get("dm")
+    for domain, df in sorted(sdtm.items()):
+        if domain == "dm" or "USUBJID" not in df.columns:
+            continue
+        if dm is None or "USUBJID" not in dm.columns:
+            yield result("X-001", "critical", domain, "USUBJID", "subject exists in DM", None, "DM not available")
+            continue
+        bad = df[~df["USUBJID"].isin(dm["USUBJID"])]
+        off = pd.DataFrame({"USUBJID": bad["USUBJID"], "VALUE": bad["USUBJID"]}).drop_duplicates()
+        yield result("X-001", "critical", domain, "USUBJID", "subject exists in DM", off)
+
+
+def rule_iso_dates(sdtm):
+    """X-002 (critical): every --DTC value is a real ISO 8601 date/time (partial allowed;
+    2025-02-30 or month 13 are not). One finding per variable with bad values, else one PASS."""
+    text = "valid ISO 8601 date (partial allowed, no impossible dates)"
+    failures = 0
+    for domain, df in sorted(sdtm.items()):
+        for col in [c for c in df.columns if c.endswith("DTC")]:
+            bad = invalid_dtc(df[col])
+            if bad.any():
+                failures += 1
+                subjects = df.loc[bad, "USUBJID"] if "USUBJID" in df.columns else ""
+                yield result("X-002", "critical", domain, col, text,
+                             pd.DataFrame({"USUBJID": subjects, "VALUE": df.loc[bad, col]}))
+    if not failures:
+        yield result("X-002", "critical", "ALL", "--DTC", text, None)
+
+
+def rule_duplicates(sdtm):
+    """X-003 (critical): no duplicate records on the domain's natural key (SDTMIG 3.3 keys)."""
+    for domain, keys in NATURAL_KEYS.items():
+        df = sdtm.get(domain)
+        if df is None:
+            continue
+        cols = [k for k in keys if k in df.columns]
+        if "USUBJID" not in cols or len(cols) < (2 if domain != "dm" else 1):
+            continue
+        dup = df[df.duplicated(cols, keep=False)]
+        if dup.empty:
+            yield result("X-003", "critical", domain, ", ".join(cols), f"no duplicate records on {', '.join(cols)}", None)
+            continue
+        value = dup[cols[1:]].astype(str).agg(" / ".join, axis=1) if len(cols) > 1 else dup["USUBJID"]
+        off = pd.DataFrame({"USUBJID": dup["USUBJID"], "VALUE": value}).drop_duplicates()
+        yield result("X-003", "critical", domain, ", ".join(cols), f"no duplicate records on {', '.join(cols)}", off)
+
+
+def _first_dose(sdtm) -> pd.Series:
+    ex = sdtm.get("ex")
+    if ex is None or "EXSTDTC" not in ex.columns:
+        return pd.Series(dtype="datetime64[ns]")
+    return ex.assign(D=dtc_to_date(ex["EXSTDTC"])).groupby("USUBJID")["D"].min()
+
+
+def _dm_date(sdtm, variable, imputation=None) -> pd.Series:
+    dm = sdtm.get("dm")
+    if dm is None or variable not in dm.columns:
+        return pd.Series(dtype="datetime64[ns]")
+    return pd.Series(dtc_to_date(dm[variable], imputation).to_numpy(), index=dm["USUBJID"]).dropna()
+
+
+def rule_consent_before_records(sdtm):
+    """X-004 (critical): nothing on study precedes informed consent (DM RFICDTC): dosing, AEs,
+    tumour assessments, questionnaires. Partial dates count from their last possible day."""
+    consent = _dm_date(sdtm, "RFICDTC")
+    if consent.empty:
+        yield result("X-004", "critical", "DM", "RFICDTC", "no study record before informed consent", None,
+                     "RFICDTC not available")
+        return
+    for domain, col in ON_STUDY_DATES:
+        df = sdtm.get(domain)
+        if df is None or col not in df.columns:
+            continue
+        when = dtc_to_date(df[col], "last")
+        before = when < df["USUBJID"].map(consent)
+        off = pd.DataFrame({"USUBJID": df.loc[before, "USUBJID"], "VALUE": df.loc[before, col]
+                            + " < consent " + df.loc[before, "USUBJID"].map(consent).dt.strftime("%Y-%m-%d")})
+        yield result("X-004", "critical", domain, col, "not before informed consent (DM.RFICDTC)", off)
+
+
+def rule_responses_after_first_dose(sdtm):
+    """X-005 (critical): a RECIST response (RS OVRLRESP) is assessed after the first dose."""
+    rs = sdtm.get("rs")
+    if rs is None or not {"RSTESTCD", "RSDTC"} <= set(rs.columns):
+        return
+    first = _first_dose(sdtm)
+    ovr = rs[rs["RSTESTCD"].eq("OVRLRESP")]
+    when = dtc_to_date(ovr["RSDTC"], "last")
+    early = when < ovr["USUBJID"].map(first)
+    off = pd.DataFrame({"USUBJID": ovr.loc[early, "USUBJID"], "VALUE": ovr.loc[early, "RSDTC"]})
+    yield result("X-005", "critical", "RS", "RSDTC", "overall response dated after the first dose (EX)", off)
+
+
+def rule_end_after_start(sdtm):
+    """X-006 (critical): end date not before start date (AE, EX, CM), complete dates compared."""
+    for domain, start, end in (("ae", "AESTDTC", "AEENDTC"), ("ex", "EXSTDTC", "EXENDTC"), ("cm", "CMSTDTC", "CMENDTC")):
+        df = sdtm.get(domain)
+        if df is None or not {start, end} <= set(df.columns):
+            continue
+        s, e = dtc_to_date(df[start], "first"), dtc_to_date(df[end], "last")
+        bad = e < s
+        off = pd.DataFrame({"USUBJID": df.loc[bad, "USUBJID"], "VALUE": df.loc[bad, start] + " > " + df.loc[bad, end]})
+        yield result("X-006", "critical", domain, end, f"{end} not before {start}", off)
+
+
+def rule_nothing_after_death(sdtm):
+    """X-007 (critical): no record dated after death, except death-related ones (DS DEATH, the
+    end of a fatal AE). Partial dates count from their first possible day."""
+    death = _dm_date(sdtm, "DTHDTC", "last")
+    if death.empty:
+        return
+    for domain, col in DATED:
+        df = sdtm.get(domain)
+        if df is None or col not in df.columns:
+            continue
+        when = dtc_to_date(df[col], "first")
+        after = when > df["USUBJID"].map(death)
+        if domain == "ds" and "DSDECOD" in df.columns:
+            after &= ~df["DSDECOD"].eq("DEATH")
+        off = pd.DataFrame({"USUBJID": df.loc[after, "USUBJID"], "VALUE": df.loc[after, col]
+                            + " > death " + df.loc[after, "USUBJID"].map(death).dt.strftime("%Y-%m-%d")})
+        yield result("X-007", "critical", domain, col, "no record after the death date (DM.DTHDTC)", off)
+
+
+def rule_grade5_fatal(sdtm):
+    """X-008 (critical): CTCAE grade 5 (death) only with AEOUT = FATAL, and FATAL only with grade 5."""
+    ae = sdtm.get("ae")
+    if ae is None or not {"AETOXGR", "AEOUT"} <= set(ae.columns):
+        return
+    grade = pd.to_numeric(ae["AETOXGR"], errors="coerce")
+    bad = (grade.eq(5) & ~ae["AEOUT"].eq("FATAL")) | (ae["AEOUT"].eq("FATAL") & grade.notna() & ~grade.eq(5))
+    off = pd.DataFrame({"USUBJID": ae.loc[bad, "USUBJID"],
+                        "VALUE": "grade " + ae.loc[bad, "AETOXGR"].astype(str) + ", " + ae.loc[bad, "AEOUT"].astype(str)})
+    yield result("X-008", "critical", "AE", "AETOXGR", "grade 5 if and only if AEOUT is FATAL (CTCAE v5.0)", off)
+
+
+def rule_grade_allowed_for_term(sdtm):
+    """X-009 (warning): the grade is defined for the CTCAE v5.0 term (e.g. Fatigue has no grade 4
+    or 5; NCI CTCAE v5.0 workbook, mpmlib/resources/ctcae_v5_terms.csv)."""
+    ae = sdtm.get("ae")
+    if ae is None or not {"AETOXGR", "AEDECOD"} <= set(ae.columns):
+        return
+    from importlib import resources
+
+    with resources.files("mpmlib").joinpath("resources/ctcae_v5_terms.csv").open(encoding="utf-8") as handle:
+        terms = pd.read_csv(handle, dtype=str).set_index("TERM")
+    grade = pd.to_numeric(ae["AETOXGR"], errors="coerce")
+    defined = (terms.reset_index().melt(id_vars="TERM", value_vars=[f"G{g}" for g in range(1, 6)],
+                                        var_name="G", value_name="DEFINED")
+               .assign(GRADE=lambda d: d["G"].str[1].astype(float)))
+    lookup = defined.set_index(["TERM", "GRADE"])["DEFINED"]
+    pairs = pd.MultiIndex.from_arrays([ae["AEDECOD"], grade])
+    flag = pd.Series(lookup.reindex(pairs).to_numpy(), index=ae.index)
+    allowed = ~flag.eq("N")            # unknown terms and grades are other rules' findings
+    off = pd.DataFrame({"USUBJID": ae.loc[~allowed, "USUBJID"],
+                        "VALUE": ae.loc[~allowed, "AEDECOD"] + " grade " + ae.loc[~allowed, "AETOXGR"].astype(str)})
+    yield result("X-009", "warning", "AE", "AETOXGR", "grade defined for the CTCAE v5.0 term", off)
+    unknown = ae[ae["AEDECOD"].notna() & ~ae["AEDECOD"].isin(terms.index)]
+    off = pd.DataFrame({"USUBJID": unknown["USUBJID"], "VALUE": unknown["AEDECOD"]}).drop_duplicates()
+    yield result("X-010", "warning", "AE", "AEDECOD", "AEDECOD is a CTCAE v5.0 term", off)
+
+
+def _overall(sdtm) -> pd.DataFrame | None:
+    rs = sdtm.get("rs")
+    if rs is None or not {"RSTESTCD", "RSSTRESC", "RSDTC"} <= set(rs.columns):
+        return None
+    return rs[rs["RSTESTCD"].eq("OVRLRESP")]
+
+
+def rule_response_needs_baseline(sdtm):
+    """X-011 (critical): CR, PR or SD requires measurable disease at baseline, i.e. a TARGET
+    lesion in TU (RECIST 1.1 §3.1; without target lesions the best result is NON-CR/NON-PD)."""
+    ovr, tu = _overall(sdtm), sdtm.get("tu")
+    if ovr is None:
+        return
+    if tu is None or "TUSTRESC" not in tu.columns:
+        yield result("X-011", "critical", "RS", "RSSTRESC", "CR/PR/SD only with baseline target lesions (TU)", None,
+                     "TU not available")
+        return
+    with_target = set(tu.loc[tu["TUSTRESC"].eq("TARGET"), "USUBJID"])
+    bad = ovr["RSSTRESC"].isin(["CR", "PR", "SD"]) & ~ovr["USUBJID"].isin(with_target)
+    off = pd.DataFrame({"USUBJID": ovr.loc[bad, "USUBJID"], "VALUE": ovr.loc[bad, "RSSTRESC"] + " on " + ovr.loc[bad, "RSDTC"]})
+    yield result("X-011", "critical", "RS", "RSSTRESC", "CR/PR/SD only with baseline target lesions (TU)", off)
+
+
+def rule_new_lesion_is_pd(sdtm):
+    """X-012 (critical): a new lesion means progression (RECIST 1.1 Table 1): where NEWLPROG = Y,
+    or a TU NEW lesion is dated, the overall response of that date and evaluator is PD."""
+    ovr = _overall(sdtm)
+    if ovr is None:
+        return
+    keys = [k for k in ("USUBJID", "RSEVAL", "RSEVALID", "RSDTC") if k in ovr.columns]
+    rs = sdtm["rs"]
+    new = rs[rs["RSTESTCD"].eq("NEWLPROG") & rs["RSSTRESC"].eq("Y")][keys]
+    tu = sdtm.get("tu")
+    if tu is not None and {"TUSTRESC", "TUDTC"} <= set(tu.columns):
+        tu_new = tu[tu["TUSTRESC"].eq("NEW")].rename(columns={"TUDTC": "RSDTC", "TUEVAL": "RSEVAL", "TUEVALID": "RSEVALID"})
+        new = pd.concat([new, tu_new[[k for k in keys if k in tu_new.columns]]], ignore_index=True)
+    merged = new.drop_duplicates().merge(ovr[keys + ["RSSTRESC"]], on=[k for k in keys if k in new.columns], how="inner")
+    bad = merged[~merged["RSSTRESC"].eq("PD")]
+    off = pd.DataFrame({"USUBJID": bad["USUBJID"], "VALUE": bad["RSSTRESC"] + " on " + bad["RSDTC"] + " with a new lesion"})
+    yield result("X-012", "critical", "RS", "RSSTRESC", "a new lesion implies overall response PD (RECIST 1.1)", off)
+
+
+def rule_death_consistent(sdtm):
+    """X-013 (warning): DM DTHFL = Y exactly when DTHDTC is given, and a DS DEATH record agrees
+    with DM DTHDTC."""
+    dm = sdtm.get("dm")
+    if dm is None or not {"DTHFL", "DTHDTC"} <= set(dm.columns):
+        return
+    bad = dm["DTHFL"].eq("Y") != dm["DTHDTC"].notna()
+    rows = [pd.DataFrame({"USUBJID": dm.loc[bad, "USUBJID"],
+                          "VALUE": "DTHFL=" + dm.loc[bad, "DTHFL"].fillna("") + ", DTHDTC=" + dm.loc[bad, "DTHDTC"].fillna("")})]
+    ds = sdtm.get("ds")
+    if ds is not None and {"DSDECOD", "DSSTDTC"} <= set(ds.columns):
+        death = ds[ds["DSDECOD"].eq("DEATH")].drop_duplicates(["USUBJID", "DSSTDTC"])
+        dm_date = death["USUBJID"].map(dict(zip(dm["USUBJID"], dm["DTHDTC"])))
+        differ = death["DSSTDTC"].ne(dm_date)
+        rows.append(pd.DataFrame({"USUBJID": death.loc[differ, "USUBJID"],
+                                  "VALUE": "DS " + death.loc[differ, "DSSTDTC"].fillna("") + " vs DM " + dm_date[differ].fillna("<none>")}))
+    yield result("X-013", "warning", "DM", "DTHDTC", "death recorded consistently in DM and DS", pd.concat(rows, ignore_index=True))
+
+
+RULES = [rule_subjects_in_dm, rule_iso_dates, rule_duplicates, rule_consent_before_records, rule_responses_after_first_dose,
+         rule_end_after_start, rule_nothing_after_death, rule_grade5_fatal, rule_grade_allowed_for_term,
+         rule_response_needs_baseline, rule_new_lesion_is_pd, rule_death_consistent]

@@ -1,0 +1,320 @@
+"""Data QC: Great Expectations suites per SDTM domain plus cross-domain rules, one findings table.
+
+* ``expectations/<domain>.json`` hold GX 1.x suites. Every expectation carries a ``severity``
+  (``critical`` stops a locked run, ``warning`` is reported) and ``meta.rule_id`` /
+  ``meta.text`` / ``meta.variable``. GX silently drops an expectation whose type is misspelt, so
+  :func:`load_suites` checks the count after loading.
+* Suites run in an *ephemeral* context (``gx.get_context(mode="ephemeral")``: without ``mode`` GX
+  looks for a ``gx/`` folder in parent directories) with progress bars off (they would put
+  timings into the report).
+* Rules that span domains are in :mod:`mpmlib.qc_rules` and report in the same shape.
+* Every finding names the domain, the variable, the rule, the severity, and the subjects
+  (USUBJID) and values concerned, never row numbers.
+
+Result tables (:class:`QCResult`):
+
+``findings``  one row per rule evaluated: RULE_ID, SEVERITY, DOMAIN, VARIABLE, RULE, STATUS
+              (PASS / FAIL / NOT RUN), N_FAIL, SUBJECTS (text), VALUES (text), DOWNGRADED
+``details``   one row per offending record (capped per rule): RULE_ID, DOMAIN, VARIABLE,
+              USUBJID, VALUE
+``received``  one row per domain file: DOMAIN, FILE, RECORDS, SUBJECTS, STATUS
+``missing``   one row per domain variable with missing values: DOMAIN, VARIABLE, RECORDS,
+              MISSING, PCT_MISSING
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from . import io
+from .errors import DataError, ParamsError
+from .params import PROJECT_ROOT
+
+EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
+SEVERITIES = ("critical", "warning")
+TABLES = ("findings", "details", "received", "missing")
+FINDING_COLUMNS = ["RULE_ID", "SEVERITY", "DOMAIN", "VARIABLE", "RULE", "STATUS", "N_FAIL",
+                   "SUBJECTS", "VALUES", "DOWNGRADED"]
+DETAIL_COLUMNS = ["RULE_ID", "DOMAIN", "VARIABLE", "USUBJID", "VALUE"]
+MAX_DETAILS_PER_RULE = 200
+MAX_SHOWN = 10
+
+#: Domains the analyses need: missing -> finding with this severity.
+DOMAIN_NEEDED = {"dm": "critical", "ex": "critical", "ds": "critical", "ae": "warning",
+                 "rs": "warning", "tu": "warning", "tr": "warning", "qs": "warning"}
+
+
+@dataclass
+class QCResult:
+    findings: pd.DataFrame
+    details: pd.DataFrame
+    received: pd.DataFrame
+    missing: pd.DataFrame
+    sdtm: dict
+
+    @property
+    def failed(self) -> pd.DataFrame:
+        return self.findings[self.findings["STATUS"].eq("FAIL")]
+
+    @property
+    def critical(self) -> pd.DataFrame:
+        return self.failed[self.failed["SEVERITY"].eq("critical")]
+
+    @property
+    def passed(self) -> bool:
+        """True when no critical rule fails (the gate for a locked run)."""
+        return self.critical.empty
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in TABLES:
+            getattr(self, name).to_csv(folder / f"{name}.csv", index=False, lineterminator="\n")
+
+    @classmethod
+    def load(cls, folder: Path) -> "QCResult":
+        read = {name: pd.read_csv(folder / f"{name}.csv", dtype=str, keep_default_na=False)
+                for name in TABLES}
+        for name, col in (("findings", "N_FAIL"), ("missing", "PCT_MISSING"), ("missing", "MISSING"),
+                          ("missing", "RECORDS")):
+            read[name][col] = pd.to_numeric(read[name][col], errors="coerce")
+        return cls(**read, sdtm={})
+
+
+# ---- suites ------------------------------------------------------------------------------------
+
+def load_suites(directory: Path = EXPECTATIONS_DIR) -> dict[str, dict]:
+    """Read every suite JSON; check each expectation names a rule and a valid severity.
+
+    Returns ``{domain (lower-case): suite dict}``. A malformed suite is a :class:`ParamsError`
+    (it is project configuration, not data).
+    """
+    suites = {}
+    for path in sorted(Path(directory).glob("*.json")):
+        try:
+            suite = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ParamsError(f"{path}: not valid JSON ({exc})") from None
+        seen = set()
+        for i, exp in enumerate(suite.get("expectations", [])):
+            meta = exp.get("meta", {})
+            if not meta.get("rule_id") or not meta.get("text"):
+                raise ParamsError(f"{path}: expectation {i} has no meta.rule_id / meta.text")
+            if exp.get("severity") not in SEVERITIES:
+                raise ParamsError(f"{path}: {meta['rule_id']} severity must be critical or warning")
+            if meta["rule_id"] in seen:
+                raise ParamsError(f"{path}: rule id {meta['rule_id']} used twice")
+            seen.add(meta["rule_id"])
+        suites[path.stem.lower()] = suite
+    return suites
+
+
+def gx_context():
+    """An ephemeral GX context with progress bars off (nothing written to disk)."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    logging.getLogger("great_expectations").setLevel(logging.CRITICAL)
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return context
+
+
+def build_gx_suite(context, suite: dict, columns: list[str]):
+    """The GX suite for one domain, keeping only expectations whose columns exist.
+
+    Returns ``(gx_suite, skipped)`` where ``skipped`` are the expectations not run because
+    their column is absent (reported as NOT RUN). Raises if GX dropped any expectation.
+    """
+    import great_expectations as gx
+
+    present, skipped = [], []
+    for exp in suite["expectations"]:
+        needed = _columns_of(exp)
+        if exp["type"] == "expect_column_to_exist" or all(c in columns for c in needed):
+            present.append(exp)
+        else:
+            skipped.append(exp)
+    spec = {"name": suite["name"], "expectations": copy.deepcopy(present)}
+    gx_suite = gx.ExpectationSuite(**spec)
+    if len(gx_suite.expectations) != len(present):
+        lost = {e["meta"]["rule_id"] for e in present} - {e.meta["rule_id"] for e in gx_suite.expectations}
+        raise ParamsError(f"expectations/{suite['name']}.json: GX dropped {sorted(lost)} "
+                          "(misspelt expectation type?)")
+    return context.suites.add(gx_suite), skipped
+
+
+def _columns_of(exp: dict) -> list[str]:
+    kwargs = exp["kwargs"]
+    cols = [kwargs["column"]] if "column" in kwargs else list(kwargs.get("column_list", []))
+    condition = kwargs.get("row_condition") or ""
+    cols += [word for word in ("QNAM", "RSTESTCD", "TRTESTCD", "QSTESTCD", "QSCAT") if word in condition]
+    return cols
+
+
+def run_suite(context, domain: str, df: pd.DataFrame, suite: dict) -> tuple[list[dict], list[dict]]:
+    """Validate one domain; return (findings rows, detail rows)."""
+    gx_suite, skipped = build_gx_suite(context, suite, list(df.columns))
+    asset = context.data_sources.add_or_update_pandas(f"src_{domain}").add_dataframe_asset(domain)
+    batch = asset.add_batch_definition_whole_dataframe("all").get_batch(batch_parameters={"dataframe": df})
+    id_cols = ["USUBJID"] if "USUBJID" in df.columns else []
+    result = batch.validate(gx_suite, result_format={"result_format": "COMPLETE",
+                                                     "unexpected_index_column_names": id_cols})
+    findings, details = [], []
+    for res in result.results:
+        config = res.expectation_config
+        meta = config.meta
+        variable = meta.get("variable") or config.kwargs.get("column")
+        if res.exception_info and res.exception_info.get("raised_exception"):
+            findings.append(_finding(meta, config.severity.value, domain, variable, "NOT RUN",
+                                     values=[res.exception_info.get("exception_message", "")]))
+            continue
+        if config.type == "expect_column_to_exist":
+            status = "PASS" if res.success else "FAIL"
+            findings.append(_finding(meta, config.severity.value, domain, variable, status,
+                                     values=[] if res.success else ["column missing"]))
+            continue
+        index_list = res.result.get("unexpected_index_list") or []
+        subjects = [row.get("USUBJID") for row in index_list if isinstance(row, dict)]
+        values = res.result.get("unexpected_list") or []
+        findings.append(_finding(meta, config.severity.value, domain, variable,
+                                 "PASS" if res.success else "FAIL", subjects, values,
+                                 res.result.get("unexpected_count")))
+        for subject, value in list(zip(subjects, values))[:MAX_DETAILS_PER_RULE]:
+            details.append({"RULE_ID": meta["rule_id"], "DOMAIN": domain.upper(), "VARIABLE": variable,
+                            "USUBJID": subject, "VALUE": _text(value)})
+    for exp in skipped:
+        findings.append(_finding(exp["meta"], exp["severity"], domain, exp["meta"].get("variable"),
+                                 "NOT RUN", values=["column absent"]))
+    return findings, details
+
+
+def _finding(meta: dict, severity: str, domain: str, variable, status: str, subjects=(), values=(),
+             n_fail=None) -> dict:
+    subjects = [s for s in subjects if s is not None and s == s]
+    unique_subjects = sorted(set(map(str, subjects)))
+    unique_values = sorted({_text(v) for v in values})
+    return {
+        "RULE_ID": meta["rule_id"], "SEVERITY": severity, "DOMAIN": domain.upper(),
+        "VARIABLE": variable or "", "RULE": meta["text"], "STATUS": status,
+        "N_FAIL": int(n_fail) if n_fail is not None else (0 if status == "PASS" else len(values) or None),
+        "SUBJECTS": _shorten(unique_subjects), "VALUES": _shorten(unique_values), "DOWNGRADED": "",
+    }
+
+
+def _text(value) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "<missing>"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _shorten(items: list[str]) -> str:
+    shown = ", ".join(items[:MAX_SHOWN])
+    return shown + (f" (+{len(items) - MAX_SHOWN} more)" if len(items) > MAX_SHOWN else "")
+
+
+# ---- the whole check -----------------------------------------------------------------------------
+
+def validate_sdtm(folder, file_map: dict | None = None, qc_params: dict | None = None,
+                  suites: dict | None = None) -> QCResult:
+    """Read every domain (a file that cannot be read is a finding, not a crash), run the suites
+    and the cross-domain rules, apply any downgrades, and return the :class:`QCResult`."""
+    from .qc_rules import cross_domain_findings
+
+    qc_params = qc_params or {}
+    suites = suites if suites is not None else load_suites()
+    findings, details, received, sdtm = [], [], [], {}
+    for domain, path in io.find_domain_files(folder, file_map).items():
+        try:
+            df = io.read_domain(path, domain)
+        except DataError as exc:
+            findings.append(_finding({"rule_id": "READ-001", "text": "file can be read"}, "critical",
+                                     domain, exc.variable, "FAIL", exc.subjects, [exc.rule + (f" - {exc.detail}" if exc.detail else "")],
+                                     max(len(exc.subjects), 1)))
+            received.append({"DOMAIN": domain.upper(), "FILE": path.name, "RECORDS": "", "SUBJECTS": "",
+                             "STATUS": "unreadable"})
+            continue
+        sdtm[domain] = df
+        n_subjects = df["USUBJID"].nunique() if "USUBJID" in df.columns else ""
+        received.append({"DOMAIN": domain.upper(), "FILE": path.name, "RECORDS": len(df),
+                         "SUBJECTS": n_subjects, "STATUS": "read"})
+    for domain, severity in DOMAIN_NEEDED.items():
+        present = domain in sdtm or any(r["DOMAIN"] == domain.upper() for r in received)
+        findings.append(_finding({"rule_id": f"{domain.upper()}-000", "text": f"{domain.upper()} domain is provided"},
+                                 severity, domain, "", "PASS" if present else "FAIL", values=[] if present else ["domain file absent"]))
+    context = gx_context() if any(d in suites for d in sdtm) else None
+    for domain, df in sorted(sdtm.items()):
+        if domain in suites:
+            if "USUBJID" not in df.columns:
+                findings.append(_finding({"rule_id": f"{domain.upper()}-001", "text": "USUBJID is present"},
+                                         "critical", domain, "USUBJID", "FAIL", values=["column missing"]))
+                continue
+            f, d = run_suite(context, domain, df, suites[domain])
+            findings += f
+            details += d
+    f, d = cross_domain_findings(sdtm)
+    findings += f
+    details += d
+    table = pd.DataFrame(findings, columns=FINDING_COLUMNS)
+    table = apply_downgrades(table, qc_params.get("downgrade", []), qc_params.get("locked", False))
+    order = table.assign(_S=table["STATUS"].map(_ORDER["STATUS"]), _V=table["SEVERITY"].map(_ORDER["SEVERITY"]))
+    table = (order.sort_values(["_S", "_V", "DOMAIN", "RULE_ID"], kind="stable")
+             .drop(columns=["_S", "_V"]).reset_index(drop=True))
+    return QCResult(table, pd.DataFrame(details, columns=DETAIL_COLUMNS),
+                    pd.DataFrame(received, columns=["DOMAIN", "FILE", "RECORDS", "SUBJECTS", "STATUS"]),
+                    missing_overview(sdtm), sdtm)
+
+
+def missing_overview(sdtm: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Variables with missing values per domain (blank text counts as missing)."""
+    rows = []
+    for domain, df in sorted(sdtm.items()):
+        counts = df.isna().sum()
+        for variable, n_missing in counts[counts > 0].items():
+            rows.append({"DOMAIN": domain.upper(), "VARIABLE": variable, "RECORDS": len(df),
+                         "MISSING": int(n_missing), "PCT_MISSING": round(100 * n_missing / len(df), 1)})
+    return pd.DataFrame(rows, columns=["DOMAIN", "VARIABLE", "RECORDS", "MISSING", "PCT_MISSING"])
+
+
+_ORDER = {"STATUS": {"FAIL": 0, "NOT RUN": 1, "PASS": 2}, "SEVERITY": {"critical": 0, "warning": 1}}
+
+
+def apply_downgrades(findings: pd.DataFrame, rule_ids: list[str], locked: bool) -> pd.DataFrame:
+    """Turn named critical rules into warnings, for exploration only (never in a locked run)."""
+    if not rule_ids:
+        return findings
+    if locked:
+        raise ParamsError(f"qc.downgrade ({', '.join(rule_ids)}) is not allowed in a locked run")
+    unknown = sorted(set(rule_ids) - set(findings["RULE_ID"]))
+    if unknown:
+        raise ParamsError(f"qc.downgrade names unknown rule(s): {', '.join(unknown)}")
+    hit = findings["RULE_ID"].isin(rule_ids) & findings["SEVERITY"].eq("critical")
+    findings = findings.copy()
+    findings.loc[hit, "SEVERITY"] = "warning"
+    findings.loc[hit, "DOWNGRADED"] = "critical -> warning (qc.downgrade)"
+    return findings
+
+
+def summary_text(result: QCResult) -> str:
+    """Plain-text summary for the terminal: verdict, then every failed rule."""
+    failed = result.failed
+    n_crit = int(failed["SEVERITY"].eq("critical").sum())
+    n_warn = int(failed["SEVERITY"].eq("warning").sum())
+    lines = [f"Data QC: {len(result.findings)} rules, {n_crit} critical and {n_warn} warning rule(s) failed"
+             + (" -> STOP: critical findings" if n_crit else " -> OK to analyse")]
+    for row in failed.itertuples():
+        where = row.DOMAIN + (f".{row.VARIABLE}" if row.VARIABLE else "")
+        n = f"{int(row.N_FAIL)} record(s)" if pd.notna(row.N_FAIL) else ""
+        lines.append(f"  {row.SEVERITY.upper():8} {row.RULE_ID:9} {where}: {row.RULE}"
+                     + (f" - {n}" if n else "")
+                     + (f"; USUBJID: {row.SUBJECTS}" if row.SUBJECTS else "")
+                     + (f"; values: {row.VALUES}" if row.VALUES else "")
+                     + (f" [{row.DOWNGRADED}]" if row.DOWNGRADED else ""))
+    return "\n".join(lines)
