@@ -246,3 +246,8 @@ def qc_rules_table(findings: pd.DataFrame) -> pd.DataFrame:
     table = findings[["DOMAIN", "RULE_ID", "VARIABLE", "RULE", "SEVERITY", "STATUS"]].sort_values(
         ["DOMAIN", "RULE_ID", "VARIABLE"], kind="stable")
     return table.rename(columns=str.title).reset_index(drop=True)
+
+
+def html_table(df: pd.DataFrame) -> str:
+    """A listing without the row numbers pandas would show (deterministic HTML)."""
+    return df.to_html(index=False, border=0, classes="dataframe", na_rep="", escape=True)

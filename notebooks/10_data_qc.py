@@ -51,7 +51,7 @@ display(Markdown(f"**Study:** {params['study']['title']}  \n**Downgraded rules (
 # One row per domain file found in the input folder: records and distinct subjects.
 
 # %%
-display(qc.received.rename(columns=str.title))
+display(HTML(tables.html_table(qc.received.rename(columns=str.title))))
 
 # %% [markdown]
 # ## Failed rules
@@ -61,7 +61,7 @@ display(qc.received.rename(columns=str.title))
 
 # %%
 failed = tables.qc_failed_table(qc.findings)
-display(failed if len(failed) else Markdown("_No rule failed._"))
+display(HTML(tables.html_table(failed)) if len(failed) else Markdown("_No rule failed._"))
 
 # %% [markdown]
 # ## Offending records
@@ -69,7 +69,7 @@ display(failed if len(failed) else Markdown("_No rule failed._"))
 # One row per record that breaks a rule (at most 200 per rule), to send back to data management.
 
 # %%
-display(qc.details if len(qc.details) else Markdown("_None._"))
+display(HTML(tables.html_table(qc.details)) if len(qc.details) else Markdown("_None._"))
 
 # %% [markdown]
 # ## Missing data
@@ -78,7 +78,8 @@ display(qc.details if len(qc.details) else Markdown("_None._"))
 # end date of an ongoing adverse event.
 
 # %%
-display(qc.missing.rename(columns={"PCT_MISSING": "% missing"}) if len(qc.missing) else Markdown("_No missing values._"))
+missing = qc.missing.rename(columns={"PCT_MISSING": "% missing"})
+display(HTML(tables.html_table(missing)) if len(missing) else Markdown("_No missing values._"))
 
 # %% [markdown]
 # ## All rules evaluated
@@ -86,4 +87,4 @@ display(qc.missing.rename(columns={"PCT_MISSING": "% missing"}) if len(qc.missin
 # *NOT RUN* means the variable or domain a rule needs is absent from the input.
 
 # %%
-display(tables.qc_rules_table(qc.findings))
+display(HTML(tables.html_table(tables.qc_rules_table(qc.findings))))
