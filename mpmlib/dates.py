@@ -12,6 +12,7 @@ possible day, ``"last"`` to the latest.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from .errors import DataError
@@ -28,11 +29,11 @@ def split_dtc(dtc: pd.Series) -> pd.DataFrame:
     Columns: ``year, month, day, hour, minute, second`` plus ``present`` (a non-blank value was
     given) and ``valid`` (blank, or a real calendar date/time in ISO 8601 form, partial allowed).
     """
+    distinct = _distinct(dtc)
+    if distinct is not None:                     # dates repeat a lot (QS: 30 items per date)
+        codes, uniques = distinct
+        return split_dtc(uniques).iloc[codes].set_index(dtc.index)
     text = _as_text(dtc)
-    codes, uniques = pd.factorize(text)           # dates repeat a lot (QS: 30 items per date)
-    if len(uniques) < len(text):
-        parsed = split_dtc(pd.Series(uniques, dtype="object"))
-        return parsed.iloc[codes].set_index(dtc.index)
     parts = text.str.extract(ISO_8601_PATTERN)
     out = parts.apply(pd.to_numeric, errors="coerce").astype("Int64")
     present = text.ne("")
@@ -77,6 +78,10 @@ def dtc_to_date(dtc: pd.Series, imputation: str | None = None) -> pd.Series:
     """
     if imputation not in (None, "first", "last"):
         raise ValueError(f"imputation must be None, 'first' or 'last', not {imputation!r}")
+    distinct = _distinct(dtc)
+    if distinct is not None:
+        codes, uniques = distinct
+        return pd.Series(dtc_to_date(uniques, imputation).to_numpy()[codes], index=dtc.index)
     parts = split_dtc(dtc)
     ok = parts["valid"] & parts["year"].notna()
     if imputation is None:
@@ -128,6 +133,16 @@ def require_valid_dtc(df: pd.DataFrame, domain: str, variable: str) -> None:
         values = ", ".join(sorted({str(v) for v in df.loc[bad, variable]})[:5])
         raise DataError(domain, variable, "not a valid ISO 8601 date (partial dates allowed)",
                         subjects, f"values: {values}")
+
+
+def _distinct(values: pd.Series):
+    """``(codes, distinct values)`` when values repeat, so work is done once per distinct value;
+    missing values map to a trailing missing entry. ``None`` when every value is distinct."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    if len(uniques) + 1 >= len(values):
+        return None
+    distinct = pd.Series(list(uniques) + [None], dtype="object")
+    return np.where(codes < 0, len(uniques), codes), distinct
 
 
 def _as_text(values: pd.Series) -> pd.Series:

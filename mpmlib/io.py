@@ -137,12 +137,25 @@ def write_dataset(df: pd.DataFrame, path: str | Path) -> Path:
 # ---- format readers ---------------------------------------------------------------------------
 
 def _read_csv(path: Path) -> pd.DataFrame:
+    _check_csv_header(path)
     try:
         return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
     except UnicodeDecodeError:
         return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="cp1252")
     except pd.errors.EmptyDataError:
         raise DataError(path.stem.upper(), None, f"file is empty: {path.name}") from None
+
+
+def _check_csv_header(path: Path) -> None:
+    """pandas renames a repeated column (AETERM, AETERM.1): catch it from the raw header."""
+    import csv
+
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
+        header = next(csv.reader(handle), [])
+    names = [h.strip().upper() for h in header]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise DataError(path.stem.upper(), ", ".join(dup), "duplicate column names")
 
 
 def _read_xpt(path: Path) -> pd.DataFrame:
@@ -187,14 +200,14 @@ _READ = {"csv": _read_csv, "xpt": _read_xpt, "parquet": _read_parquet, "rda": _r
 def _clean_text(series: pd.Series) -> pd.Series:
     """Stripped text, with blanks and missing values as NaN (vectorised)."""
     text = series.astype("object")
-    present = text.notna()
-    if present.any():
-        values = text[present]
-        if values.map(type).ne(str).any():  # rare: bytes or numbers in a text column
-            values = values.map(lambda v: v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v))
-        text = text.copy()
-        text[present] = values.str.strip()
-    return text.where(present & text.ne(""), np.nan)
+    if pd.api.types.infer_dtype(text, skipna=True) not in ("string", "empty"):  # bytes or numbers mixed in
+        text = text.map(lambda v: v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v),
+                        na_action="ignore")
+    codes, uniques = pd.factorize(text)              # strip each distinct value once
+    cleaned = pd.Series(uniques, dtype="object").str.strip()
+    cleaned = cleaned.where(cleaned.ne(""), np.nan).to_numpy(dtype=object)
+    values = np.where(codes >= 0, cleaned[np.maximum(codes, 0)] if len(cleaned) else np.nan, np.nan)
+    return pd.Series(values, index=series.index, dtype="object")
 
 
 def _to_number(df: pd.DataFrame, col: str, domain: str) -> pd.Series:

@@ -12,7 +12,11 @@ import pandas as pd
 
 from .dates import dtc_to_date, invalid_dtc
 
-#: Natural keys per domain (SDTMIG 3.3 domain keys, restricted to the columns present).
+#: Natural keys per domain (SDTMIG 3.3 domain keys). Variables in OPTIONAL_KEYS are used when
+#: present; without any other key variable the rule is NOT RUN (a missing required variable
+#: is its suite's finding, and a shorter key would report false duplicates).
+OPTIONAL_KEYS = {"RSCAT", "RSEVAL", "RSEVALID", "TUEVAL", "TUEVALID", "TREVAL", "TREVALID", "QSCAT",
+                 "VISITNUM", "DSSCAT", "IDVAR", "IDVARVAL"}
 NATURAL_KEYS = {
     "dm": ["USUBJID"], "suppdm": ["USUBJID", "IDVAR", "IDVARVAL", "QNAM"],
     "ex": ["USUBJID", "EXTRT", "EXSTDTC"], "ae": ["USUBJID", "AESEQ"],
@@ -20,7 +24,7 @@ NATURAL_KEYS = {
     "rs": ["USUBJID", "RSCAT", "RSTESTCD", "RSEVAL", "RSEVALID", "RSDTC"],
     "tu": ["USUBJID", "TULNKID", "TUEVAL", "TUEVALID"],
     "tr": ["USUBJID", "TRLNKID", "TRTESTCD", "TREVAL", "TREVALID", "TRDTC"],
-    "qs": ["USUBJID", "QSCAT", "QSTESTCD", "QSDTC"], "ds": ["USUBJID", "DSCAT", "DSSCAT", "DSDECOD"],
+    "qs": ["USUBJID", "QSCAT", "QSTESTCD", "VISITNUM", "QSDTC"], "ds": ["USUBJID", "DSCAT", "DSSCAT", "DSDECOD"],
     "cm": ["USUBJID", "CMTRT", "CMSTDTC"], "sv": ["USUBJID", "VISITNUM"],
 }
 #: Dated records that must not precede informed consent (CM prior therapies and DM excluded).
@@ -35,6 +39,8 @@ RESPONSES = ["CR", "PR", "SD", "NON-CR/NON-PD", "PD", "NE"]
 def cross_domain_findings(sdtm: dict[str, pd.DataFrame]) -> tuple[list[dict], list[dict]]:
     """Run every cross-domain rule that the available domains allow."""
     findings, details = [], []
+    # a domain without USUBJID is already a critical finding of its suite; rules need the id
+    sdtm = {d: df for d, df in sdtm.items() if "USUBJID" in df.columns}
     for rule in RULES:
         for finding, offending in rule(sdtm):
             findings.append(finding)
@@ -97,16 +103,27 @@ def rule_duplicates(sdtm):
         df = sdtm.get(domain)
         if df is None:
             continue
-        cols = [k for k in keys if k in df.columns]
-        if "USUBJID" not in cols or len(cols) < (2 if domain != "dm" else 1):
+        text = f"no duplicate records on {', '.join(keys)}"
+        absent = [k for k in keys if k not in df.columns and k not in OPTIONAL_KEYS]
+        if absent:
+            yield result("X-003", "critical", domain, ", ".join(keys), text, None,
+                         f"key variable(s) absent: {', '.join(absent)}")
             continue
+        cols = [k for k in keys if k in df.columns]
         dup = df[df.duplicated(cols, keep=False)]
         if dup.empty:
-            yield result("X-003", "critical", domain, ", ".join(cols), f"no duplicate records on {', '.join(cols)}", None)
+            yield result("X-003", "critical", domain, ", ".join(cols), text, None)
             continue
-        value = dup[cols[1:]].astype(str).agg(" / ".join, axis=1) if len(cols) > 1 else dup["USUBJID"]
+        value = dup[cols[1:]].apply(lambda col: col.map(_text)).agg(" / ".join, axis=1) if len(cols) > 1 \
+            else dup["USUBJID"]
         off = pd.DataFrame({"USUBJID": dup["USUBJID"], "VALUE": value}).drop_duplicates()
         yield result("X-003", "critical", domain, ", ".join(cols), f"no duplicate records on {', '.join(cols)}", off)
+
+
+def _text(value) -> str:
+    from .validate import _text as as_text
+
+    return as_text(value)
 
 
 def _first_dose(sdtm) -> pd.Series:
@@ -120,6 +137,7 @@ def _dm_date(sdtm, variable, imputation=None) -> pd.Series:
     dm = sdtm.get("dm")
     if dm is None or variable not in dm.columns:
         return pd.Series(dtype="datetime64[ns]")
+    dm = dm.drop_duplicates("USUBJID")           # duplicates are X-003's finding
     return pd.Series(dtc_to_date(dm[variable], imputation).to_numpy(), index=dm["USUBJID"]).dropna()
 
 
@@ -151,7 +169,8 @@ def rule_responses_after_first_dose(sdtm):
     ovr = rs[rs["RSTESTCD"].eq("OVRLRESP")]
     when = dtc_to_date(ovr["RSDTC"], "last")
     early = when < ovr["USUBJID"].map(first)
-    off = pd.DataFrame({"USUBJID": ovr.loc[early, "USUBJID"], "VALUE": ovr.loc[early, "RSDTC"]})
+    off = pd.DataFrame({"USUBJID": ovr.loc[early, "USUBJID"], "VALUE": ovr.loc[early, "RSDTC"] + " < first dose "
+                        + ovr.loc[early, "USUBJID"].map(first).dt.strftime("%Y-%m-%d")})
     yield result("X-005", "critical", "RS", "RSDTC", "overall response dated after the first dose (EX)", off)
 
 
@@ -232,19 +251,20 @@ def _overall(sdtm) -> pd.DataFrame | None:
 
 
 def rule_response_needs_baseline(sdtm):
-    """X-011 (critical): CR, PR or SD requires measurable disease at baseline, i.e. a TARGET
-    lesion in TU (RECIST 1.1 §3.1; without target lesions the best result is NON-CR/NON-PD)."""
+    """X-011 (critical): PR or SD requires measurable disease at baseline, i.e. a TARGET lesion
+    in TU (RECIST 1.1 Tables 1 and 2: with non-target disease only the time-point responses are
+    CR, NON-CR/NON-PD, PD or NE)."""
+    text = "PR/SD only with baseline target lesions (TU), RECIST 1.1 Table 2"
     ovr, tu = _overall(sdtm), sdtm.get("tu")
     if ovr is None:
         return
     if tu is None or "TUSTRESC" not in tu.columns:
-        yield result("X-011", "critical", "RS", "RSSTRESC", "CR/PR/SD only with baseline target lesions (TU)", None,
-                     "TU not available")
+        yield result("X-011", "critical", "RS", "RSSTRESC", text, None, "TU not available")
         return
     with_target = set(tu.loc[tu["TUSTRESC"].eq("TARGET"), "USUBJID"])
-    bad = ovr["RSSTRESC"].isin(["CR", "PR", "SD"]) & ~ovr["USUBJID"].isin(with_target)
+    bad = ovr["RSSTRESC"].isin(["PR", "SD"]) & ~ovr["USUBJID"].isin(with_target)
     off = pd.DataFrame({"USUBJID": ovr.loc[bad, "USUBJID"], "VALUE": ovr.loc[bad, "RSSTRESC"] + " on " + ovr.loc[bad, "RSDTC"]})
-    yield result("X-011", "critical", "RS", "RSSTRESC", "CR/PR/SD only with baseline target lesions (TU)", off)
+    yield result("X-011", "critical", "RS", "RSSTRESC", text, off)
 
 
 def rule_new_lesion_is_pd(sdtm):
@@ -266,25 +286,31 @@ def rule_new_lesion_is_pd(sdtm):
     yield result("X-012", "critical", "RS", "RSSTRESC", "a new lesion implies overall response PD (RECIST 1.1)", off)
 
 
-def rule_death_consistent(sdtm):
-    """X-013 (warning): DM DTHFL = Y exactly when DTHDTC is given, and a DS DEATH record agrees
-    with DM DTHDTC."""
+def rule_death_has_date(sdtm):
+    """X-013 (critical): a death (DM DTHFL = Y) has a date (DTHDTC): without it overall survival
+    cannot be derived; and a death date comes with DTHFL = Y."""
     dm = sdtm.get("dm")
     if dm is None or not {"DTHFL", "DTHDTC"} <= set(dm.columns):
         return
     bad = dm["DTHFL"].eq("Y") != dm["DTHDTC"].notna()
-    rows = [pd.DataFrame({"USUBJID": dm.loc[bad, "USUBJID"],
-                          "VALUE": "DTHFL=" + dm.loc[bad, "DTHFL"].fillna("") + ", DTHDTC=" + dm.loc[bad, "DTHDTC"].fillna("")})]
-    ds = sdtm.get("ds")
-    if ds is not None and {"DSDECOD", "DSSTDTC"} <= set(ds.columns):
-        death = ds[ds["DSDECOD"].eq("DEATH")].drop_duplicates(["USUBJID", "DSSTDTC"])
-        dm_date = death["USUBJID"].map(dict(zip(dm["USUBJID"], dm["DTHDTC"])))
-        differ = death["DSSTDTC"].ne(dm_date)
-        rows.append(pd.DataFrame({"USUBJID": death.loc[differ, "USUBJID"],
-                                  "VALUE": "DS " + death.loc[differ, "DSSTDTC"].fillna("") + " vs DM " + dm_date[differ].fillna("<none>")}))
-    yield result("X-013", "warning", "DM", "DTHDTC", "death recorded consistently in DM and DS", pd.concat(rows, ignore_index=True))
+    off = pd.DataFrame({"USUBJID": dm.loc[bad, "USUBJID"],
+                        "VALUE": "DTHFL=" + dm.loc[bad, "DTHFL"].fillna("") + ", DTHDTC=" + dm.loc[bad, "DTHDTC"].fillna("")})
+    yield result("X-013", "critical", "DM", "DTHDTC", "death flag and death date given together", off)
+
+
+def rule_death_consistent(sdtm):
+    """X-014 (warning): a DS DEATH record agrees with DM DTHDTC."""
+    dm, ds = sdtm.get("dm"), sdtm.get("ds")
+    if dm is None or ds is None or "DTHDTC" not in dm.columns or not {"DSDECOD", "DSSTDTC"} <= set(ds.columns):
+        return
+    death = ds[ds["DSDECOD"].eq("DEATH")].drop_duplicates(["USUBJID", "DSSTDTC"])
+    dm_date = death["USUBJID"].map(dict(zip(dm["USUBJID"], dm["DTHDTC"])))
+    differ = death["DSSTDTC"].ne(dm_date)
+    off = pd.DataFrame({"USUBJID": death.loc[differ, "USUBJID"],
+                        "VALUE": "DS " + death.loc[differ, "DSSTDTC"].fillna("") + " vs DM " + dm_date[differ].fillna("<none>")})
+    yield result("X-014", "warning", "DS", "DSSTDTC", "DS death date equals DM.DTHDTC", off)
 
 
 RULES = [rule_subjects_in_dm, rule_iso_dates, rule_duplicates, rule_consent_before_records, rule_responses_after_first_dose,
          rule_end_after_start, rule_nothing_after_death, rule_grade5_fatal, rule_grade_allowed_for_term,
-         rule_response_needs_baseline, rule_new_lesion_is_pd, rule_death_consistent]
+         rule_response_needs_baseline, rule_new_lesion_is_pd, rule_death_has_date, rule_death_consistent]

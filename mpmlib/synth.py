@@ -109,6 +109,7 @@ P_EXTRA_SCAN_AFTER_PD = 0.05
 P_MISSED_SCAN = 0.02
 P_NE_SCAN = 0.005  # one target lesion not measured at a scan (plus NE_BLOCK)
 MEAS_CV = 0.04  # lesion measurement noise, coefficient of variation
+MAX_LESION_MM = 200.0  # plausibility cap on one lesion's diameter (uncapped growth reached 530 mm at n=10000)
 
 # Treatment (protocol per the design spec (issue 2))
 CYCLE_DAYS = 21
@@ -706,13 +707,13 @@ def _measure(S, t: float, ne: bool):
     """Rounded target measurements (mm) at day ``t``; ``ne`` leaves one lesion unmeasured.
 
     Non-nodal lesions < 2.5 mm are recorded as 0 (disappeared), 2.5-5 mm as 5 ("too small to
-    measure", RECIST 1.1 §3.2); nodes are never below 4 mm.
+    measure", RECIST 1.1 §3.2); nodes are never below 4 mm; no lesion exceeds MAX_LESION_MM.
     """
     rng = S.rng
     r = _r(S, t)
     sizes = []
     for L in S.targets:
-        s = L["base"] * r ** L["a"] * (1 + MEAS_CV * rng.normal())
+        s = min(L["base"] * r ** L["a"] * (1 + MEAS_CV * rng.normal()), MAX_LESION_MM)
         if L["node"]:
             sizes.append(max(4, int(round(s))))
         else:

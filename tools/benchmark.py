@@ -4,7 +4,7 @@
     .venv/bin/python tools/benchmark.py --n 2000
 
 Prints wall-clock seconds for: generating the synthetic SDTM, writing it as CSV, reading it back,
-and deriving ADaM (ADSL, ADEX).
+validating it (data QC; includes reading again; GX imported beforehand), and deriving ADaM.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pathlib import Path
 from mpmlib import io, synth
 from mpmlib.notebook import derive_all
 from mpmlib.params import PROJECT_ROOT, load_params
+from mpmlib.validate import validate_sdtm
 
 
 def bench(n: int) -> dict[str, float]:
@@ -31,6 +32,9 @@ def bench(n: int) -> dict[str, float]:
         t = time.perf_counter()
         sdtm = io.read_sdtm(tmp)
         times["read sdtm"] = time.perf_counter() - t
+        t = time.perf_counter()
+        validate_sdtm(tmp)
+        times["validate (incl. read)"] = time.perf_counter() - t
     params = load_params(PROJECT_ROOT / "params" / "demo.yaml")
     t = time.perf_counter()
     derive_all(sdtm, params)
@@ -39,6 +43,8 @@ def bench(n: int) -> dict[str, float]:
 
 
 def main() -> None:
+    import great_expectations  # noqa: F401  (import time is not part of the measurement)
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, nargs="*", default=[40, 10000])
     for n in parser.parse_args().n:

@@ -1,0 +1,455 @@
+"""Corpus of corrupted SDTM deliveries: every defect must be caught by data QC with a message a
+data manager can act on.
+
+Each case copies the clean synthetic trial in ``data/demo`` into a temporary folder, plants ONE
+defect in ONE record of a named subject (or damages one file), runs
+:func:`mpmlib.validate.validate_sdtm` and checks the findings table. The reference for every
+assertion is "a data manager must be able to act on the message": the defect is reported (not
+swallowed, not a crash), as a FAIL of the rule that owns it, with the right severity, naming the
+domain, the variable, the subject (USUBJID) and, where there is one, the offending value. A
+critical defect must stop a locked run (``result.passed is False``); a warning-only defect must
+not (``result.passed is True``, so the case also proves that the defect set off nothing
+critical elsewhere).
+
+Sources for what counts as a defect: SDTMIG 3.3 (ISO 8601 ``--DTC``, natural keys, SUPP--
+structure), RECIST 1.1 (overall response, new lesions, baseline target lesions), CTCAE v5.0
+(grades 1-5, grade 5 = death, grades defined per term), EORTC QLQ-C30 v3.0 scoring manual
+(items 1-28 scored 1-4, items 29-30 scored 1-7), the project's ``docs/data-spec.md`` and the
+controlled terms in ``expectations/*.json``.
+
+Besides the parametrised corpus: the clean demo passes with no failed rule, benign encodings
+(UTF-8 with BOM, cp1252) read correctly, two files for one domain give one clear message, and a
+few runs of ``mpm validate`` check exit codes and that no Python traceback reaches the user. The
+command-line runs start in the background when the module starts (GX takes ~2.5 s to import in
+each process) and are collected by the CLI tests at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+import pytest
+
+from mpmlib.errors import DataError
+from mpmlib.params import PROJECT_ROOT
+from mpmlib.validate import summary_text, validate_sdtm
+
+DEMO = PROJECT_ROOT / "data" / "demo"
+
+
+def subj(suffix: str) -> str:
+    """Full USUBJID of a demo subject from its site-subject part, e.g. ``01-0003``."""
+    return f"H101-MPM-201-{suffix}"
+
+
+# ---- building corrupted copies ---------------------------------------------------------------
+
+def copy_demo(folder: Path) -> Path:
+    shutil.copytree(DEMO, folder)
+    return folder
+
+
+def read(folder: Path, domain: str) -> pd.DataFrame:
+    return pd.read_csv(folder / f"{domain}.csv", dtype=str, keep_default_na=False)
+
+
+def write(folder: Path, domain: str, df: pd.DataFrame, **kwargs) -> None:
+    df.to_csv(folder / f"{domain}.csv", index=False, **kwargs)
+
+
+def _mask(df: pd.DataFrame, where: dict, first: bool) -> pd.Series:
+    mask = pd.Series(True, index=df.index)
+    for col, val in where.items():
+        mask &= df[col].eq(val)
+    assert mask.any(), f"the demo data changed: no record with {where}"
+    return mask & (mask.cumsum() == 1) if first else mask
+
+
+def set_values(domain: str, where: dict, values: dict) -> Callable[[Path], None]:
+    """Change ``values`` in the first record matching ``where``."""
+    def mutate(folder: Path) -> None:
+        df = read(folder, domain)
+        mask = _mask(df, where, first=True)
+        for col, val in values.items():
+            df.loc[mask, col] = val
+        write(folder, domain, df)
+    return mutate
+
+
+def drop_column(domain: str, column: str) -> Callable[[Path], None]:
+    def mutate(folder: Path) -> None:
+        write(folder, domain, read(folder, domain).drop(columns=[column]))
+    return mutate
+
+
+def duplicate_record(domain: str, where: dict) -> Callable[[Path], None]:
+    """Append a second copy of the first record matching ``where``."""
+    def mutate(folder: Path) -> None:
+        df = read(folder, domain)
+        write(folder, domain, pd.concat([df, df[_mask(df, where, first=True)]], ignore_index=True))
+    return mutate
+
+
+def replace_file(domain: str, name: str, content: bytes) -> Callable[[Path], None]:
+    """Remove ``<domain>.csv`` and put ``name`` with raw ``content`` in its place."""
+    def mutate(folder: Path) -> None:
+        (folder / f"{domain}.csv").unlink()
+        (folder / name).write_bytes(content)
+    return mutate
+
+
+def remove_file(domain: str) -> Callable[[Path], None]:
+    def mutate(folder: Path) -> None:
+        (folder / f"{domain}.csv").unlink()
+    return mutate
+
+
+def unquoted_comma_in_aeterm(folder: Path) -> None:
+    """A verbatim term with a comma written without CSV quoting (a hand-edited export)."""
+    path = folder / "ae.csv"
+    lines = path.read_text(encoding="utf-8").split("\n")
+    start = f"H101-MPM-201,AE,{subj('01-0003')},1,Fatigue,"
+    idx = next(i for i, line in enumerate(lines) if line.startswith(start))
+    lines[idx] = lines[idx].replace(",Fatigue,", ",Fatigue, mild,", 1)
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def duplicate_column(folder: Path) -> None:
+    """Two columns named AETERM (a merge gone wrong): which one is the verbatim term?"""
+    df = read(folder, "ae")
+    df.insert(len(df.columns), "AETERM", df["AETERM"].str.upper(), allow_duplicates=True)
+    write(folder, "ae", df)
+
+
+GARBAGE = bytes(range(256)) * 8
+
+
+# ---- the corpus ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Expect:
+    """A finding that must be there: rule FAILs with this severity in this domain, the VARIABLE
+    contains ``variable``, the subject is named (SUBJECTS or details) and the offending value is
+    shown (VALUES or details)."""
+    rule: str
+    severity: str               # critical | warning
+    domain: str
+    variable: str
+    subject: str | None
+    value: str | None = None
+
+
+@dataclass(frozen=True)
+class Defect:
+    id: str                     # the defect kind; also the test id
+    mutate: Callable[[Path], None]
+    expect: tuple[Expect, ...]
+    #: (RULE_ID, DOMAIN) that must NOT fail: misleading consequences of the defect
+    not_failing: tuple[tuple[str, str], ...] = ()
+
+
+def case(id, mutate, rule, severity, domain, variable, subject, value=None) -> Defect:
+    return Defect(id, mutate, (Expect(rule, severity, domain, variable, subject, value),))
+
+
+def variants(id, *pairs, not_failing=()) -> Defect:
+    """One defect kind planted in several domains of one copy (each in its own record), so the
+    corpus stays within its time budget; every variant has its own expected finding."""
+    def mutate(folder: Path) -> None:
+        for m, _ in pairs:
+            m(folder)
+    return Defect(id, mutate, tuple(e for _, e in pairs), tuple(not_failing))
+
+
+DEFECTS = [
+    # -- wrong type: text in an SDTM numeric variable (the reader refuses the file)
+    variants("text_in_numeric_variable",
+             (set_values("dm", {"USUBJID": subj("01-0003")}, {"AGE": "seventy"}),
+              Expect("READ-001", "critical", "DM", "AGE", subj("01-0003"), "seventy")),
+             (set_values("ex", {"USUBJID": subj("01-0005"), "EXTRT": "TORIPALIMAB"}, {"EXDOSE": "240 mg"}),
+              Expect("READ-001", "critical", "EX", "EXDOSE", subj("01-0005"), "240 mg")),
+             (set_values("qs", {"USUBJID": subj("01-0005"), "QSTESTCD": "EOR0109"}, {"QSSTRESN": "A Little"}),
+              Expect("READ-001", "critical", "QS", "QSSTRESN", subj("01-0005"), "A Little")),
+             (set_values("tr", {"USUBJID": subj("01-0013"), "TRTESTCD": "LDIAM"}, {"TRSTRESN": "<5"}),
+              Expect("READ-001", "critical", "TR", "TRSTRESN", subj("01-0013"), "<5"))),
+    # -- required columns absent
+    variants("required_column_absent",
+             (drop_column("dm", "ARMCD"), Expect("DM-003", "critical", "DM", "ARMCD", None)),
+             (drop_column("ex", "EXSTDTC"), Expect("EX-004", "critical", "EX", "EXSTDTC", None)),
+             (drop_column("ae", "AEDECOD"), Expect("AE-004", "critical", "AE", "AEDECOD", None)),
+             (drop_column("rs", "RSTESTCD"), Expect("RS-003", "critical", "RS", "RSTESTCD", None)),
+             # without EXSTDTC / RSTESTCD the natural key is incomplete: every repeated dose or
+             # test would look like a duplicate record, which sends the data manager after
+             # duplicates that do not exist
+             not_failing=[("X-003", "EX"), ("X-003", "RS")]),
+    case("DM_USUBJID_column_absent", drop_column("dm", "USUBJID"),
+         "DM-002", "critical", "DM", "USUBJID", None),
+    # -- files that cannot be read
+    case("empty_file", lambda f: (f / "ae.csv").write_bytes(b""),
+         "READ-001", "critical", "AE", "", None, "empty"),
+    case("garbage_xpt", replace_file("tu", "tu.xpt", GARBAGE),
+         "READ-001", "critical", "TU", "", None, "tu.xpt"),
+    case("garbage_parquet", replace_file("qs", "qs.parquet", GARBAGE),
+         "READ-001", "critical", "QS", "", None, "qs.parquet"),
+    case("ragged_csv_row_unquoted_comma", unquoted_comma_in_aeterm,
+         "READ-001", "critical", "AE", "", None, "line"),
+    case("duplicate_column_name", duplicate_column,
+         "READ-001", "critical", "AE", "AETERM", None, "duplicate"),
+    case("DM_file_absent", remove_file("dm"),
+         "DM-000", "critical", "DM", "", None, "absent"),
+    # -- keys and subjects
+    case("duplicate_subject_in_DM", duplicate_record("dm", {"USUBJID": subj("01-0004")}),
+         "DM-006", "critical", "DM", "USUBJID", subj("01-0004"), subj("01-0004")),
+    variants("subject_not_in_DM",
+             (set_values("ae", {"USUBJID": subj("01-0003"), "AESEQ": "7"}, {"USUBJID": subj("99-0001")}),
+              Expect("X-001", "critical", "AE", "USUBJID", subj("99-0001"))),
+             (set_values("ex", {"USUBJID": subj("01-0005")}, {"USUBJID": subj("99-0002")}),
+              Expect("X-001", "critical", "EX", "USUBJID", subj("99-0002"))),
+             (set_values("rs", {"USUBJID": subj("01-0002"), "RSTESTCD": "OVRLRESP"}, {"USUBJID": subj("99-0003")}),
+              Expect("X-001", "critical", "RS", "USUBJID", subj("99-0003"))),
+             (set_values("qs", {"USUBJID": subj("01-0005"), "QSTESTCD": "EOR0109"}, {"USUBJID": subj("99-0004")}),
+              Expect("X-001", "critical", "QS", "USUBJID", subj("99-0004"))),
+             (set_values("ds", {"USUBJID": subj("01-0003")}, {"USUBJID": subj("99-0005")}),
+              Expect("X-001", "critical", "DS", "USUBJID", subj("99-0005")))),
+    case("duplicate_AESEQ", set_values("ae", {"USUBJID": subj("01-0003"), "AESEQ": "2"}, {"AESEQ": "1"}),
+         "X-003", "critical", "AE", "AESEQ", subj("01-0003")),
+    case("duplicate_RS_assessment", duplicate_record("rs", {"USUBJID": subj("01-0002"), "RSTESTCD": "OVRLRESP"}),
+         "X-003", "critical", "RS", "RSTESTCD", subj("01-0002"), "OVRLRESP"),
+    # -- dates
+    case("impossible_day_2025-02-30",
+         set_values("ae", {"USUBJID": subj("01-0003"), "AESEQ": "2"}, {"AESTDTC": "2025-02-30"}),
+         "X-002", "critical", "AE", "AESTDTC", subj("01-0003"), "2025-02-30"),
+    case("impossible_month_13",
+         set_values("ex", {"USUBJID": subj("01-0011"), "EXSEQ": "3"}, {"EXSTDTC": "2024-13-18"}),
+         "X-002", "critical", "EX", "EXSTDTC", subj("01-0011"), "2024-13-18"),
+    variants("non_ISO_date_format",
+             (set_values("rs", {"USUBJID": subj("01-0010"), "RSSEQ": "6"}, {"RSDTC": "06/16/2024"}),
+              Expect("RS-006", "critical", "RS", "RSDTC", subj("01-0010"), "06/16/2024")),
+             (set_values("ds", {"USUBJID": subj("01-0003"), "DSSEQ": "1"}, {"DSSTDTC": "30JAN2025"}),
+              Expect("DS-006", "critical", "DS", "DSSTDTC", subj("01-0003"), "30JAN2025"))),
+    case("AE_end_before_start",
+         set_values("ae", {"USUBJID": subj("01-0003"), "AESEQ": "3"}, {"AEENDTC": "2025-03-01"}),
+         "X-006", "critical", "AE", "AEENDTC", subj("01-0003"), "2025-03-01"),
+    case("dose_before_consent",
+         set_values("ex", {"USUBJID": subj("01-0011"), "EXSEQ": "1"}, {"EXSTDTC": "2024-06-01", "EXENDTC": "2024-06-01"}),
+         "X-004", "critical", "EX", "EXSTDTC", subj("01-0011"), "2024-06-01"),
+    case("response_before_first_dose",
+         set_values("rs", {"USUBJID": subj("01-0010"), "RSTESTCD": "OVRLRESP", "RSSEQ": "3"}, {"RSDTC": "2024-03-10"}),
+         "X-005", "critical", "RS", "RSDTC", subj("01-0010"), "2024-03-10"),
+    case("record_after_death",
+         set_values("ae", {"USUBJID": subj("01-0001"), "AESEQ": "1"}, {"AESTDTC": "2024-07-01", "AEENDTC": "2024-07-01"}),
+         "X-007", "critical", "AE", "AESTDTC", subj("01-0001"), "2024-07-01"),
+    # -- adverse events (CTCAE v5.0)
+    case("grade_7", set_values("ae", {"USUBJID": subj("01-0004"), "AESEQ": "8"}, {"AETOXGR": "7"}),
+         "AE-010", "critical", "AE", "AETOXGR", subj("01-0004"), "7"),
+    case("grade_5_not_fatal", set_values("ae", {"USUBJID": subj("01-0003"), "AESEQ": "2"}, {"AETOXGR": "5"}),
+         "X-008", "critical", "AE", "AETOXGR", subj("01-0003"), "grade 5"),
+    case("fatal_with_grade_2", set_values("ae", {"USUBJID": subj("06-0003"), "AESEQ": "14"}, {"AETOXGR": "2"}),
+         "X-008", "critical", "AE", "AETOXGR", subj("06-0003"), "FATAL"),
+    case("grade_not_defined_for_term",
+         set_values("ae", {"USUBJID": subj("01-0003"), "AESEQ": "1", "AEDECOD": "Fatigue"}, {"AETOXGR": "4"}),
+         "X-009", "warning", "AE", "AETOXGR", subj("01-0003"), "Fatigue grade 4"),
+    case("AEDECOD_not_CTCAE_term",
+         set_values("ae", {"USUBJID": subj("01-0003"), "AESEQ": "3"}, {"AEDECOD": "Fatige"}),
+         "X-010", "warning", "AE", "AEDECOD", subj("01-0003"), "Fatige"),
+    # -- tumour response (RECIST 1.1)
+    case("overall_response_XX",
+         set_values("rs", {"USUBJID": subj("01-0010"), "RSTESTCD": "OVRLRESP", "RSSEQ": "6"},
+                    {"RSORRES": "XX", "RSSTRESC": "XX"}),
+         "RS-007", "critical", "RS", "RSSTRESC", subj("01-0010"), "XX"),
+    case("SD_without_baseline_target_lesion",
+         set_values("rs", {"USUBJID": subj("04-0002"), "RSTESTCD": "OVRLRESP"}, {"RSORRES": "SD", "RSSTRESC": "SD"}),
+         "X-011", "critical", "RS", "RSSTRESC", subj("04-0002"), "SD"),
+    case("new_lesion_with_overall_SD",
+         set_values("rs", {"USUBJID": subj("01-0002"), "RSTESTCD": "NEWLPROG", "RSDTC": "2024-10-09"},
+                    {"RSORRES": "Y", "RSSTRESC": "Y"}),
+         "X-012", "critical", "RS", "RSSTRESC", subj("01-0002"), "SD"),
+    case("negative_lesion_diameter",
+         set_values("tr", {"USUBJID": subj("01-0013"), "TRSEQ": "1"},
+                    {"TRORRES": "-20", "TRSTRESC": "-20", "TRSTRESN": "-20"}),
+         "TR-005", "critical", "TR", "TRSTRESN", subj("01-0013"), "-20"),
+    # -- questionnaire (EORTC QLQ-C30)
+    case("QLQ_C30_item9_value9",
+         set_values("qs", {"USUBJID": subj("01-0005"), "QSSEQ": "9", "QSTESTCD": "EOR0109"},
+                    {"QSORRES": "9", "QSSTRESC": "9", "QSSTRESN": "9"}),
+         "QS-006", "critical", "QS", "QSSTRESN", subj("01-0005"), "9"),
+    case("QLQ_C30_item30_value8",
+         set_values("qs", {"USUBJID": subj("01-0005"), "QSSEQ": "30", "QSTESTCD": "EOR0130"},
+                    {"QSORRES": "8", "QSSTRESC": "8", "QSSTRESN": "8"}),
+         "QS-007", "critical", "QS", "QSSTRESN", subj("01-0005"), "8"),
+    # -- exposure
+    case("negative_dose",
+         set_values("ex", {"USUBJID": subj("01-0005"), "EXTRT": "TORIPALIMAB"}, {"EXDOSE": "-240"}),
+         "EX-009", "critical", "EX", "EXDOSE", subj("01-0005"), "-240"),
+    # -- supplemental qualifiers
+    case("SUPPAE_relationship_POSSIBLY",
+         set_values("suppae", {"USUBJID": subj("01-0004"), "QNAM": "AERELH1"}, {"QVAL": "POSSIBLY"}),
+         "SUPPAE-008", "critical", "SUPPAE", "QVAL", subj("01-0004"), "POSSIBLY"),
+    case("SUPPDM_histology_EPITHELOID",
+         set_values("suppdm", {"USUBJID": subj("01-0004"), "QNAM": "HISTOL"}, {"QVAL": "EPITHELOID"}),
+         "SUPPDM-008", "critical", "SUPPDM", "QVAL", subj("01-0004"), "EPITHELOID"),
+    # -- death
+    # critical: a death without a date cannot enter overall survival
+    case("DTHFL_without_DTHDTC", set_values("dm", {"USUBJID": subj("01-0003")}, {"DTHFL": "Y"}),
+         "X-013", "critical", "DM", "DTHDTC", subj("01-0003"), "DTHFL=Y"),
+]
+#: Tested outside the parametrised corpus (test_two_files_for_one_domain).
+OTHER_KINDS = {"two_files_for_one_domain"}
+
+
+def test_corpus_has_at_least_32_distinct_defect_kinds():
+    ids = [d.id for d in DEFECTS]
+    assert len(set(ids)) == len(ids)
+    assert len(set(ids) | OTHER_KINDS) >= 32
+
+
+def _check(result, exp: Expect) -> str | None:
+    """None when the expected finding is there, else what is wrong."""
+    failed = result.failed
+    hit = failed[failed["RULE_ID"].eq(exp.rule) & failed["DOMAIN"].eq(exp.domain)]
+    if hit.empty:
+        return f"{exp.rule} did not FAIL for {exp.domain}"
+    if not hit["SEVERITY"].eq(exp.severity).all():
+        return f"{exp.rule} {exp.domain} has severity {sorted(set(hit['SEVERITY']))}, expected {exp.severity}"
+    hit = hit[hit["VARIABLE"].str.contains(exp.variable, regex=False)]
+    if hit.empty:
+        return f"{exp.rule} {exp.domain} FAILs but no finding names variable {exp.variable!r}"
+    if not (pd.to_numeric(hit["N_FAIL"]) >= 1).all():
+        return f"{exp.rule} {exp.domain} FAILs with N_FAIL {hit['N_FAIL'].tolist()}"
+    details = result.details[result.details["RULE_ID"].eq(exp.rule) & result.details["DOMAIN"].eq(exp.domain)]
+    if exp.subject and not (hit["SUBJECTS"].str.contains(exp.subject, regex=False).any()
+                            or details["USUBJID"].eq(exp.subject).any()):
+        return f"{exp.rule} {exp.domain}.{exp.variable} does not name subject {exp.subject}"
+    if exp.value and not (hit["VALUES"].str.contains(exp.value, regex=False).any()
+                          or details["VALUE"].astype(str).str.contains(exp.value, regex=False).any()):
+        return f"{exp.rule} {exp.domain}.{exp.variable} does not show the offending value {exp.value!r}"
+    return None
+
+
+@pytest.mark.parametrize("defect", DEFECTS, ids=[d.id for d in DEFECTS])
+def test_defect_is_caught(defect: Defect, tmp_path):
+    folder = copy_demo(tmp_path / "sdtm")
+    defect.mutate(folder)
+    result = validate_sdtm(folder)             # a data defect must never raise
+    report = summary_text(result)
+    problems = [p for p in (_check(result, exp) for exp in defect.expect) if p]
+    for rule, domain in defect.not_failing:
+        wrong = result.failed[result.failed["RULE_ID"].eq(rule) & result.failed["DOMAIN"].eq(domain)]
+        if not wrong.empty:
+            row = wrong.iloc[0]
+            problems.append(f"misleading finding: {rule} {domain}.{row['VARIABLE']} FAILs for {row['N_FAIL']} "
+                            f"record(s) ({row['RULE']}) as a consequence of the defect")
+    assert not problems, "\n".join(problems) + f"\nQC said:\n{report}"
+    if any(exp.severity == "critical" for exp in defect.expect):
+        assert result.passed is False, report
+    else:
+        assert result.passed is True, f"a warning-only defect set off a critical finding:\n{report}"
+
+
+# ---- clean and benign inputs -----------------------------------------------------------------
+
+def test_clean_demo_passes_with_no_failed_rule():
+    result = validate_sdtm(DEMO)
+    assert result.passed is True
+    assert result.failed.empty, summary_text(result)
+    assert result.findings["STATUS"].eq("PASS").all()
+
+
+def test_bom_and_cp1252_files_are_read_correctly(tmp_path):
+    """dm.csv with a UTF-8 byte-order mark (Excel "CSV UTF-8") and ae.csv in cp1252 with an
+    accented verbatim term (Excel "CSV" on Windows) are ordinary deliveries: both must be read
+    exactly, with no finding at all."""
+    folder = copy_demo(tmp_path / "sdtm")
+    write(folder, "dm", read(folder, "dm"), encoding="utf-8-sig")
+    assert (folder / "dm.csv").read_bytes().startswith(b"\xef\xbb\xbfSTUDYID,")
+    ae = read(folder, "ae")
+    term = "Fatigué après l'injection"
+    ae.loc[_mask(ae, {"USUBJID": subj("01-0003"), "AESEQ": "1"}, first=True), "AETERM"] = term
+    write(folder, "ae", ae, encoding="cp1252")
+    assert term.encode("cp1252") in (folder / "ae.csv").read_bytes()
+
+    result = validate_sdtm(folder)
+    assert result.failed.empty, summary_text(result)
+    assert result.passed is True
+    dm, ae_read = result.sdtm["dm"], result.sdtm["ae"]
+    assert list(dm.columns[:3]) == ["STUDYID", "DOMAIN", "USUBJID"]      # not "\ufeffSTUDYID"
+    assert dm["STUDYID"].eq("H101-MPM-201").all() and len(dm) == 46
+    assert term in set(ae_read["AETERM"])
+    assert result.received.set_index("DOMAIN").loc[["DM", "AE"], "STATUS"].eq("read").all()
+
+
+def test_two_files_for_one_domain(tmp_path):
+    """dm.csv and dm.parquet: QC cannot know which one is the delivery. Either validate_sdtm
+    refuses with a DataError or it reports a critical finding; both must name the two files."""
+    folder = copy_demo(tmp_path / "sdtm")
+    read(folder, "dm").to_parquet(folder / "dm.parquet", index=False)
+    try:
+        result = validate_sdtm(folder)
+    except DataError as exc:
+        message = str(exc)
+    else:
+        assert result.passed is False, summary_text(result)
+        message = summary_text(result)
+    assert "DM" in message and "dm.csv" in message and "dm.parquet" in message, message
+
+
+# ---- command line ----------------------------------------------------------------------------
+
+CLI_CASES = {
+    # name: (mutation or None, exit code (None: any non-zero), texts the output must contain)
+    "clean_demo": (None, 0, []),
+    "text_in_DM_AGE": (set_values("dm", {"USUBJID": subj("01-0003")}, {"AGE": "seventy"}), 1,
+                       ["DM", "AGE", subj("01-0003"), "seventy"]),
+    "subject_not_in_DM": (set_values("ae", {"USUBJID": subj("01-0003"), "AESEQ": "7"}, {"USUBJID": subj("99-0001")}),
+                          1, ["AE", "USUBJID", subj("99-0001")]),
+    "two_files_for_one_domain": (lambda f: read(f, "dm").to_parquet(f / "dm.parquet", index=False), None,
+                                 ["DM", "dm.csv", "dm.parquet"]),
+}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def cli_runs(tmp_path_factory):
+    """Run ``mpm validate`` for every CLI case one after the other in a background thread,
+    starting with the module, so that the ~5 s per process overlap the in-process tests."""
+    env = dict(os.environ, MPLBACKEND="Agg")
+    commands = {}
+    for name, (mutate, _, _) in CLI_CASES.items():
+        base = tmp_path_factory.mktemp(f"cli_{name}")
+        folder = DEMO
+        if mutate is not None:
+            folder = copy_demo(base / "sdtm")
+            mutate(folder)
+        commands[name] = [sys.executable, "-m", "mpmlib.cli", "validate", "--params", "params/demo.yaml",
+                          "--sdtm", str(folder), "--out", str(base / "out")]
+
+    def run(cmd):
+        proc = subprocess.run(cmd, cwd=PROJECT_ROOT, env=env, text=True, capture_output=True, timeout=120)
+        return proc.returncode, proc.stdout, proc.stderr
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        futures = {name: pool.submit(run, cmd) for name, cmd in commands.items()}
+        yield lambda name: futures[name].result()
+
+
+@pytest.mark.parametrize("name", list(CLI_CASES))
+def test_cli_validate(name, cli_runs):
+    _, expected_code, texts = CLI_CASES[name]
+    code, out, err = cli_runs(name)
+    both = out + err
+    assert "Traceback" not in both, both
+    if expected_code is None:
+        assert code != 0, both
+    else:
+        assert code == expected_code, both
+    for text in texts:
+        assert text in both, f"{text!r} not in the output:\n{both}"
+    if name == "two_files_for_one_domain":       # one clear message, not a cascade
+        assert both.count("dm.parquet") == 1, both
