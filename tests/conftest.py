@@ -44,7 +44,7 @@ def pharmaverse_params():
     from mpmlib.params import load_params
 
     external("pharmaversesdtm")
-    return load_params(PROJECT_ROOT / "params" / "pharmaverse.yaml")
+    return load_params(PROJECT_ROOT / "params" / "pharmaverse-onco.yaml")
 
 
 @pytest.fixture(scope="session")
