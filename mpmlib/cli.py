@@ -89,7 +89,21 @@ def cmd_derive(args) -> int:
     counts = ", ".join(f"{flag} {int(adsl[flag].eq('Y').sum())}" for flag in ("ENRLFL", "SAFFL", "EFFFL"))
     print(f"ADaM written to {adam_dir}: " + ", ".join(f"{k} ({len(v)} rows)" for k, v in adam.items()))
     print(f"ADSL: {len(adsl)} subjects in DM; {counts}")
+    print_response_warnings(adam["adrs"])
     return 0
+
+
+def print_response_warnings(adrs) -> None:
+    """One warning line per reason an overall response was not analysed (e.g. pharmaversesdtm's
+    "CHECK" value, which admiral also leaves out), naming the subjects."""
+    from .derive.adrs import excluded_records
+
+    excluded = excluded_records(adrs)
+    for reason, rows in excluded.groupby("ANLEXCL", sort=True):
+        subjects = sorted(rows["USUBJID"].unique())
+        shown = ", ".join(subjects[:5]) + (f" (+{len(subjects) - 5} more)" if len(subjects) > 5 else "")
+        print(f"warning: RS.RSSTRESC: {len(rows)} overall response record(s) not analysed - {reason} "
+              f"[USUBJID: {shown}]", file=sys.stderr)
 
 
 def cmd_report(args) -> int:

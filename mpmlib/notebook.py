@@ -11,10 +11,10 @@ from pathlib import Path
 import pandas as pd
 
 from . import io
-from .derive import derive_adex, derive_adsl
+from .derive import derive_adex, derive_adrs, derive_adsl, derive_adtte
 from .params import load_params, override_paths
 
-ADAM_DATASETS = ("adsl", "adex")
+ADAM_DATASETS = ("adsl", "adex", "adrs", "adtte")
 
 
 def setup() -> None:
@@ -28,6 +28,7 @@ def setup() -> None:
     pd.set_option("display.max_rows", 200)
     pd.set_option("display.max_columns", 50)
     pd.set_option("display.width", 160)
+    pd.set_option("display.max_colwidth", None)
     try:
         from IPython import get_ipython
 
@@ -69,4 +70,6 @@ def derive_all(sdtm: dict[str, pd.DataFrame], params: dict) -> dict[str, pd.Data
     """Every ADaM dataset of the run, in dependency order (ADSL first)."""
     adsl = derive_adsl(sdtm, params["adsl"], params["data_cutoff"])
     adex = derive_adex(adsl, sdtm.get("ex"), params["adsl"]["study_drugs"], params["adsl"]["ex_missing_end"])
-    return {"adsl": adsl, "adex": adex}
+    adrs = derive_adrs(adsl, sdtm.get("rs"), params["efficacy"])
+    adtte = derive_adtte(adsl, adrs, sdtm.get("cm"), params["efficacy"])
+    return {"adsl": adsl, "adex": adex, "adrs": adrs, "adtte": adtte}

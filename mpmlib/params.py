@@ -40,7 +40,43 @@ DEFAULTS: dict = {
         # Age groups for tables: cut points (years); "<65" / ">=65" by default (ICH E7).
         "age_groups": [65],
     },
-    "report": {"notebooks": ["00_data_overview", "10_data_qc"]},
+    # Efficacy (mpmlib.derive.adrs / adtte, mpmlib.efficacy): RECIST 1.1 and FDA 2018 rules.
+    "efficacy": {
+        # RS evaluator whose responses are analysed (RSEVAL); the protocol's primary assessment.
+        "evaluator": "INVESTIGATOR",
+        # ADSL date that response windows and time to event count from; null = adsl.reference_date.
+        "reference_date": None,
+        # RECIST 1.1 §4.4: a CR/PR is confirmed by an assessment no less than 4 weeks later.
+        "confirmation_days": 28,
+        # RECIST 1.1 §4.4: SD must be met at least once no less than 6 weeks after the reference
+        # date (the protocol's first scan); admiralonco uses 42 days.
+        "sd_min_days": 42,
+        # Assessments allowed between a response and its confirmation (admiralonco defaults).
+        "max_ne_between": 1,
+        "max_sd_between": 0,
+        # Partial RSDTC (missing day): last day of the month (admiralonco ad_adrs.R template).
+        "response_date_imputation": "last",
+        # Denominator of response rates: ADSL flag (efficacy population: treated, measurable disease).
+        "population": "EFFFL",
+        # Null response rate for the one-sided exact binomial test of ORR (no worthwhile activity
+        # after PD-1 failure; re-challenge with PD-1 alone gives about 5 %).
+        "orr_null_rate": 0.05,
+        "alpha": 0.05,
+        # Kaplan-Meier CI transform: log-log (SAS PROC LIFETEST default) or log (R survival) or plain.
+        "km_conf_type": "log-log",
+        "landmark_months": [6, 12],
+        # Protocol tumour assessment schedule [from study day, interval in days] and window, for
+        # the FDA 2018 "event after two or more missed assessments" censoring rule (null: off).
+        "assessment_schedule": [[1, 42], [169, 63]],
+        "assessment_window_days": 7,
+        "missed_assessments": 2,
+        # FDA 2018: censor PFS at the last adequate assessment before new anticancer therapy (CM).
+        "new_therapy_censoring": True,
+        "new_therapy_cmcat": ["SUBSEQUENT ANTI-CANCER THERAPY"],
+        # Responders for duration of response: CRSP (confirmed) or RSP (unconfirmed).
+        "dor_response": "CRSP",
+    },
+    "report": {"notebooks": ["00_data_overview", "10_data_qc", "20_efficacy"]},
     # Data QC (mpmlib.validate): rule ids downgraded from critical to warning, for exploration
     # only; a locked run (locked: true) refuses any downgrade.
     "qc": {"downgrade": [], "locked": False},
@@ -84,10 +120,38 @@ def load_params(path: str | Path) -> dict:
         raise ParamsError(f"{path}: qc.downgrade is not allowed in a locked run (qc.locked: true)")
     if params["adsl"]["ex_missing_end"] not in ("start", "ignore"):
         raise ParamsError(f"{path}: adsl.ex_missing_end must be start or ignore")
+    check_efficacy(params["efficacy"], str(path))
     for code, values in params["adsl"]["study_drugs"].items():
         if not isinstance(values, list) or not values:
             raise ParamsError(f"{path}: adsl.study_drugs.{code} must be a list of EXTRT values")
     return params
+
+
+def check_efficacy(eff: dict, where: str) -> None:
+    """The efficacy settings a statistician may change, checked before any data are read."""
+    from .stats import CONF_TYPES
+
+    if eff["km_conf_type"] not in CONF_TYPES:
+        raise ParamsError(f"{where}: efficacy.km_conf_type must be one of {', '.join(CONF_TYPES)}")
+    if eff["reference_date"] not in (None, "TRTSDT", "RANDDT", "TTEREFDT"):
+        raise ParamsError(f"{where}: efficacy.reference_date must be null, TRTSDT, RANDDT or TTEREFDT")
+    if eff["dor_response"] not in ("CRSP", "RSP"):
+        raise ParamsError(f"{where}: efficacy.dor_response must be CRSP or RSP")
+    if eff["response_date_imputation"] not in ("first", "last", None):
+        raise ParamsError(f"{where}: efficacy.response_date_imputation must be first, last or null")
+    for key in ("confirmation_days", "sd_min_days", "max_ne_between", "max_sd_between", "assessment_window_days"):
+        if not isinstance(eff[key], int) or eff[key] < 0:
+            raise ParamsError(f"{where}: efficacy.{key} must be a whole number >= 0")
+    if eff["missed_assessments"] is not None and (not isinstance(eff["missed_assessments"], int)
+                                                  or eff["missed_assessments"] < 1):
+        raise ParamsError(f"{where}: efficacy.missed_assessments must be null or a whole number >= 1")
+    if not 0 < float(eff["orr_null_rate"]) < 1 or not 0 < float(eff["alpha"]) < 1:
+        raise ParamsError(f"{where}: efficacy.orr_null_rate and efficacy.alpha must be between 0 and 1")
+    schedule = eff["assessment_schedule"]
+    if (not isinstance(schedule, list) or not schedule
+            or not all(isinstance(r, list) and len(r) == 2 and all(isinstance(v, int) and v > 0 for v in r)
+                       for r in schedule)):
+        raise ParamsError(f"{where}: efficacy.assessment_schedule must be a list of [from study day, interval days]")
 
 
 def override_paths(params: dict, sdtm_dir: str | None = None, out_dir: str | None = None) -> dict:

@@ -1,6 +1,8 @@
 """ADaM derivations: pure functions, SDTM (and earlier ADaM) in, ADaM out."""
 
 from .adex import derive_adex
+from .adrs import derive_adrs
 from .adsl import derive_adsl
+from .adtte import derive_adtte
 
-__all__ = ["derive_adex", "derive_adsl"]
+__all__ = ["derive_adex", "derive_adrs", "derive_adsl", "derive_adtte"]

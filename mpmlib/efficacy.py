@@ -1,0 +1,270 @@
+"""Efficacy analyses: ADaM (ADSL, ADRS, ADTTE) in, result tables out.
+
+Every function returns a tidy DataFrame (numbers, for CSV export and tests) or a display table
+built from one; the statistics come from :mod:`mpmlib.stats`. Rules:
+
+* Denominators are every subject of the analysis population (``efficacy.population``, the
+  efficacy population by default). A subject without a post-baseline assessment is in the
+  denominator as "not evaluable" (BOR ``MISSING``), never dropped.
+* ORR = CR + PR (confirmed BOR, RECIST 1.1 §4.4 for a single-arm trial with response as the
+  primary endpoint; FDA 2018 endpoint guidance); DCR = CR + PR + SD (SD at least
+  ``sd_min_days`` after the reference date) + NON-CR/NON-PD. Clopper-Pearson exact CIs.
+* Times are stored in days and shown in months of 30.4375 days (365.25 / 12).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pandas as pd
+
+from . import stats
+from .tables import n_pct, round_half_up
+
+DAYS_PER_MONTH = 30.4375
+BOR_ROWS = [("CR", "Complete response (CR)"), ("PR", "Partial response (PR)"), ("SD", "Stable disease (SD)"),
+            ("NON-CR/NON-PD", "Non-CR/non-PD"), ("PD", "Progressive disease (PD)"),
+            ("NE", "Not evaluable (NE)"), ("MISSING", "No post-baseline assessment")]
+ORR_CODES, DCR_CODES = ("CR", "PR"), ("CR", "PR", "SD", "NON-CR/NON-PD")
+
+
+def population(adsl: pd.DataFrame, flag: str) -> pd.DataFrame:
+    """ADSL subjects with ``flag == "Y"`` (e.g. EFFFL, SAFFL)."""
+    return adsl[adsl[flag].eq("Y")] if flag in adsl.columns else adsl.iloc[0:0]
+
+
+def best_response_by_subject(adrs: pd.DataFrame, subjects: pd.DataFrame, paramcd: str = "CBOR") -> pd.Series:
+    """BOR/CBOR per subject of ``subjects`` (index USUBJID); a subject without an ADRS record
+    (e.g. no RS at all) is ``MISSING``."""
+    rows = adrs[adrs["PARAMCD"].eq(paramcd)].set_index("USUBJID")["AVALC"]
+    return subjects["USUBJID"].map(rows).fillna("MISSING").set_axis(subjects["USUBJID"])
+
+
+def response_rates(adrs: pd.DataFrame, subjects: pd.DataFrame, alpha: float = 0.05,
+                   null_rate: float | None = None) -> pd.DataFrame:
+    """ORR (confirmed), DCR (confirmed), and ORR/DCR without confirmation (sensitivity).
+
+    Columns: endpoint, responders, n, rate, ci_low, ci_high, p_value (one-sided exact binomial
+    test H1: rate > ``null_rate``, ORR only).
+    """
+    rows = []
+    for label, paramcd, codes, test in (
+        ("Objective response rate (confirmed CR + PR)", "CBOR", ORR_CODES, True),
+        ("Disease control rate (confirmed CR + PR + SD + non-CR/non-PD)", "CBOR", DCR_CODES, False),
+        ("Objective response rate, confirmation not required", "BOR", ORR_CODES, True),
+        ("Disease control rate, confirmation not required", "BOR", DCR_CODES, False),
+    ):
+        best = best_response_by_subject(adrs, subjects, paramcd)
+        x, n = int(best.isin(codes).sum()), int(len(best))
+        summary = stats.proportion_summary(x, n, alpha, null_rate if test else None)
+        rows.append({"endpoint": label, "responders": x, "n": n, "rate": summary["rate"],
+                     "ci_low": summary["ci_low"], "ci_high": summary["ci_high"], "p_value": summary["p_value"]})
+    return pd.DataFrame(rows)
+
+
+def response_table(adrs: pd.DataFrame, subjects: pd.DataFrame, alpha: float = 0.05,
+                   null_rate: float | None = None) -> pd.DataFrame:
+    """Display table: best overall response with and without confirmation, n (%) of the
+    population, then ORR and DCR with exact CIs (percent, one decimal)."""
+    n = len(subjects)
+    conf, unconf = (best_response_by_subject(adrs, subjects, p) for p in ("CBOR", "BOR"))
+    lines = []
+    for code, label in BOR_ROWS:
+        lines.append({"": label, f"Confirmed (N={n})": n_pct(int(conf.eq(code).sum()), n),
+                      f"Confirmation not required (N={n})": n_pct(int(unconf.eq(code).sum()), n)})
+    rates = response_rates(adrs, subjects, alpha, null_rate)
+    level = round_half_up(100 * (1 - alpha), 0)
+    for short, i in (("ORR", 0), ("DCR", 1)):
+        lines.append({"": f"{short}, n (%) [{level}% CI]",
+                      f"Confirmed (N={n})": rate_text(rates.iloc[i]),
+                      f"Confirmation not required (N={n})": rate_text(rates.iloc[i + 2])})
+    if null_rate is not None:
+        lines.append({"": f"ORR one-sided exact binomial test vs {round_half_up(100 * null_rate, 0)}%, p",
+                      f"Confirmed (N={n})": p_text(rates.iloc[0]["p_value"]),
+                      f"Confirmation not required (N={n})": p_text(rates.iloc[2]["p_value"])})
+    return pd.DataFrame(lines).set_index("")
+
+
+def rate_text(row) -> str:
+    """``"n (p%) [low, high]"`` in percent with one decimal, halves rounded up."""
+    if row["n"] == 0:
+        return "-"
+    pct = round_half_up(Fraction(100 * int(row["responders"]), int(row["n"])), 1)
+    return (f"{int(row['responders'])} ({pct}) [{round_half_up(100 * row['ci_low'], 1)}, "
+            f"{round_half_up(100 * row['ci_high'], 1)}]")
+
+
+def p_text(p: float) -> str:
+    if p is None or np.isnan(p):
+        return "-"
+    return "<0.001" if p < 0.001 else round_half_up(p, 3)
+
+
+def not_evaluable_listing(adrs: pd.DataFrame, subjects: pd.DataFrame) -> pd.DataFrame:
+    """Subjects counted as not evaluable (confirmed BOR NE or no post-baseline assessment), with
+    why: the reason shown to reviewers. Identified by a running number, not USUBJID."""
+    best = best_response_by_subject(adrs, subjects, "CBOR")
+    ne = best[best.isin(["NE", "MISSING"])]
+    ovr = adrs[adrs["PARAMCD"].eq("OVR")]
+    n_assess = ovr[ovr["ANL01FL"].eq("Y")].groupby("USUBJID").size()
+    n_excl = ovr[ovr["ANL01FL"].ne("Y")].groupby("USUBJID").size()
+    death = adrs[adrs["PARAMCD"].eq("DEATH")].set_index("USUBJID")["AVALC"]
+    out = pd.DataFrame({"Confirmed BOR": ne.to_numpy(),
+                        "Assessments used": ne.index.map(n_assess).fillna(0).astype(int),
+                        "Assessments not used": ne.index.map(n_excl).fillna(0).astype(int),
+                        "Died": ne.index.map(death).fillna("N")}, index=ne.index)
+    out["Reason"] = np.where(out["Confirmed BOR"].eq("MISSING"),
+                             np.where(out["Died"].eq("Y"), "died before the first assessment",
+                                      "no post-baseline tumour assessment"),
+                             "only NE or too-early (< SD window) assessments")
+    return out.reset_index(drop=True).rename_axis("Subject #").set_axis(range(1, len(out) + 1))
+
+
+# ---- time to event ---------------------------------------------------------------------------
+
+def tte_data(adtte: pd.DataFrame, subjects: pd.DataFrame, paramcd: str) -> pd.DataFrame:
+    """ADTTE records of ``paramcd`` for the subjects, with EVENT = 1 - CNSR."""
+    data = adtte[adtte["PARAMCD"].eq(paramcd) & adtte["USUBJID"].isin(subjects["USUBJID"])].copy()
+    data["EVENT"] = 1 - data["CNSR"].astype(int)
+    return data
+
+
+def tte_summary(data: pd.DataFrame, conf_type: str = "log-log", alpha: float = 0.05,
+                landmark_months=(6, 12)) -> pd.DataFrame:
+    """One-column numeric summary of a KM analysis: n, events, censored, median (months) with
+    CI, and landmark rates with CIs (``stats.km_summary``; CI transform ``conf_type``)."""
+    if data.empty:
+        return pd.DataFrame(columns=["statistic", "value", "ci_low", "ci_high"])
+    landmarks_days = [m * DAYS_PER_MONTH for m in landmark_months]
+    s = stats.km_summary(data["AVAL"], data["EVENT"], conf_type, alpha, landmarks_days)
+    rows = [("Subjects", s["n"], np.nan, np.nan), ("Events", s["events"], np.nan, np.nan),
+            ("Censored", s["censored"], np.nan, np.nan),
+            ("Median (months)", s["median"] / DAYS_PER_MONTH, s["ci_low"] / DAYS_PER_MONTH,
+             s["ci_high"] / DAYS_PER_MONTH)]
+    for months, (_, lm) in zip(landmark_months, s["landmarks"].iterrows()):
+        rows.append((f"Rate at {months} months (%)", 100 * lm["survival"], 100 * lm["ci_low"],
+                     100 * lm["ci_high"]))
+    return pd.DataFrame(rows, columns=["statistic", "value", "ci_low", "ci_high"])
+
+
+def tte_display(summaries: dict[str, pd.DataFrame], alpha: float = 0.05, conf_type: str = "log-log") -> pd.DataFrame:
+    """Side-by-side display of :func:`tte_summary` results (one column per endpoint)."""
+    level = round_half_up(100 * (1 - alpha), 0)
+    cols = {}
+    for name, summary in summaries.items():
+        cells = {}
+        for _, r in summary.iterrows():
+            if r["statistic"] in ("Subjects", "Events", "Censored"):
+                cells[r["statistic"]] = str(int(r["value"]))
+            else:
+                cells[f"{r['statistic']} [{level}% CI]"] = (
+                    f"{_num(r['value'])} [{_num(r['ci_low'])}, {_num(r['ci_high'])}]")
+        cols[name] = cells
+    table = pd.DataFrame(cols)
+    table.index.name = f"Kaplan-Meier, CI: {conf_type}"
+    return table.fillna("")
+
+
+def _num(value: float) -> str:
+    return "NE" if value is None or np.isnan(value) else round_half_up(value, 1)
+
+
+def censoring_table(data: pd.DataFrame) -> pd.DataFrame:
+    """Events and censorings by reason (EVNTDESC for events, CNSDTDSC for censorings), n (%)."""
+    n = len(data)
+    kind = np.where(data["CNSR"].eq(0), "Event", "Censored")
+    reason = np.where(data["CNSR"].eq(0), data["EVNTDESC"], data["CNSDTDSC"])
+    counts = pd.Series(1, index=pd.MultiIndex.from_arrays([kind, reason], names=["Status", "Reason"])).groupby(
+        level=[0, 1]).sum()
+    counts = counts.sort_index(level=0, ascending=False, sort_remaining=True)
+    return pd.DataFrame({f"n (%) of N={n}": [n_pct(int(v), n) for v in counts]}, index=counts.index)
+
+
+def km_curves(data: pd.DataFrame, by: str | None = None, conf_type: str = "log-log",
+              alpha: float = 0.05) -> dict[str, pd.DataFrame]:
+    """KM table per group (label -> ``stats.km_table``), for :func:`plots_efficacy.km_plot`."""
+    groups = [("All subjects", data)] if by is None else list(data.groupby(by, sort=True))
+    return {str(label): stats.km_table(rows["AVAL"], rows["EVENT"], conf_type, alpha)
+            for label, rows in groups if len(rows)}
+
+
+def numbers_at_risk(data: pd.DataFrame, times_days, by: str | None = None) -> pd.DataFrame:
+    """Subjects still at risk (AVAL >= t) at each time, per group (R ``summary.survfit`` n.risk)."""
+    groups = [("All subjects", data)] if by is None else list(data.groupby(by, sort=True))
+    times = np.asarray(list(times_days), dtype=float)
+    rows = {str(label): [(rows["AVAL"].to_numpy(float) >= t).sum() for t in times] for label, rows in groups}
+    return pd.DataFrame.from_dict(rows, orient="index", columns=times)
+
+
+def median_followup(os_data: pd.DataFrame, conf_type: str = "log-log", alpha: float = 0.05) -> tuple:
+    """Median follow-up (months) by reverse Kaplan-Meier on OS (Schemper & Smith 1996)."""
+    if os_data.empty:
+        return (np.nan, np.nan, np.nan)
+    med = stats.median_followup_reverse_km(os_data["AVAL"], os_data["EVENT"], conf_type, alpha)
+    return tuple(v / DAYS_PER_MONTH for v in med)
+
+
+def responder_durations(dor: pd.DataFrame, ttr: pd.DataFrame) -> pd.DataFrame:
+    """Descriptive DoR / TTR in responders (months): n, events, median (range)."""
+    rows = {}
+    for name, data in (("Time to response", ttr), ("Duration of response", dor)):
+        if data.empty:
+            rows[name] = {"Responders": "0", "Events (progression or death)": "-", "Observed median (min, max), months": "-"}
+            continue
+        months = data["AVAL"] / DAYS_PER_MONTH
+        events = "-" if name == "Time to response" else str(int(data["EVENT"].sum()))
+        censored = data["EVENT"].eq(0)
+        mx = round_half_up(months.max(), 1) + ("+" if name != "Time to response" and censored.loc[months.idxmax()] else "")
+        rows[name] = {"Responders": str(len(data)), "Events (progression or death)": events,
+                      "Observed median (min, max), months": f"{round_half_up(months.median(), 1)} "
+                                                   f"({round_half_up(months.min(), 1)}, {mx})"}
+    return pd.DataFrame(rows)
+
+
+def swimmer_data(adsl: pd.DataFrame, adrs: pd.DataFrame, subjects: pd.DataFrame,
+                 reference: str = "TTEREFDT") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Inputs of :func:`plots_efficacy.swimmer_plot`: one bar per subject (DURATION = days on
+    treatment, TRTDURD; colour = confirmed BOR; ONGOING = treatment ongoing at the cut-off) and
+    the events on it (first confirmed response, first PD, death; days from the reference date,
+    day 1 = reference date)."""
+    sub = adsl[adsl["USUBJID"].isin(subjects["USUBJID"])].set_index("USUBJID")
+    bars = pd.DataFrame({"USUBJID": sub.index, "DURATION": sub["TRTDURD"].fillna(0).to_numpy(),
+                         "BOR": best_response_by_subject(adrs, sub.reset_index(), "CBOR").to_numpy(),
+                         "ONGOING": (sub["EOTSTT"].eq("ONGOING") if "EOTSTT" in sub else
+                                     pd.Series(False, index=sub.index)).to_numpy()})
+    events = []
+    for paramcd, label in (("CRSP", "Response start"), ("PD", "Progression"), ("DEATH", "Death")):
+        rows = adrs[adrs["PARAMCD"].eq(paramcd) & adrs["AVALC"].eq("Y") & adrs["USUBJID"].isin(sub.index)]
+        day = (rows["ADT"] - rows["USUBJID"].map(sub[reference])).dt.days + 1
+        events.append(pd.DataFrame({"USUBJID": rows["USUBJID"].to_numpy(), "DAY": day.to_numpy(), "EVENT": label}))
+    return bars, pd.concat(events, ignore_index=True).dropna(subset=["DAY"])
+
+
+SETTING_TEXT = {
+    "evaluator": "Assessor whose RECIST responses are analysed (RS RSEVAL)",
+    "reference_date": "Time origin (ADSL date; empty = adsl.reference_date)",
+    "confirmation_days": "CR/PR confirmed by an assessment at least this many days later (RECIST 1.1 §4.4)",
+    "sd_min_days": "Stable disease counts only this many days after the origin or later (RECIST 1.1 §4.4)",
+    "max_ne_between": "NE assessments allowed between a response and its confirmation",
+    "max_sd_between": "SD assessments allowed between a PR and its confirmation",
+    "response_date_imputation": "Partial response date: day imputed to the first or last of the month",
+    "population": "Denominator of response rates (ADSL flag)",
+    "orr_null_rate": "Null ORR for the one-sided exact binomial test",
+    "alpha": "Two-sided 1 - alpha confidence intervals",
+    "km_conf_type": "Kaplan-Meier CI transform (log-log = SAS PROC LIFETEST, log = R survival)",
+    "landmark_months": "Landmark times for event-free rates",
+    "assessment_schedule": "Tumour assessment interval [from study day, days] (missed-assessment rule)",
+    "assessment_window_days": "Allowance added to the missed-assessment gap",
+    "missed_assessments": "PFS event after this many missed assessments is censored (FDA 2018)",
+    "new_therapy_censoring": "Censor PFS at new anticancer therapy (FDA 2018)",
+    "new_therapy_cmcat": "CM categories that are new anticancer therapy",
+    "dor_response": "Responders for duration of response (CRSP confirmed, RSP unconfirmed)",
+}
+
+
+def settings_table(eff: dict) -> pd.DataFrame:
+    """The efficacy parameters of the run with what each controls (for the methods section)."""
+    rows = [{"Parameter": key, "Value": "-" if value is None else str(value), "Rule": SETTING_TEXT.get(key, "")}
+            for key, value in eff.items()]
+    return pd.DataFrame(rows).set_index("Parameter")

@@ -1,0 +1,138 @@
+"""Efficacy analysis tables: counts against an independent plain computation, rates against
+statsmodels' exact CI, Kaplan-Meier summaries against R's published lung results.
+
+References: statsmodels ``proportion_confint(method="beta")`` (Clopper-Pearson); R survival
+``survfit(Surv(time, status) ~ 1, data = lung)``: median 310 days, log-log 95 % CI 284-361
+(SAS PROC LIFETEST default); admiral_adrs_8c395ec counts (CBOR CR 8 + PR 18 = 26 confirmed
+responders of 306 subjects).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from statsmodels.stats.proportion import proportion_confint
+
+from mpmlib import efficacy
+from mpmlib.derive.adrs import derive_adrs
+from mpmlib.derive.adtte import derive_adtte
+
+
+@pytest.fixture(scope="module")
+def demo():
+    from mpmlib.io import read_sdtm
+    from mpmlib.notebook import derive_all
+    from mpmlib.params import PROJECT_ROOT, load_params
+
+    params = load_params(PROJECT_ROOT / "params" / "demo.yaml")
+    adam = derive_all(read_sdtm(params["sdtm"]["dir"]), params)
+    return params, adam
+
+
+def test_response_table_counts_equal_plain_groupby(demo):
+    """Every BOR row of the table equals a plain value_counts of CBOR/BOR over the population;
+    the rows add up to N (nobody dropped)."""
+    params, adam = demo
+    subjects = efficacy.population(adam["adsl"], "EFFFL")
+    table = efficacy.response_table(adam["adrs"], subjects)
+    n = len(subjects)
+    for paramcd, column in (("CBOR", f"Confirmed (N={n})"), ("BOR", f"Confirmation not required (N={n})")):
+        rows = adam["adrs"][adam["adrs"]["PARAMCD"].eq(paramcd) & adam["adrs"]["USUBJID"].isin(subjects["USUBJID"])]
+        plain = rows["AVALC"].value_counts()
+        shown = 0
+        for code, label in efficacy.BOR_ROWS:
+            cell = table.loc[label, column]
+            count = int(cell.split(" ")[0])
+            assert count == int(plain.get(code, 0)), (paramcd, code)
+            shown += count
+        assert shown == n
+
+
+def test_response_rates_use_exact_ci_and_full_denominator(demo):
+    params, adam = demo
+    subjects = efficacy.population(adam["adsl"], "EFFFL")
+    rates = efficacy.response_rates(adam["adrs"], subjects, 0.05, 0.05).set_index("endpoint")
+    orr = rates.iloc[0]
+    cbor = adam["adrs"].query("PARAMCD == 'CBOR'").set_index("USUBJID")["AVALC"].reindex(subjects["USUBJID"])
+    assert orr["n"] == len(subjects)
+    assert orr["responders"] == int(cbor.isin(["CR", "PR"]).sum())
+    low, high = proportion_confint(orr["responders"], orr["n"], alpha=0.05, method="beta")
+    assert orr["ci_low"] == pytest.approx(low, abs=1e-9) and orr["ci_high"] == pytest.approx(high, abs=1e-9)
+    assert orr["p_value"] < 0.05
+
+
+def test_subject_without_any_response_record_is_a_non_responder():
+    """A subject of the population absent from ADRS is counted as MISSING, not dropped."""
+    adsl = pd.DataFrame({"USUBJID": ["A", "B"], "TTEREFDT": pd.Timestamp("2024-01-01"), "DTHDT": pd.NaT})
+    rs = pd.DataFrame({"USUBJID": ["A", "A"], "RSTESTCD": "OVRLRESP", "RSSTRESC": ["PR", "PR"],
+                       "RSDTC": ["2024-02-15", "2024-03-30"]})
+    adrs = derive_adrs(adsl.iloc[:1], rs)
+    rates = efficacy.response_rates(adrs, adsl)
+    assert (rates.iloc[0]["responders"], rates.iloc[0]["n"]) == (1, 2)
+
+
+def test_full_rs_onco_confirmed_orr_count(pharmaverse_sdtm, pharmaverse_params):
+    """admiral_adrs_8c395ec: 26 confirmed and 52 unconfirmed responders among 306 subjects."""
+    from conftest import external
+    from mpmlib.derive import derive_adsl
+    from mpmlib.io import read_domain
+
+    adsl = derive_adsl(pharmaverse_sdtm, pharmaverse_params["adsl"])
+    adrs = derive_adrs(adsl, read_domain(external("pharmaversesdtm", "rs_onco.rda"), "rs"),
+                       {"reference_date": "RANDDT"})
+    rates = efficacy.response_rates(adrs, adsl)
+    assert rates["responders"].tolist()[0] == 26 and rates["responders"].tolist()[2] == 52
+    assert set(rates["n"]) == {306}
+
+
+def test_tte_summary_matches_r_lung():
+    """R survival lung: median 310 days, 95 % CI 284-361 (log-log) / 285-363 (log)."""
+    from lifelines.datasets import load_lung
+
+    lung = load_lung()
+    data = pd.DataFrame({"AVAL": lung["time"], "EVENT": lung["status"]})
+    for conf_type, (low, high) in (("log-log", (284, 361)), ("log", (285, 363))):
+        summary = efficacy.tte_summary(data, conf_type, 0.05, landmark_months=[6]).set_index("statistic")
+        median = summary.loc["Median (months)"] * efficacy.DAYS_PER_MONTH
+        assert (median["value"], median["ci_low"], median["ci_high"]) == pytest.approx((310, low, high))
+        assert summary.loc["Subjects", "value"] == 228 and summary.loc["Events", "value"] == 165
+
+
+def test_numbers_at_risk_and_censoring_table():
+    data = pd.DataFrame({"AVAL": [10, 20, 20, 30, 40], "EVENT": [1, 0, 1, 1, 0], "CNSR": [0, 1, 0, 0, 1],
+                         "EVNTDESC": ["Death", "Last", "Death", "Death", "Last"],
+                         "CNSDTDSC": ["", "Alive", "", "", "Alive"]})
+    risk = efficacy.numbers_at_risk(data, [0, 20, 35])
+    assert risk.iloc[0].tolist() == [5, 4, 1]
+    table = efficacy.censoring_table(data)
+    assert table.loc[("Event", "Death")].iloc[0] == "3 (60.0)"
+    assert table.loc[("Censored", "Alive")].iloc[0] == "2 (40.0)"
+
+
+def test_not_evaluable_listing_has_no_identifiers(demo):
+    params, adam = demo
+    listing = efficacy.not_evaluable_listing(adam["adrs"], efficacy.population(adam["adsl"], "EFFFL"))
+    text = listing.to_string()
+    assert not any(s in text for s in adam["adsl"]["USUBJID"])
+    assert set(listing["Confirmed BOR"]) <= {"NE", "MISSING"}
+
+
+def test_median_followup_reverse_km_lung():
+    """Reverse Kaplan-Meier median follow-up on lung: 588 days (methods.md §2.2)."""
+    from lifelines.datasets import load_lung
+
+    lung = load_lung()
+    data = pd.DataFrame({"AVAL": lung["time"], "EVENT": lung["status"]})
+    assert efficacy.median_followup(data)[0] * efficacy.DAYS_PER_MONTH == pytest.approx(588)
+
+
+def test_swimmer_data_events_are_study_days(demo):
+    params, adam = demo
+    treated = efficacy.population(adam["adsl"], "SAFFL")
+    bars, events = efficacy.swimmer_data(adam["adsl"], adam["adrs"], treated)
+    assert len(bars) == len(treated)
+    pd_days = adam["adtte"].query("PARAMCD == 'PFS' and EVNTDESC == 'Disease progression'")
+    progression = events[events["EVENT"].eq("Progression")]
+    assert len(progression) >= len(pd_days)
+    assert np.all(progression["DAY"] >= 1)
