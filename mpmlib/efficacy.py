@@ -268,3 +268,48 @@ def settings_table(eff: dict) -> pd.DataFrame:
     rows = [{"Parameter": key, "Value": "-" if value is None else str(value), "Rule": SETTING_TEXT.get(key, "")}
             for key, value in eff.items()]
     return pd.DataFrame(rows).set_index("Parameter")
+
+
+def waterfall_data(adtr: pd.DataFrame, adrs: pd.DataFrame, subjects: pd.DataFrame) -> pd.DataFrame:
+    """Best (lowest) % change from baseline in the target-lesion sum per subject of the
+    population (``adtr.best_percent_change``: complete assessments only), with confirmed BOR.
+    Subjects without a baseline or post-baseline sum keep a missing PCHG (counted, not drawn)."""
+    from .derive.adtr import best_percent_change
+
+    best = best_percent_change(adtr) if len(adtr) else pd.DataFrame(columns=["USUBJID", "PCHG"])
+    out = subjects[["USUBJID"]].merge(best[["USUBJID", "PCHG"]], on="USUBJID", how="left")
+    out["BOR"] = best_response_by_subject(adrs, subjects, "CBOR").to_numpy()
+    return out
+
+
+def spider_data(adtr: pd.DataFrame, adrs: pd.DataFrame, subjects: pd.DataFrame) -> pd.DataFrame:
+    """% change from baseline over time (weeks since the reference date; baseline at week 0)
+    for complete post-baseline assessments of the population, with confirmed BOR."""
+    if adtr.empty:
+        return pd.DataFrame(columns=["USUBJID", "WEEK", "PCHG", "BOR"])
+    rows = adtr[adtr["USUBJID"].isin(subjects["USUBJID"]) & adtr["PCHG"].notna()
+                & (adtr["ABLFL"].eq("Y") | adtr["ANL01FL"].eq("Y"))].copy()
+    rows["WEEK"] = np.where(rows["ABLFL"].eq("Y"), 0.0, (rows["ADT"] - rows["REFDT"]).dt.days / 7)
+    followed = rows.loc[rows["ABLFL"].ne("Y"), "USUBJID"].unique()
+    rows = rows[rows["USUBJID"].isin(followed)]            # a baseline point alone is no line
+    bor = best_response_by_subject(adrs, subjects, "CBOR")
+    rows["BOR"] = rows["USUBJID"].map(bor)
+    return rows[["USUBJID", "WEEK", "PCHG", "BOR"]].sort_values(["USUBJID", "WEEK"]).reset_index(drop=True)
+
+
+def discordance_listing(discordant: pd.DataFrame, adtr: pd.DataFrame, limit: int = 50) -> pd.DataFrame:
+    """Disagreements between re-derived and investigator responses for the data manager: running
+    subject number and study day instead of USUBJID and dates (reports carry no identifiers),
+    both responses and the measurements behind the re-derived one; at most ``limit`` rows."""
+    out = discordant.sort_values(["USUBJID", "ADT"], kind="stable").head(limit).copy()
+    ref = out["USUBJID"].map(adtr.groupby("USUBJID")["REFDT"].first())
+    days = (out["ADT"] - ref).dt.days
+    subject_no = {s: i for i, s in enumerate(dict.fromkeys(out["USUBJID"]), 1)}
+    table = pd.DataFrame({"Subject #": out["USUBJID"].map(subject_no), "Study day": days + (days >= 0),
+                          "Re-derived": out["derived"], "Investigator": out["investigator"],
+                          "Target": out.get("TRGRESP"), "Non-target": out.get("NTRGRESP"),
+                          "New lesion": out.get("NEWLES"), "Sum (mm)": out["SDIAM"],
+                          "% from baseline": out["PCHG"].round(1), "% from nadir": out["PCHGNAD"].round(1)})
+    for col in ("Sum (mm)", "% from baseline", "% from nadir"):       # blank, not "NaN", for reviewers
+        table[col] = table[col].astype(object).where(table[col].notna(), "")
+    return table.set_index(["Subject #", "Study day"])

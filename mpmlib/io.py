@@ -180,7 +180,16 @@ def _read_parquet(path: Path) -> pd.DataFrame:
 def _read_rda(path: Path) -> pd.DataFrame:
     import pyreadr
 
-    objects = pyreadr.read_r(str(path))
+    # pyreadr 0.5.8 (librdata) now and then hands over garbage for missing R date-times
+    # (POSIXct NA), which makes its own pandas conversion overflow; the same file reads fine
+    # on the next attempt. Retry a few times before calling the file unreadable.
+    for attempt in range(RDA_ATTEMPTS):
+        try:
+            objects = pyreadr.read_r(str(path))
+            break
+        except (FloatingPointError, pd.errors.OutOfBoundsDatetime):
+            if attempt == RDA_ATTEMPTS - 1:
+                raise
     frames = [obj for obj in objects.values() if isinstance(obj, pd.DataFrame)]
     if len(frames) != 1:
         raise DataError(path.stem.upper(), None,
@@ -193,6 +202,8 @@ def _read_rda(path: Path) -> pd.DataFrame:
             df[col] = pd.to_datetime(df[col]).dt.strftime("%Y-%m-%d")
     return df
 
+
+RDA_ATTEMPTS = 4
 
 _READ = {"csv": _read_csv, "xpt": _read_xpt, "parquet": _read_parquet, "rda": _read_rda}
 

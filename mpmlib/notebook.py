@@ -11,10 +11,10 @@ from pathlib import Path
 import pandas as pd
 
 from . import io
-from .derive import derive_adex, derive_adrs, derive_adsl, derive_adtte
+from .derive import derive_adex, derive_adrs, derive_adsl, derive_adtr, derive_adtte
 from .params import load_params, override_paths
 
-ADAM_DATASETS = ("adsl", "adex", "adrs", "adtte")
+ADAM_DATASETS = ("adsl", "adex", "adrs", "adtte", "adtr")
 
 
 def setup() -> None:
@@ -72,4 +72,6 @@ def derive_all(sdtm: dict[str, pd.DataFrame], params: dict) -> dict[str, pd.Data
     adex = derive_adex(adsl, sdtm.get("ex"), params["adsl"]["study_drugs"], params["adsl"]["ex_missing_end"])
     adrs = derive_adrs(adsl, sdtm.get("rs"), params["efficacy"])
     adtte = derive_adtte(adsl, adrs, sdtm.get("cm"), params["efficacy"])
-    return {"adsl": adsl, "adex": adex, "adrs": adrs, "adtte": adtte}
+    adtr = derive_adtr(adsl, sdtm.get("tu"), sdtm.get("tr"), params["efficacy"]["evaluator"],
+                       params["efficacy"]["reference_date"] or "TTEREFDT", sdtm.get("rs"))
+    return {"adsl": adsl, "adex": adex, "adrs": adrs, "adtte": adtte, "adtr": adtr}

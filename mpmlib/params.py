@@ -156,9 +156,9 @@ def check_efficacy(eff: dict, where: str) -> None:
 
 def override_paths(params: dict, sdtm_dir: str | None = None, out_dir: str | None = None) -> dict:
     """Apply ``--sdtm`` / ``--out``: a folder named on the command line replaces the file's
-    input (and drops its per-file mapping) or output root."""
+    input (and drops its per-file mapping, unless it is the file's own folder) or output root."""
     params = copy.deepcopy(params)
-    if sdtm_dir:
+    if sdtm_dir and str(resolve_path(sdtm_dir)) != params["sdtm"]["dir"]:
         params["sdtm"]["dir"] = str(resolve_path(sdtm_dir))
         params["sdtm"]["files"] = {}
     if out_dir:

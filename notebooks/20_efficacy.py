@@ -33,6 +33,7 @@ from IPython.display import Markdown, display
 
 from mpmlib import efficacy, plots_efficacy
 from mpmlib.derive.adrs import excluded_records
+from mpmlib.derive.adtr import response_concordance
 from mpmlib.notebook import load_run, setup
 
 setup()
@@ -41,7 +42,7 @@ adsl, adrs, adtte = run.adam["adsl"], run.adam["adrs"], run.adam["adtte"]
 eff = run.params["efficacy"]
 analysis_set = efficacy.population(adsl, eff["population"])
 treated = efficacy.population(adsl, "SAFFL")
-has_rs = "rs" in run.sdtm and len(adrs) > 0
+has_rs = bool(adrs["PARAMCD"].eq("OVR").any())
 display(Markdown(
     f"**Study:** {run.params['study']['title']}  \n"
     f"**Data cut-off:** {run.params['data_cutoff'] or 'not set (latest date in the data is used)'}  \n"
@@ -49,6 +50,7 @@ display(Markdown(
     f"**Assessor:** {eff['evaluator'].title()}; time origin: "
     f"{eff['reference_date'] or run.params['adsl']['reference_date']} (day 1)"
 ))
+NO_RS = "_Not available: this input has no tumour response data (RS)._"
 if not has_rs:
     display(Markdown("> **No tumour response data (RS) in this input.** Response rates, PFS, duration of "
                      "response and the tumour figures cannot be computed; overall survival is shown below."))
@@ -67,7 +69,8 @@ if not has_rs:
 # %%
 if has_rs:
     display(efficacy.response_table(adrs, analysis_set, eff["alpha"], eff["orr_null_rate"]))
-    rates = efficacy.response_rates(adrs, analysis_set, eff["alpha"], eff["orr_null_rate"])
+else:
+    display(Markdown(NO_RS))
 
 # %% [markdown]
 # ### Subjects counted as not evaluable
@@ -84,6 +87,8 @@ if has_rs:
     if len(excluded):
         display(Markdown(f"**Response records not used for analysis:** {len(excluded)} — by reason:"))
         display(excluded["ANLEXCL"].value_counts().rename("records").to_frame())
+else:
+    display(Markdown(NO_RS))
 
 # %% [markdown]
 # ## Progression-free survival
@@ -92,7 +97,8 @@ if has_rs:
 # guidance on cancer trial endpoints (2018): no adequate assessment → day 1; new anticancer
 # therapy before progression → last adequate assessment before it; progression or death after two
 # or more missed assessments → last adequate assessment; otherwise the last adequate assessment.
-# Kaplan–Meier estimates with the confidence-interval transform named in the table.
+# Kaplan–Meier estimates with the confidence-interval transform named in the table. Population:
+# all treated subjects (by arm when there is more than one).
 # *Source: `efficacy.tte_summary`, `efficacy.censoring_table`, `plots_efficacy.km_plot`.*
 
 # %%
@@ -100,25 +106,31 @@ AT_RISK_DAYS = [m * efficacy.DAYS_PER_MONTH for m in range(0, 37, 3)]
 
 
 def km_section(paramcd: str, ylabel: str) -> None:
-    data = efficacy.tte_data(adtte, treated, paramcd)
+    """KM plot with numbers at risk, summary and censoring table; by arm when there are several."""
+    data = efficacy.tte_data(adtte, treated, paramcd).merge(treated[["USUBJID", "TRT01A"]], on="USUBJID")
     if data.empty:
         display(Markdown(f"_No {paramcd} data._"))
         return
-    curves = efficacy.km_curves(data, conf_type=eff["km_conf_type"], alpha=eff["alpha"])
-    last = data["AVAL"].max()
-    at_risk = efficacy.numbers_at_risk(data, [t for t in AT_RISK_DAYS if t <= last + efficacy.DAYS_PER_MONTH])
-    summary = efficacy.tte_summary(data, eff["km_conf_type"], eff["alpha"], eff["landmark_months"])
-    median = summary.loc[summary["statistic"].eq("Median (months)"), "value"].iloc[0] * efficacy.DAYS_PER_MONTH
-    figure = plots_efficacy.km_plot(curves, at_risk, ylabel=ylabel, median_lines={"All subjects": median})
+    by = "TRT01A" if data["TRT01A"].nunique() > 1 else None
+    curves = efficacy.km_curves(data, by, eff["km_conf_type"], eff["alpha"])
+    times = [t for t in AT_RISK_DAYS if t <= data["AVAL"].max() + efficacy.DAYS_PER_MONTH]
+    at_risk = efficacy.numbers_at_risk(data, times, by)
+    groups = {"All subjects": data} if by is None else {**dict(list(data.groupby(by))), "Total": data}
+    summaries = {str(k): efficacy.tte_summary(v, eff["km_conf_type"], eff["alpha"], eff["landmark_months"])
+                 for k, v in groups.items()}
+    medians = {k: v.set_index("statistic").loc["Median (months)", "value"] * efficacy.DAYS_PER_MONTH
+               for k, v in summaries.items() if k in curves}
+    figure = plots_efficacy.km_plot(curves, at_risk, ylabel=ylabel, median_lines=medians)
     display(figure)
     plt.close(figure)
-    display(efficacy.tte_display({paramcd: summary}, eff["alpha"], eff["km_conf_type"]))
-    display(Markdown("**Events and censoring**"))
+    display(efficacy.tte_display(summaries, eff["alpha"], eff["km_conf_type"]))
+    display(Markdown("**Events and censoring** (all subjects)"))
     display(efficacy.censoring_table(data))
-
 
 if has_rs:
     km_section("PFS", "Progression-free survival")
+else:
+    display(Markdown(NO_RS))
 
 # %% [markdown]
 # ## Overall survival
@@ -148,6 +160,48 @@ if has_rs:
     if dor["EVENT"].sum() > 0:
         dor_summary = efficacy.tte_summary(dor, eff["km_conf_type"], eff["alpha"], eff["landmark_months"])
         display(efficacy.tte_display({"Duration of response": dor_summary}, eff["alpha"], eff["km_conf_type"]))
+else:
+    display(Markdown(NO_RS))
+
+# %% [markdown]
+# ## Tumour size: waterfall and spider plots
+#
+# Best (largest) decrease from baseline in the sum of target-lesion diameters per subject of the
+# response population, from assessments where every target lesion was measured, coloured by
+# confirmed best overall response; dashed lines at −30 % (partial response) and +20 %
+# (progression, judged against the smallest sum so far). The spider plot follows each subject
+# over time. *Source: `derive.adtr.derive_adtr`, `efficacy.waterfall_data`, `efficacy.spider_data`.*
+
+# %%
+adtr = run.adam["adtr"]
+if has_rs and len(adtr):
+    for figure in (plots_efficacy.waterfall_plot(efficacy.waterfall_data(adtr, adrs, analysis_set)),
+                   plots_efficacy.spider_plot(efficacy.spider_data(adtr, adrs, analysis_set))):
+        display(figure)
+        plt.close(figure)
+else:
+    display(Markdown("_Not available: this input has no tumour measurements (TU/TR) or responses (RS)._"))
+
+# %% [markdown]
+# ## RECIST 1.1 re-derived from the measurements vs the investigator's response
+#
+# A data check: the time-point response recomputed from the lesion measurements (target sum vs
+# baseline and nadir, 30 % / 20 % + 5 mm, non-target status, new lesions; RECIST 1.1 Tables 1–2)
+# against the investigator's overall response on the same date. Disagreements are listed for the
+# data manager; they do not change the analysis, which uses the investigator's response.
+# *Source: `derive.adtr.response_concordance`.*
+
+# %%
+if has_rs and len(adtr):
+    concordance, discordant = response_concordance(adtr, adrs)
+    display(concordance.rename_axis(index="Re-derived", columns="Investigator"))
+    matched = discordant[~discordant[["derived", "investigator"]].isin(["NOT ASSESSED"]).any(axis=1)]
+    display(Markdown(f"**Disagreements on matched dates:** {len(matched)}; assessments on one side only: "
+                     f"{len(discordant) - len(matched)}."))
+    if len(matched):
+        display(efficacy.discordance_listing(matched, adtr))
+else:
+    display(Markdown("_Not available: this input has no tumour measurements (TU/TR) or responses (RS)._"))
 
 # %% [markdown]
 # ## Treatment and response over time (swimmer plot)
@@ -159,6 +213,8 @@ if has_rs:
 if has_rs:
     bars, events = efficacy.swimmer_data(adsl, adrs, treated)
     plots_efficacy.swimmer_plot(bars, events)
+else:
+    display(Markdown(NO_RS))
 
 # %% [markdown]
 # ## Methods and parameters

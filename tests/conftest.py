@@ -55,6 +55,15 @@ def pharmaverse_sdtm(pharmaverse_params):
 
 
 def read_rda(*parts: str) -> pd.DataFrame:
+    """The one data frame of an external .rda file, as pyreadr gives it (R dates as dates).
+    Retries like mpmlib.io: pyreadr now and then fails on missing R date-times."""
     import pyreadr
 
-    return next(iter(pyreadr.read_r(str(external(*parts))).values()))
+    from mpmlib.io import RDA_ATTEMPTS
+
+    for attempt in range(RDA_ATTEMPTS):
+        try:
+            return next(iter(pyreadr.read_r(str(external(*parts))).values()))
+        except (FloatingPointError, pd.errors.OutOfBoundsDatetime):
+            if attempt == RDA_ATTEMPTS - 1:
+                raise

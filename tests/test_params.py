@@ -30,6 +30,25 @@ def test_override_replaces_input_and_drops_file_mapping(tmp_path, monkeypatch):
     assert params["sdtm"]["files"] == {"rs": "rs_onco.rda"}     # the original is untouched
 
 
+def test_override_with_the_files_own_folder_keeps_the_mapping(tmp_path, monkeypatch):
+    """mpm report hands every notebook the run's SDTM folder: naming the parameter file's own
+    folder must not drop its per-file mapping (rs: rs_onco.rda), or notebooks would lose RS."""
+    monkeypatch.chdir(tmp_path)
+    params = load_params(write(tmp_path, "sdtm:\n  dir: a\n  files: {rs: rs_onco.rda}\n"))
+    same = override_paths(params, sdtm_dir=params["sdtm"]["dir"])
+    assert same["sdtm"]["files"] == {"rs": "rs_onco.rda"}
+
+
+def test_efficacy_parameters_are_checked(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for text, message in (("efficacy: {km_conf_type: arcsin}", "km_conf_type"),
+                          ("efficacy: {confirmation_days: -1}", "confirmation_days"),
+                          ("efficacy: {assessment_schedule: [[1]]}", "assessment_schedule"),
+                          ("efficacy: {dor_response: BOR}", "dor_response")):
+        with pytest.raises(ParamsError, match=message):
+            load_params(write(tmp_path, "sdtm: {dir: a}\n" + text + "\n"))
+
+
 def test_environment_variables_in_paths(tmp_path, monkeypatch):
     monkeypatch.setenv("MPM_EXTERNAL", str(tmp_path / "ext"))
     params = load_params(write(tmp_path, "sdtm:\n  dir: ${MPM_EXTERNAL}/pilot\n"))

@@ -145,3 +145,24 @@ def test_derive_cli_on_cdisc_pilot(tmp_path):
     adsl = pd.read_parquet(tmp_path / "adam" / "adsl.parquet")
     assert adsl[adsl["SAFFL"] == "Y"]["TRT01P"].value_counts().to_dict() == {
         "Placebo": 86, "Xanomeline High Dose": 84, "Xanomeline Low Dose": 84}
+
+
+def test_efficacy_report_says_so_without_response_data(tmp_path, monkeypatch):
+    """The CDISC pilot has no RS/TU/TR: the efficacy page is written, says so in each response
+    section, and still shows overall survival by arm."""
+    for var, sub in (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
+                     ("JUPYTER_RUNTIME_DIR", "runtime"), ("IPYTHONDIR", "ipython"), ("MPLCONFIGDIR", "mpl")):
+        (tmp_path / sub).mkdir()
+        monkeypatch.setenv(var, str(tmp_path / sub))
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    from conftest import external
+
+    external("cdiscpilot01", "sdtm")
+    params = override_paths(load_params(PROJECT_ROOT / "params" / "cdiscpilot01.yaml"), None, str(tmp_path / "out"))
+    params["report"]["notebooks"] = ["20_efficacy"]
+    build_report(params)
+    html = (tmp_path / "out" / "report" / "20_efficacy.html").read_text()
+    assert "No tumour response data (RS) in this input" in html
+    assert html.count("Not available: this input has no tumour response data (RS)") >= 4
+    assert "Overall survival" in html and "Xanomeline High Dose" in html
+    assert "Traceback" not in html

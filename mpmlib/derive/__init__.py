@@ -3,6 +3,7 @@
 from .adex import derive_adex
 from .adrs import derive_adrs
 from .adsl import derive_adsl
+from .adtr import derive_adtr
 from .adtte import derive_adtte
 
-__all__ = ["derive_adex", "derive_adrs", "derive_adsl", "derive_adtte"]
+__all__ = ["derive_adex", "derive_adrs", "derive_adsl", "derive_adtr", "derive_adtte"]

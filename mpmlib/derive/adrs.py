@@ -107,7 +107,8 @@ def derive_adrs(adsl: pd.DataFrame, rs: pd.DataFrame | None, settings: dict | No
     adrs = adrs.merge(ref, on="USUBJID", how="left")
     keep = ["USUBJID", "PARAMCD", "PARAM", "AVALC", "AVAL", "ADT", "ADTF", "ADY", "VISIT", "VISITNUM", "RSSEQ",
             "ANL01FL", "ANL02FL", "ANLEXCL", "REFDT"]
-    adrs["ADY"] = (adrs["ADT"] - adrs["REFDT"]).dt.days + 1
+    days = (adrs["ADT"] - adrs["REFDT"]).dt.days
+    adrs["ADY"] = days + (days >= 0)           # CDISC study day: no day 0, the reference date is day 1
     adrs = adrs.reindex(columns=keep)
     order = {p: i for i, p in enumerate(PARAM_LABELS)}
     adrs["_o"] = adrs["PARAMCD"].map(order)
