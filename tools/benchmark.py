@@ -4,7 +4,8 @@
     .venv/bin/python tools/benchmark.py --n 2000
 
 Prints wall-clock seconds for: generating the synthetic SDTM, writing it as CSV, reading it back,
-validating it (data QC; includes reading again; GX imported beforehand), and deriving ADaM.
+validating it (data QC; includes reading again; GX imported beforehand), and deriving each ADaM
+dataset (ADSL, ADEX, ADRS, ADTTE, ADTR) and all of them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 from pathlib import Path
 
 from mpmlib import io, synth
+from mpmlib.derive import derive_adex, derive_adrs, derive_adsl, derive_adtr, derive_adtte
 from mpmlib.notebook import derive_all
 from mpmlib.params import PROJECT_ROOT, load_params
 from mpmlib.validate import validate_sdtm
@@ -36,9 +38,22 @@ def bench(n: int) -> dict[str, float]:
         validate_sdtm(tmp)
         times["validate (incl. read)"] = time.perf_counter() - t
     params = load_params(PROJECT_ROOT / "params" / "demo.yaml")
+    eff, adsl_params = params["efficacy"], params["adsl"]
+    steps = [
+        ("adsl", lambda a: derive_adsl(sdtm, adsl_params, params["data_cutoff"])),
+        ("adex", lambda a: derive_adex(a["adsl"], sdtm.get("ex"), adsl_params["study_drugs"])),
+        ("adrs", lambda a: derive_adrs(a["adsl"], sdtm.get("rs"), eff)),
+        ("adtte", lambda a: derive_adtte(a["adsl"], a["adrs"], sdtm.get("cm"), eff)),
+        ("adtr", lambda a: derive_adtr(a["adsl"], sdtm.get("tu"), sdtm.get("tr"), rs=sdtm.get("rs"))),
+    ]
+    adam: dict = {}
+    for name, step in steps:
+        t = time.perf_counter()
+        adam[name] = step(adam)
+        times[name] = time.perf_counter() - t
     t = time.perf_counter()
     derive_all(sdtm, params)
-    times["derive adam"] = time.perf_counter() - t
+    times["derive all adam"] = time.perf_counter() - t
     return times
 
 

@@ -290,7 +290,11 @@ def _listed(label: str, values) -> str:
 
 
 def _text(series: pd.Series) -> pd.Series:
-    return series.astype(object).where(series.notna(), "").astype(str).str.strip().str.upper()
+    """Stripped upper-case text ("" for missing), computed once per distinct value."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    cleaned = pd.Series(uniques, dtype=object).astype(str).str.strip().str.upper().to_numpy(dtype=object)
+    values = np.append(cleaned, "")[np.where(codes < 0, len(cleaned), codes)]
+    return pd.Series(values, index=series.index, dtype=object)
 
 
 def _lesions(tu: pd.DataFrame, evaluator: str | None) -> pd.DataFrame:
@@ -410,12 +414,13 @@ def _with_dates(df: pd.DataFrame, pool: pd.DataFrame, imputation: str) -> pd.Dat
     exact = dtc_to_date(df["DTC"], None)
     pool_dates = dtc_to_date(pool["DTC"], None)
     known = pool.assign(ADT=pool_dates)[pool_dates.notna()]
-    known = known.assign(_V=_text(known["VISIT"]), _YM=known["ADT"].dt.strftime("%Y-%m"))
+    known = known.assign(_V=_text(known["VISIT"]), _YM=known["ADT"].dt.year * 100 + known["ADT"].dt.month)
     lookup = known.groupby(["USUBJID", "_V", "_YM"], as_index=False)["ADT"].min().rename(columns={"ADT": "_SAME"})
     parts = split_dtc(df["DTC"])
-    ym = parts["year"].astype(str) + "-" + parts["month"].astype(str).str.zfill(2)
+    ym = (parts["year"] * 100 + parts["month"]).astype("float64")
     probe = pd.DataFrame({"USUBJID": df["USUBJID"].to_numpy(), "_V": _text(df["VISIT"]).to_numpy(),
-                          "_YM": ym.where(parts["month"].notna() & parts["day"].isna(), "").to_numpy()})
+                          "_YM": ym.where(parts["month"].notna() & parts["day"].isna(), -1).to_numpy()})
+    lookup["_YM"] = lookup["_YM"].astype("float64")
     same = probe.merge(lookup, on=["USUBJID", "_V", "_YM"], how="left")["_SAME"].to_numpy()
     adt = exact.where(exact.notna(), pd.Series(same, index=df.index))
     df["ADT"] = adt.where(adt.notna(), dtc_to_date(df["DTC"], imputation))
