@@ -11,10 +11,10 @@ from pathlib import Path
 import pandas as pd
 
 from . import io
-from .derive import derive_adex, derive_adrs, derive_adsl, derive_adtr, derive_adtte
+from .derive import derive_adae, derive_adex, derive_adrs, derive_adsl, derive_adtr, derive_adtte
 from .params import load_params, override_paths
 
-ADAM_DATASETS = ("adsl", "adex", "adrs", "adtte", "adtr")
+ADAM_DATASETS = ("adsl", "adex", "adae", "adrs", "adtte", "adtr")
 
 
 def setup() -> None:
@@ -70,8 +70,9 @@ def derive_all(sdtm: dict[str, pd.DataFrame], params: dict) -> dict[str, pd.Data
     """Every ADaM dataset of the run, in dependency order (ADSL first)."""
     adsl = derive_adsl(sdtm, params["adsl"], params["data_cutoff"])
     adex = derive_adex(adsl, sdtm.get("ex"), params["adsl"]["study_drugs"], params["adsl"]["ex_missing_end"])
+    adae = derive_adae(adsl, sdtm.get("ae"), sdtm.get("suppae"), params["safety"])
     adrs = derive_adrs(adsl, sdtm.get("rs"), params["efficacy"])
     adtte = derive_adtte(adsl, adrs, sdtm.get("cm"), params["efficacy"])
     adtr = derive_adtr(adsl, sdtm.get("tu"), sdtm.get("tr"), params["efficacy"]["evaluator"],
                        params["efficacy"]["reference_date"] or "TTEREFDT", sdtm.get("rs"))
-    return {"adsl": adsl, "adex": adex, "adrs": adrs, "adtte": adtte, "adtr": adtr}
+    return {"adsl": adsl, "adex": adex, "adae": adae, "adrs": adrs, "adtte": adtte, "adtr": adtr}

@@ -76,7 +76,31 @@ DEFAULTS: dict = {
         # Responders for duration of response: CRSP (confirmed) or RSP (unconfirmed).
         "dor_response": "CRSP",
     },
-    "report": {"notebooks": ["00_data_overview", "10_data_qc", "20_efficacy"]},
+    # Safety (mpmlib.derive.adae, mpmlib.safety).
+    "safety": {
+        # End of the treatment-emergent window: last dose of this study drug code (protocol:
+        # "through 30 (+7) days after the last administration of H101"); null = last dose of any
+        # study drug (TRTEDT). window_days null = no end window (the CDISC pilot's rule).
+        "window_anchor": None,
+        "window_days": 30,
+        "grace_days": 7,
+        # Relationship to each study drug: {CODE: {qnam: SUPPAE QNAM}} or {CODE: {variable: AEREL}}.
+        "relationship": {},
+        # Immune-related AE flag: {qnam: SUPPAE QNAM} (Y/N), or null when not collected.
+        "immune_related": None,
+        # Relationship values that count as related (the rest, e.g. NOT RELATED, UNLIKELY, REMOTE,
+        # NONE, do not).
+        "related_values": ["RELATED", "POSSIBLE", "PROBABLE", "DEFINITE", "POSSIBLY RELATED",
+                           "PROBABLY RELATED", "DEFINITELY RELATED"],
+        # AEACN values that mean the AE led to discontinuation of study treatment.
+        "discontinuation_acn": ["DRUG WITHDRAWN"],
+        # Table columns: actual (TRT01A) or planned (TRT01P) treatment; the population flag.
+        "by": "TRT01A",
+        "population": "SAFFL",
+        # Most frequent TEAEs shown in the bar chart.
+        "top_terms": 15,
+    },
+    "report": {"notebooks": ["00_data_overview", "10_data_qc", "20_efficacy", "30_safety"]},
     # Data QC (mpmlib.validate): rule ids downgraded from critical to warning, for exploration
     # only; a locked run (locked: true) refuses any downgrade.
     "qc": {"downgrade": [], "locked": False},
@@ -121,6 +145,7 @@ def load_params(path: str | Path) -> dict:
     if params["adsl"]["ex_missing_end"] not in ("start", "ignore"):
         raise ParamsError(f"{path}: adsl.ex_missing_end must be start or ignore")
     check_efficacy(params["efficacy"], str(path))
+    check_safety(params["safety"], params["adsl"]["study_drugs"], str(path))
     for code, values in params["adsl"]["study_drugs"].items():
         if not isinstance(values, list) or not values:
             raise ParamsError(f"{path}: adsl.study_drugs.{code} must be a list of EXTRT values")
@@ -152,6 +177,26 @@ def check_efficacy(eff: dict, where: str) -> None:
             or not all(isinstance(r, list) and len(r) == 2 and all(isinstance(v, int) and v > 0 for v in r)
                        for r in schedule)):
         raise ParamsError(f"{where}: efficacy.assessment_schedule must be a list of [from study day, interval days]")
+
+
+def check_safety(safety: dict, study_drugs: dict, where: str) -> None:
+    """The safety settings, checked before any data are read."""
+    anchor = safety["window_anchor"]
+    if anchor is not None and anchor not in study_drugs:
+        raise ParamsError(f"{where}: safety.window_anchor must be null or a code of adsl.study_drugs "
+                          f"({', '.join(study_drugs) or 'none defined'})")
+    for key in ("window_days", "grace_days"):
+        value = safety[key]
+        if value is not None and (not isinstance(value, int) or value < 0):
+            raise ParamsError(f"{where}: safety.{key} must be null or a whole number >= 0")
+    for code, spec in (safety["relationship"] or {}).items():
+        if not isinstance(spec, dict) or not ({"qnam"} <= set(spec) or {"variable"} <= set(spec)):
+            raise ParamsError(f"{where}: safety.relationship.{code} must be {{qnam: QNAM}} or {{variable: AEREL}}")
+    if safety["immune_related"] is not None and not (isinstance(safety["immune_related"], dict)
+                                                      and "qnam" in safety["immune_related"]):
+        raise ParamsError(f"{where}: safety.immune_related must be null or {{qnam: QNAM}}")
+    if safety["by"] not in ("TRT01A", "TRT01P"):
+        raise ParamsError(f"{where}: safety.by must be TRT01A or TRT01P")
 
 
 def override_paths(params: dict, sdtm_dir: str | None = None, out_dir: str | None = None) -> dict:
@@ -190,7 +235,8 @@ def _merge(base: dict, update: dict, where: str, prefix: str = "") -> dict:
         if key in base and isinstance(base[key], dict) and isinstance(value, dict) and base[key]:
             known = set(base[key])
             extra = sorted(set(value) - known)
-            if extra and prefix + key not in ("adsl.study_drugs", "adsl.covariates", "sdtm.files"):
+            if extra and prefix + key not in ("adsl.study_drugs", "adsl.covariates", "sdtm.files",
+                                              "safety.relationship"):
                 raise ParamsError(f"{where}: unknown key(s) under {prefix}{key}: {', '.join(extra)}")
             _merge(base[key], value, where, f"{prefix}{key}.")
         else:

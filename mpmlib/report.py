@@ -113,7 +113,8 @@ def execute_notebook(source: Path, executed: Path, params: dict, out: Path, fail
     import papermill as pm
 
     available = {"params_file": params["_path"], "sdtm_dir": params["sdtm"]["dir"],
-                 "out_dir": params["output"]["dir"], "adam_dir": str(out / "adam"), "qc_dir": str(out / "qc")}
+                 "out_dir": params["output"]["dir"], "adam_dir": str(out / "adam"), "qc_dir": str(out / "qc"),
+                 "tables_dir": str(out / "report.partial")}     # CSV tables land next to the HTML
     declared = set(pm.inspect_notebook(str(source)))
     parameters = {k: v for k, v in available.items() if k in declared}
     try:

@@ -1,0 +1,200 @@
+"""ADAE (ADaM OCCDS): one record per adverse event, with the treatment-emergent flag, CTCAE
+grade, relationship to each study drug and the flags the safety tables count.
+
+Rules (parameters are keys of ``safety:`` in the parameter file):
+
+=========== ===================================================================================
+ASTDT       AE start date. A partial AESTDTC is imputed conservatively (admiral ``ad_adae.R``:
+            ``highest_imputation = "M"``, ``date_imputation = "first"``, ``min_dates = TRTSDT``):
+            to the first day of the month / year, or to the first dose date when that falls in
+            the same month / year and later, so an AE that may have started on treatment counts
+            as emergent. ``ASTDTF`` = "D" / "M" when imputed.
+AENDT       AE end date; a partial AEENDTC is imputed to the last day of the month / year, never
+            after the death date. ``AENDTF`` as above.
+ASTDY       study day of onset (first dose = day 1, no day 0).
+TRTEMFL     treatment-emergent (admiral ``derive_var_trtemfl``): ASTDT on or after the first dose
+            of any study drug (TRTSDT) and no later than the last dose of ``window_anchor`` (a
+            study drug code, e.g. H101; null = last dose of any study drug, TRTEDT) +
+            ``window_days`` + ``grace_days`` (protocol: "through 30 (+7) days after the last
+            administration of H101"); ``window_days: null`` = no end window (CDISC pilot). An AE
+            without any start date counts as emergent unless it ended before the first dose.
+ATOXGRN     CTCAE grade 1-5 from AETOXGR; without AETOXGR in the data, from AESEV (MILD 1,
+            MODERATE 2, SEVERE 3) and ``GRSRC = "AESEV"`` says so. ``GR3FL``: grade >= 3.
+REL<CODE>FL related to study drug <CODE> (``relationship`` mapping: a SUPPAE QNAM or AEREL);
+            ``RELANYFL`` related to any study drug. Related = a value in ``related_values``.
+AEIRFL      immune-related (``immune_related``: SUPPAE QNAM), Y/N.
+SERFL       serious (AESER = Y); ``DISCFL`` action taken = a value of ``discontinuation_acn``;
+            ``FATALFL`` fatal (AEOUT = FATAL, AESDTH = Y or grade 5).
+=========== ===================================================================================
+
+Every AE of a subject in ADSL is kept; ``TRTEMFL`` only selects. An AE of a subject who was
+never dosed has TRTEMFL = "N".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..dates import date_imputation_flag, dtc_to_date, require_valid_dtc, split_dtc
+from ..errors import DataError
+
+DEFAULT_SETTINGS = {
+    "window_anchor": None, "window_days": 30, "grace_days": 0,
+    "relationship": {}, "immune_related": None,
+    "related_values": ["RELATED", "POSSIBLE", "PROBABLE", "DEFINITE", "POSSIBLY RELATED",
+                       "PROBABLY RELATED", "DEFINITELY RELATED"],
+    "discontinuation_acn": ["DRUG WITHDRAWN"],
+}
+AE_REQUIRED = ["USUBJID", "AEDECOD", "AEBODSYS", "AESTDTC"]
+SEVERITY_GRADE = {"MILD": 1, "MODERATE": 2, "SEVERE": 3}
+KEEP = ["STUDYID", "USUBJID", "TRTA", "AESEQ", "AETERM", "AEDECOD", "AEBODSYS", "AESTDTC", "ASTDT", "ASTDTF",
+        "AEENDTC", "AENDT", "AENDTF", "ASTDY", "TRTEMFL", "ATOXGRN", "GRSRC", "GR3FL", "AESER", "SERFL", "AEACN",
+        "DISCFL", "AEOUT", "FATALFL", "AEREL", "RELANYFL", "AEIRFL"]
+
+
+def derive_adae(adsl: pd.DataFrame, ae: pd.DataFrame | None, suppae: pd.DataFrame | None = None,
+                settings: dict | None = None) -> pd.DataFrame:
+    """Build ADAE from ADSL, SDTM AE and SUPPAE (module rules). Empty frame when AE is absent."""
+    s = {**DEFAULT_SETTINGS, **(settings or {})}
+    if ae is None or ae.empty:
+        return pd.DataFrame(columns=KEEP)
+    missing = [v for v in AE_REQUIRED if v not in ae.columns]
+    if missing:
+        raise DataError("AE", ", ".join(missing), "required variable is missing")
+    for var in ("AESTDTC", "AEENDTC"):
+        require_valid_dtc(ae, "AE", var)
+    unknown = ~ae["USUBJID"].isin(adsl["USUBJID"])
+    if unknown.any():
+        raise DataError("AE", "USUBJID", "subject not in DM", ae.loc[unknown, "USUBJID"])
+    anchor = window_end_variable(adsl, s["window_anchor"])
+    subj = adsl.set_index("USUBJID")
+    adae = ae.copy()
+    if "AESEQ" not in adae.columns:
+        adae["AESEQ"] = adae.groupby("USUBJID").cumcount() + 1
+    adae["TRTA"] = adae["USUBJID"].map(subj["TRT01A"])
+    trtsdt = adae["USUBJID"].map(subj["TRTSDT"])
+    dthdt = adae["USUBJID"].map(subj["DTHDT"]) if "DTHDT" in subj else pd.Series(pd.NaT, index=adae.index)
+    adae["ASTDT"] = impute_start_date(adae["AESTDTC"], trtsdt)
+    adae["ASTDTF"] = date_imputation_flag(adae["AESTDTC"]).where(adae["ASTDT"].notna(), "")
+    end = adae["AEENDTC"] if "AEENDTC" in adae.columns else pd.Series(np.nan, index=adae.index, dtype=object)
+    adae["AEENDTC"] = end
+    aendt = dtc_to_date(end, "last")
+    adae["AENDT"] = aendt.where(~(aendt > dthdt), dthdt)
+    adae["AENDTF"] = date_imputation_flag(end).where(adae["AENDT"].notna(), "")
+    days = (adae["ASTDT"] - trtsdt).dt.days
+    adae["ASTDY"] = days + (days >= 0)
+    last = adae["USUBJID"].map(subj[anchor]) if anchor else pd.Series(pd.NaT, index=adae.index)
+    adae["TRTEMFL"] = treatment_emergent(adae["ASTDT"], adae["AENDT"], trtsdt, last,
+                                         s["window_days"], s["grace_days"])
+    adae = derive_grade(adae)
+    adae["SERFL"] = np.where(_text(adae, "AESER").eq("Y"), "Y", "N")
+    adae["DISCFL"] = np.where(_text(adae, "AEACN").isin([v.upper() for v in s["discontinuation_acn"]]), "Y", "N")
+    fatal = _text(adae, "AEOUT").eq("FATAL") | _text(adae, "AESDTH").eq("Y") | adae["ATOXGRN"].eq(5)
+    adae["FATALFL"] = np.where(fatal, "Y", "N")
+    adae = derive_relationship(adae, suppae, s)
+    extra = [c for c in adae.columns if c.startswith("REL") and c.endswith("FL") and c != "RELANYFL"]
+    for col in KEEP:
+        if col not in adae.columns:
+            adae[col] = np.nan
+    return (adae[KEEP[:KEEP.index("RELANYFL")] + extra + KEEP[KEEP.index("RELANYFL"):]]
+            .sort_values(["USUBJID", "ASTDT", "AESEQ"], kind="stable", na_position="last").reset_index(drop=True))
+
+
+def window_end_variable(adsl: pd.DataFrame, anchor: str | None) -> str:
+    """ADSL variable whose date anchors the end of the TEAE window (``<CODE>EDT`` or TRTEDT)."""
+    variable = f"{anchor}EDT" if anchor else "TRTEDT"
+    if variable not in adsl.columns:
+        raise DataError("PARAMS", "safety.window_anchor",
+                        f"no last-dose date {variable} in ADSL: name a code of adsl.study_drugs or use null")
+    return variable
+
+
+def impute_start_date(dtc: pd.Series, trtsdt: pd.Series) -> pd.Series:
+    """Conservative AE start date (module docstring): first day of the missing period, moved to
+    the first dose date when that lies later within the same period."""
+    parts = split_dtc(dtc)
+    first = dtc_to_date(dtc, "first")
+    last = dtc_to_date(dtc, "last")
+    partial = parts["day"].isna() & first.notna()
+    bump = partial & (trtsdt > first) & (trtsdt <= last)
+    return first.where(~bump, trtsdt)
+
+
+def treatment_emergent(astdt: pd.Series, aendt: pd.Series, trtsdt: pd.Series, last_dose: pd.Series,
+                       window_days: int | None, grace_days: int = 0) -> pd.Series:
+    """TRTEMFL "Y"/"N" (admiral ``derive_var_trtemfl`` with ``end_window``; see module)."""
+    treated = trtsdt.notna()
+    if window_days is None:
+        within = pd.Series(True, index=astdt.index)
+    else:
+        limit = last_dose + pd.to_timedelta(window_days + (grace_days or 0), unit="D")
+        within = ~(astdt > limit)
+    started_on = (astdt >= trtsdt) & within
+    undated = astdt.isna() & ~(aendt < trtsdt)
+    return pd.Series(np.where(treated & (started_on | undated), "Y", "N"), index=astdt.index)
+
+
+def derive_grade(adae: pd.DataFrame) -> pd.DataFrame:
+    """ATOXGRN from AETOXGR (CTCAE v5.0 grade 1-5), else from AESEV; GR3FL; GRSRC."""
+    if "AETOXGR" in adae.columns and adae["AETOXGR"].notna().any():
+        text = _text(adae, "AETOXGR").str.replace(r"^GRADE\s*", "", regex=True)
+        grade = pd.to_numeric(text.where(text.ne("")), errors="coerce")
+        bad = text.ne("") & ~grade.isin([1, 2, 3, 4, 5])
+        if bad.any():
+            raise DataError("AE", "AETOXGR", "CTCAE grade must be 1-5", adae.loc[bad, "USUBJID"],
+                            f"values: {', '.join(sorted(set(text[bad])))}")
+        adae["GRSRC"] = "AETOXGR"
+    else:
+        sev = _text(adae, "AESEV")
+        bad = sev.ne("") & ~sev.isin(list(SEVERITY_GRADE))
+        if bad.any():
+            raise DataError("AE", "AESEV", "severity must be MILD, MODERATE or SEVERE", adae.loc[bad, "USUBJID"],
+                            f"values: {', '.join(sorted(set(sev[bad])))}")
+        grade = sev.map(SEVERITY_GRADE)
+        adae["GRSRC"] = "AESEV"
+    adae["ATOXGRN"] = grade.astype(float)
+    adae["GR3FL"] = np.where(adae["ATOXGRN"] >= 3, "Y", "N")
+    return adae
+
+
+def derive_relationship(adae: pd.DataFrame, suppae: pd.DataFrame | None, s: dict) -> pd.DataFrame:
+    """REL<CODE>FL per study drug, RELANYFL and AEIRFL (module docstring)."""
+    related = {v.upper() for v in s["related_values"]}
+    flags = []
+    for code, spec in (s["relationship"] or {}).items():
+        values = _source_values(adae, suppae, spec)
+        adae[f"REL{code}FL"] = np.where(values.isin(related), "Y", "N")
+        flags.append(f"REL{code}FL")
+    overall = _text(adae, "AEREL").isin(related)
+    for flag in flags:
+        overall |= adae[flag].eq("Y")
+    adae["RELANYFL"] = np.where(overall, "Y", "N")
+    if s["immune_related"]:
+        adae["AEIRFL"] = np.where(_source_values(adae, suppae, s["immune_related"]).eq("Y"), "Y", "N")
+    else:
+        adae["AEIRFL"] = np.nan
+    return adae
+
+
+def _source_values(adae: pd.DataFrame, suppae: pd.DataFrame | None, spec: dict) -> pd.Series:
+    """Upper-case text of an AE variable (``{variable: AEREL}``) or a SUPPAE QNAM (``{qnam: ...}``)
+    matched on USUBJID and AESEQ."""
+    if "variable" in spec:
+        return _text(adae, spec["variable"])
+    if suppae is None or not {"QNAM", "QVAL", "IDVARVAL", "USUBJID"} <= set(suppae.columns):
+        return pd.Series("", index=adae.index)
+    rows = suppae[suppae["QNAM"].eq(spec["qnam"])]
+    key = rows["USUBJID"].astype(str) + "|" + pd.to_numeric(rows["IDVARVAL"], errors="coerce").astype("Int64").astype(str)
+    dup = key.duplicated(keep=False)
+    if dup.any():
+        raise DataError("SUPPAE", f"QNAM={spec['qnam']}", "more than one value per AE record", rows.loc[dup, "USUBJID"])
+    lookup = dict(zip(key, rows["QVAL"].astype(str).str.strip().str.upper()))
+    ae_key = adae["USUBJID"].astype(str) + "|" + pd.to_numeric(adae["AESEQ"], errors="coerce").astype("Int64").astype(str)
+    return ae_key.map(lookup).fillna("")
+
+
+def _text(df: pd.DataFrame, column: str) -> pd.Series:
+    if column not in df.columns:
+        return pd.Series("", index=df.index)
+    return df[column].astype(object).where(df[column].notna(), "").astype(str).str.strip().str.upper()

@@ -1,0 +1,198 @@
+"""Safety figures: adverse events by worst CTCAE grade, and time to onset of immune-related AEs.
+
+Analysis results in, a matplotlib Figure out: nothing statistical is computed here, only layout,
+sorting and colours (the per-term median onset in :func:`irae_onset_plot` is a sort key and a
+guide mark). Every function returns the Figure (it never calls ``plt.show``), is deterministic,
+and returns a figure saying "No data to plot" when its input is empty. Subject identifiers are
+never printed on a figure; the y tick labels are MedDRA preferred terms.
+
+Grades are CTCAE v5.0 grades 1-5 (5 = death related to the AE), always drawn in the fixed
+colours of ``GRADE_COLOURS``: one sequential palette (ColorBrewer YlOrRd, then black) whose
+lightness falls with the grade, so the order survives colour-vision deficiency and greyscale.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+from mpmlib.errors import DataError
+from mpmlib.plots_efficacy import NO_DATA, _no_data, _require
+
+__all__ = ["GRADES", "GRADE_COLOURS", "GRADE_LABELS", "NO_DATA", "irae_onset_plot",
+           "teae_grade_bars"]
+
+GRADES = [1, 2, 3, 4, 5]
+#: Fixed colour per CTCAE grade: light yellow, orange, red, dark red, black.
+GRADE_COLOURS = {1: "#fed976", 2: "#fd8d3c", 3: "#e31a1c", 4: "#800026", 5: "#000000"}
+GRADE_LABELS = {g: f"Grade {g}" for g in GRADES}
+TIE_STEP = 0.12  # vertical spacing (in rows) between markers of tied onsets within a term
+
+
+def _grade_handles(grades, marker=False):
+    """Legend entries for the grades present, grade 1 first: patches (bars) or markers."""
+    if marker:
+        return [Line2D([], [], ls="none", marker="o", ms=7, mfc=GRADE_COLOURS[g], mec="#333333",
+                       mew=0.6, label=GRADE_LABELS[g]) for g in GRADES if g in set(grades)]
+    return [Patch(facecolor=GRADE_COLOURS[g], edgecolor="#444444", lw=0.5, label=GRADE_LABELS[g])
+            for g in GRADES if g in set(grades)]
+
+
+def _pct_text(pct: float) -> str:
+    """Percentage with at most one decimal: 45 -> "45%", 17.5 -> "17.5%", 3.448 -> "3.4%"."""
+    text = f"{pct:.1f}"
+    return (text[:-2] if text.endswith(".0") else text) + "%"
+
+
+def teae_grade_bars(counts: pd.DataFrame, n_subjects: int, *, title=None,
+                    xlabel="Subjects (%)"):
+    """Horizontal bars of the most frequent adverse events, stacked by worst CTCAE grade.
+
+    ``counts``: one row per preferred term in display order (first row drawn at the top), index =
+    term, columns = grades 1..5 (number of subjects whose worst grade for that term is that
+    grade; a missing column or value is 0). ``n_subjects``: the denominator (safety population).
+    Segment length = 100 * count / n_subjects, stacked grade 1 -> 5 from left to right; the total
+    "pct% (n)" is written after each bar. The x axis runs to 1.15 * the largest total (at least
+    10 %); the height is 1.2 + 0.38 inches per term. Raises DataError for columns that are not
+    grades 1-5, counts that are not non-negative integers, duplicated terms, a total above
+    ``n_subjects``, or ``n_subjects <= 0``.
+    """
+    if counts is None or counts.empty:
+        return _no_data(title)
+    where = "teae_grade_bars"
+    bad = [c for c in counts.columns if c not in GRADES or isinstance(c, (bool, str))]
+    if bad:
+        raise DataError(where, "columns", "columns must be the CTCAE grades 1, 2, 3, 4, 5",
+                        detail=f"found {list(counts.columns)}")
+    if n_subjects is None or not n_subjects > 0:
+        raise DataError(where, "n_subjects", "the denominator must be a positive number of "
+                        "subjects", detail=f"got {n_subjects!r}")
+    duplicated = counts.index[counts.index.duplicated()]
+    if len(duplicated):
+        raise DataError(where, "index", "each preferred term must appear once",
+                        detail=f"duplicated {sorted(set(map(str, duplicated)))}")
+    raw = counts.reindex(columns=GRADES)
+    data = raw.apply(pd.to_numeric, errors="coerce")
+    values = data.fillna(0).to_numpy(float)
+    bad = (data.isna() & raw.notna()).to_numpy() | (values < 0) | (values != np.round(values))
+    if bad.any():
+        raise DataError(where, "counts", "counts must be non-negative integers",
+                        detail=f"found {sorted(set(map(str, raw.to_numpy()[bad])))}")
+    totals = values.sum(axis=1)
+    if (totals > n_subjects).any():
+        raise DataError(where, "counts", "a term counts more subjects than n_subjects",
+                        detail=f"n_subjects = {n_subjects}, largest total = {totals.max():g}")
+    pct = 100.0 * values / n_subjects
+    n = len(data)
+    y = np.arange(n)
+    fig, ax = plt.subplots(figsize=(8, 1.2 + 0.38 * n), layout="constrained")
+    left = np.zeros(n)
+    present = [g for i, g in enumerate(GRADES) if values[:, i].sum() > 0]
+    for i, grade in enumerate(GRADES):
+        if grade in present:
+            ax.barh(y, pct[:, i], left=left, height=0.7, color=GRADE_COLOURS[grade],
+                    edgecolor="white", linewidth=0.5, label=GRADE_LABELS[grade], zorder=2)
+        left = left + pct[:, i]
+    x_max = max(10.0, left.max() * 1.15)
+    for yi, total_pct, total in zip(y, left, totals):
+        ax.text(total_pct + 0.01 * x_max, yi, f"{_pct_text(total_pct)} ({int(total)})",
+                ha="left", va="center", fontsize=8, gid="total")
+    ax.set_xlim(0, x_max)
+    ax.set_ylim(n - 0.5, -0.5)  # first (most frequent) term at the top
+    ax.set_yticks(y, [str(t) for t in data.index], fontsize=9)
+    ax.grid(False, axis="y")
+    ax.set_xlabel(xlabel)
+    if present:
+        fig.legend(handles=_grade_handles(present), loc="outside lower center", ncol=len(present),
+                   fontsize=8, title="Worst CTCAE v5.0 grade", title_fontsize=8)
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def _tie_offsets(k: np.ndarray) -> np.ndarray:
+    """0, +s, -s, +2s, -2s, ... for the 1st, 2nd, 3rd, 4th, 5th event of a tie (rank k from 0);
+    s = TIE_STEP, smaller when needed to keep every marker within 0.4 of its row."""
+    step = min(TIE_STEP, 0.4 / max(1, (int(k.max(initial=0)) + 1) // 2))
+    return np.where(k % 2 == 1, 1, -1) * ((k + 1) // 2) * step
+
+
+def irae_onset_plot(events: pd.DataFrame, *, title=None, xlabel="Weeks since first dose"):
+    """Time to onset of immune-related AEs: one row per preferred term, one marker per event.
+
+    ``events``: one row per event, columns ``TERM`` (preferred term), ``ONSET_DAY`` (study day of
+    onset, day 1 = first dose) and ``GRADE`` (CTCAE 1-5). Each event is a marker at
+    (ONSET_DAY - 1) / 7 weeks (day 1 = first dose = week 0) coloured by grade; events of one term with the same onset day are spread
+    vertically (0, +0.12, -0.12, +0.24, ... rows, in grade then input order). A vertical tick
+    marks each term's median onset; terms are sorted by median onset (earliest at the top, ties
+    by term). Y labels read "TERM (n = k)", k = events drawn. Events without an onset day are
+    not drawn and are counted in a footnote. Raises DataError for a missing column, a missing
+    term or a grade that is not 1-5.
+    """
+    if events is None or events.empty:
+        return _no_data(title)
+    where = "irae_onset_plot"
+    _require(events, ["TERM", "ONSET_DAY", "GRADE"], where)
+    subjects = events.get("USUBJID")
+    if events["TERM"].isna().any():
+        raise DataError(where, "TERM", "every event needs a preferred term",
+                        subjects=None if subjects is None else subjects[events["TERM"].isna()])
+    grades = pd.to_numeric(events["GRADE"], errors="coerce")
+    bad = ~grades.isin(GRADES)
+    if bad.any():
+        raise DataError(where, "GRADE", "GRADE must be a CTCAE grade 1-5",
+                        subjects=None if subjects is None else subjects[bad],
+                        detail=f"found {sorted(set(events.loc[bad, 'GRADE'].astype(str)))}")
+    day = pd.to_numeric(events["ONSET_DAY"], errors="coerce")
+    bad = day.isna() & events["ONSET_DAY"].notna()
+    if bad.any():
+        raise DataError(where, "ONSET_DAY", "ONSET_DAY must be a study day (number) or missing",
+                        subjects=None if subjects is None else subjects[bad],
+                        detail=f"found {sorted(set(events.loc[bad, 'ONSET_DAY'].astype(str)))}")
+    data = pd.DataFrame({"term": events["TERM"].astype(str), "day": day,
+                         "grade": grades.astype(int)})
+    n_hidden = int(data["day"].isna().sum())
+    footnote = None
+    if n_hidden:
+        footnote = (f"{n_hidden} event{'s' if n_hidden != 1 else ''} without an onset day "
+                    f"{'are' if n_hidden != 1 else 'is'} not shown")
+    data = data.dropna(subset=["day"])
+    if data.empty:
+        return _no_data(title, footnote=footnote)
+    stats = data.groupby("term")["day"].agg(["median", "size"]).reset_index()
+    stats = stats.sort_values(["median", "term"], kind="stable").reset_index(drop=True)
+    row = pd.Series(stats.index.to_numpy(), index=stats["term"])
+    data = data.sort_values(["term", "day", "grade"], kind="stable")
+    tie_rank = data.groupby(["term", "day"], sort=False).cumcount().to_numpy()
+    data["y"] = row[data["term"]].to_numpy() + _tie_offsets(tie_rank)
+    n = len(stats)
+    fig, ax = plt.subplots(figsize=(8, 1.6 + 0.45 * n), layout="constrained")
+    for grade in GRADES:  # higher grades drawn on top
+        ev = data[data["grade"] == grade]
+        if len(ev):
+            ax.plot((ev["day"] - 1) / 7, ev["y"], ls="none", marker="o", ms=7, mfc=GRADE_COLOURS[grade],
+                    mec="#333333", mew=0.6, label=GRADE_LABELS[grade], zorder=3 + grade)
+    for yi, median in zip(stats.index, stats["median"]):
+        ax.plot([(median - 1) / 7] * 2, [yi - 0.38, yi + 0.38], color="#333333", lw=2, gid="median",
+                zorder=2)
+    x_low, x_high = float(min(0.0, (data["day"].min() - 1) / 7)), float((data["day"].max() - 1) / 7)
+    pad = 0.04 * ((x_high - x_low) or 1.0)
+    ax.set_xlim(x_low - pad, x_high + pad)
+    ax.set_ylim(n - 0.5, -0.5)  # earliest median onset at the top
+    ax.set_yticks(range(n), [f"{t} (n = {k})" for t, k in zip(stats["term"], stats["size"])],
+                  fontsize=9)
+    ax.grid(False, axis="y")
+    ax.set_xlabel(xlabel)
+    handles = _grade_handles(data["grade"].unique(), marker=True)
+    handles.append(Line2D([], [], ls="none", marker="|", ms=11, mew=2, color="#333333",
+                          label="Median onset"))
+    fig.legend(handles=handles, loc="outside right upper", fontsize=8, title="CTCAE v5.0 grade",
+               title_fontsize=8)
+    if title:
+        ax.set_title(title)
+    if footnote:  # constrained layout keeps room for a supxlabel
+        fig.supxlabel(footnote, x=0.01, ha="left", fontsize=8, color="#444444")
+    return fig

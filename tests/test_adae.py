@@ -1,0 +1,129 @@
+"""ADAE: treatment-emergent flag, conservative start-date imputation, grades and relationships.
+
+References:
+* pharmaverseadam ``adae`` (admiral ``derive_var_trtemfl(end_window = 30)``, ASTDT imputed with
+  ``highest_imputation = "M"``, ``min_dates = TRTSDT``): TRTEMFL, ASTDT and ASTDTF record by record;
+  subject 01-705-1303's four AEs at last dose + 37 days are the 30 (+7)-day boundary case
+  (../shared/notes/external-data.md §2.3);
+* CDISC pilot ``adae.xpt`` (emergent = on or after the first dose, no end window): TRTEMFL record
+  by record;
+* hand-built cases for the imputation and grade rules (admiral ad_adae.R, CTCAE v5.0 grades 1-5).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from conftest import external, read_rda
+from mpmlib.derive.adae import derive_adae
+from mpmlib.errors import DataError
+
+
+@pytest.fixture(scope="module")
+def pharmaverse_adsl(pharmaverse_sdtm, pharmaverse_params):
+    from mpmlib.derive import derive_adsl
+
+    return derive_adsl(pharmaverse_sdtm, pharmaverse_params["adsl"])
+
+
+def test_trtemfl_astdt_match_pharmaverseadam(pharmaverse_adsl, pharmaverse_sdtm):
+    ours = derive_adae(pharmaverse_adsl, pharmaverse_sdtm["ae"], None, {"window_days": 30, "grace_days": 0})
+    ref = read_rda("pharmaverseadam", "adae.rda")
+    joined = ours.merge(ref[["USUBJID", "AESEQ", "TRTEMFL", "ASTDT", "ASTDTF"]], on=["USUBJID", "AESEQ"],
+                        suffixes=("", "_REF"), validate="one_to_one")
+    assert len(joined) == len(ref) == 1191
+    assert (joined["TRTEMFL"] == joined["TRTEMFL_REF"].fillna("N")).all()
+    assert (joined["ASTDT"] == pd.to_datetime(joined["ASTDT_REF"])).all()
+    assert (joined["ASTDTF"].fillna("") == joined["ASTDTF_REF"].fillna("")).all()
+    assert int(ours["TRTEMFL"].eq("Y").sum()) == 1122
+
+
+def test_30_plus_7_day_window_boundary(pharmaverse_adsl, pharmaverse_sdtm):
+    """01-705-1303: AEs on 2014-02-05 = last dose 2013-12-30 + 37 days."""
+    def flags(grace):
+        adae = derive_adae(pharmaverse_adsl, pharmaverse_sdtm["ae"], None, {"window_days": 30, "grace_days": grace})
+        return adae[adae["USUBJID"].eq("01-705-1303") & adae["ASTDT"].eq(pd.Timestamp("2014-02-05"))]["TRTEMFL"]
+    assert flags(0).tolist() == ["N"] * 4
+    assert flags(7).tolist() == ["Y"] * 4
+    assert flags(6).tolist() == ["N"] * 4
+
+
+def test_trtemfl_matches_cdisc_pilot_adae(pilot_sdtm):
+    import pyreadstat
+
+    from mpmlib.derive import derive_adsl
+    from mpmlib.params import PROJECT_ROOT, load_params
+
+    params = load_params(PROJECT_ROOT / "params" / "cdiscpilot01.yaml")
+    adsl = derive_adsl(pilot_sdtm, params["adsl"])
+    ours = derive_adae(adsl, pilot_sdtm["ae"], pilot_sdtm.get("suppae"), params["safety"])
+    ref, _ = pyreadstat.read_xport(str(external("cdiscpilot01", "adam", "adae.xpt")), encoding="WINDOWS-1252")
+    joined = ours.merge(ref[["USUBJID", "AESEQ", "TRTEMFL"]], on=["USUBJID", "AESEQ"], suffixes=("", "_REF"),
+                        validate="one_to_one")
+    assert len(joined) == 1191 and (joined["TRTEMFL"] == joined["TRTEMFL_REF"]).all()
+
+
+def hand_adsl():
+    return pd.DataFrame({"USUBJID": ["S1", "S2"], "TRT01A": "ARM", "TRTSDT": pd.to_datetime(["2024-03-10", pd.NaT]),
+                         "TRTEDT": pd.to_datetime(["2024-06-01", pd.NaT]), "H101EDT": pd.to_datetime(["2024-04-01", pd.NaT]),
+                         "DTHDT": pd.to_datetime(["2024-08-15", pd.NaT])})
+
+
+def hand_ae(**columns):
+    base = {"USUBJID": "S1", "AEDECOD": "Fever", "AEBODSYS": "General disorders", "AETOXGR": "1"}
+    return pd.DataFrame({**base, **columns})
+
+
+def test_partial_start_dates_are_imputed_conservatively():
+    """Month of the first dose -> first dose date; other partial dates -> first of the period;
+    ASTDTF D / M (admiral ad_adae.R)."""
+    ae = hand_ae(AESEQ=[1, 2, 3, 4], AESTDTC=["2024-03", "2024-02", "2024", "2024-05-02"])
+    adae = derive_adae(hand_adsl(), ae, None, {"window_anchor": "H101", "window_days": 30, "grace_days": 7})
+    got = adae.set_index("AESEQ")
+    assert got.loc[1, "ASTDT"] == pd.Timestamp("2024-03-10") and got.loc[1, "ASTDTF"] == "D"
+    assert got.loc[2, "ASTDT"] == pd.Timestamp("2024-02-01") and got.loc[2, "TRTEMFL"] == "N"
+    assert got.loc[3, "ASTDT"] == pd.Timestamp("2024-03-10") and got.loc[3, "ASTDTF"] == "M"
+    # H101 anchor: last H101 dose 2024-04-01 + 37 = 2024-05-08, so 2024-05-02 is emergent
+    assert got.loc[4, "TRTEMFL"] == "Y" and got.loc[4, "ASTDY"] == 54
+
+
+def test_window_anchored_on_h101_not_the_pd1_inhibitor():
+    """An AE 40 days after the last H101 dose is not emergent although the PD-1 inhibitor goes on."""
+    ae = hand_ae(AESEQ=[1, 2], AESTDTC=["2024-05-08", "2024-05-11"])
+    adae = derive_adae(hand_adsl(), ae, None, {"window_anchor": "H101", "window_days": 30, "grace_days": 7})
+    assert adae["TRTEMFL"].tolist() == ["Y", "N"]
+
+
+def test_undated_ae_and_untreated_subject():
+    """No start date: emergent unless it ended before the first dose; a never-dosed subject has
+    no emergent AE (admiral derive_var_trtemfl)."""
+    ae = pd.concat([hand_ae(AESEQ=[1, 2], AESTDTC=[None, None], AEENDTC=[None, "2024-03-01"]),
+                    hand_ae(USUBJID="S2", AESEQ=[1], AESTDTC=["2024-04-01"])])
+    adae = derive_adae(hand_adsl(), ae, None, {"window_days": None})
+    assert adae.sort_values(["USUBJID", "AESEQ"])["TRTEMFL"].tolist() == ["Y", "N", "N"]
+
+
+def test_grade_relationship_and_outcome_flags():
+    ae = hand_ae(AESEQ=[1, 2, 3], AESTDTC=["2024-03-11", "2024-03-12", "2024-03-13"], AETOXGR=["2", "3", "5"],
+                 AESER=["N", "Y", "Y"], AEOUT=["RECOVERED/RESOLVED", "RECOVERING/RESOLVING", "FATAL"],
+                 AEACN=["DOSE NOT CHANGED", "DRUG WITHDRAWN", "NOT APPLICABLE"])
+    supp = pd.DataFrame({"USUBJID": "S1", "IDVAR": "AESEQ", "IDVARVAL": ["1", "2", "3", "1"],
+                         "QNAM": ["AERELH1", "AERELH1", "AERELH1", "AEIRFL"],
+                         "QVAL": ["RELATED", "NOT RELATED", "NOT RELATED", "Y"]})
+    adae = derive_adae(hand_adsl(), ae, supp, {"relationship": {"H101": {"qnam": "AERELH1"}},
+                                                "immune_related": {"qnam": "AEIRFL"}}).set_index("AESEQ")
+    assert adae["GR3FL"].tolist() == ["N", "Y", "Y"]
+    assert adae["RELH101FL"].tolist() == ["Y", "N", "N"] and adae["RELANYFL"].tolist() == ["Y", "N", "N"]
+    assert adae["AEIRFL"].tolist() == ["Y", "N", "N"]
+    assert adae["SERFL"].tolist() == ["N", "Y", "Y"] and adae["DISCFL"].tolist() == ["N", "Y", "N"]
+    assert adae["FATALFL"].tolist() == ["N", "N", "Y"]
+
+
+@pytest.mark.parametrize("column, value, variable", [("AETOXGR", "6", "AE.AETOXGR"), ("AESTDTC", "2024-02-30", "AE.AESTDTC")])
+def test_bad_values_are_clear_errors(column, value, variable):
+    ae = hand_ae(AESEQ=[1], AESTDTC=["2024-03-11"])
+    ae[column] = value
+    with pytest.raises(DataError, match=variable) as err:
+        derive_adae(hand_adsl(), ae)
+    assert "S1" in str(err.value)

@@ -1,0 +1,140 @@
+"""Safety tables: the CDISC pilot's published TEAE tables, and every count of the table builders
+against an independent plain computation.
+
+Reference: CDISC pilot CSR Table 14-5.01 "Incidence of Treatment Emergent Adverse Events by
+Treatment Group" and 14-5.02 (serious), safety population Placebo N=86, Xanomeline Low N=84,
+Xanomeline High N=84, as re-created by Atorus Research from the pilot ADaM
+(atorus-research/CDISC_pilot_replication @69b4fb6e, outputs/14-5.01.rtf and 14-5.02.rtf).
+Rows: "ANY BODY SYSTEM 65 (75.6%) [281] | 77 (91.7%) [412] | 76 (90.5%) [433]", serious
+0 | 1 (1.2%) [1] | 2 (2.4%) [2], and the SOC / preferred-term rows below.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from mpmlib import safety
+from mpmlib.derive.adae import derive_adae
+from mpmlib.params import PROJECT_ROOT, load_params
+
+PLACEBO, LOW, HIGH = "Placebo", "Xanomeline Low Dose", "Xanomeline High Dose"
+PUBLISHED = {  # row: {arm: (subjects, events)}
+    ("SOC", "GENERAL DISORDERS AND ADMINISTRATION SITE CONDITIONS"): {PLACEBO: (21, 46), LOW: (47, 118), HIGH: (40, 124)},
+    ("SOC", "SKIN AND SUBCUTANEOUS TISSUE DISORDERS"): {PLACEBO: (20, 45), LOW: (39, 111), HIGH: (40, 104)},
+    ("SOC", "NERVOUS SYSTEM DISORDERS"): {PLACEBO: (8, 11), LOW: (20, 40), HIGH: (25, 41)},
+    ("SOC", "CARDIAC DISORDERS"): {PLACEBO: (12, 26), LOW: (13, 30), HIGH: (15, 30)},
+    ("PT", "APPLICATION SITE PRURITUS"): {PLACEBO: (6, 10), LOW: (22, 32), HIGH: (22, 35)},
+    ("PT", "APPLICATION SITE ERYTHEMA"): {PLACEBO: (3, 3), LOW: (12, 20), HIGH: (15, 23)},
+    ("PT", "PRURITUS"): {PLACEBO: (8, 11), LOW: (21, 31), HIGH: (26, 38)},
+    ("PT", "ERYTHEMA"): {PLACEBO: (8, 12), LOW: (14, 22), HIGH: (14, 22)},
+    ("PT", "DIZZINESS"): {PLACEBO: (2, 3), LOW: (8, 13), HIGH: (11, 15)},
+}
+
+
+def build(name: str, sdtm):
+    from mpmlib.derive import derive_adsl
+
+    params = load_params(PROJECT_ROOT / "params" / f"{name}.yaml")
+    adsl = derive_adsl(sdtm, params["adsl"], params["data_cutoff"])
+    adae = derive_adae(adsl, sdtm.get("ae"), sdtm.get("suppae"), params["safety"])
+    pop = safety.population(adsl, "SAFFL", params["safety"]["by"])
+    return params, adsl, adae, pop, safety.teae(adae, pop)
+
+
+@pytest.fixture(scope="module")
+def pilot(pilot_sdtm):
+    return build("cdiscpilot01", pilot_sdtm)
+
+
+@pytest.fixture(scope="module")
+def demo():
+    from mpmlib.io import read_sdtm
+
+    return build("demo", read_sdtm(PROJECT_ROOT / "data" / "demo"))
+
+
+def test_pilot_teae_overview_equals_published_table(pilot):
+    params, adsl, adae, pop, teaes = pilot
+    counts = safety.overview_counts(teaes, pop, safety.drug_labels(params["adsl"]["study_drugs"]))
+    got = counts.set_index(["row", "column"])
+    assert {c: got.loc[(safety.ANY, c), "N"] for c in (PLACEBO, LOW, HIGH)} == {PLACEBO: 86, LOW: 84, HIGH: 84}
+    any_teae = {c: tuple(got.loc[(safety.ANY, c), ["subjects", "events"]]) for c in (PLACEBO, LOW, HIGH)}
+    assert any_teae == {PLACEBO: (65, 281), LOW: (77, 412), HIGH: (76, 433)}
+    serious = {c: tuple(got.loc[("Serious", c), ["subjects", "events"]]) for c in (PLACEBO, LOW, HIGH)}
+    assert serious == {PLACEBO: (0, 0), LOW: (1, 1), HIGH: (2, 2)}
+    table = safety.overview_table(counts)
+    assert table.loc[safety.ANY, (f"{LOW} (N=84)", "Subjects, n (%)")] == "77 (91.7)"
+    assert table.loc[safety.ANY, (f"{PLACEBO} (N=86)", "Subjects, n (%)")] == "65 (75.6)"
+
+
+def test_pilot_soc_and_term_rows_equal_published_table(pilot):
+    params, adsl, adae, pop, teaes = pilot
+    counts = safety.soc_pt_counts(teaes, pop)
+    for (level, name), expected in PUBLISHED.items():
+        rows = counts[(counts["SOC"].eq(name) & counts["PT"].eq("")) if level == "SOC" else counts["PT"].eq(name)]
+        got = {r.column: (r.subjects, r.events) for r in rows.itertuples() if r.column != "Total"}
+        assert got == expected, name
+
+
+def plain_subjects(teaes: pd.DataFrame, by: list[str]) -> pd.Series:
+    """Independent count: distinct subjects per key and group, Total added by a second groupby."""
+    per_group = teaes.groupby(by + ["GROUP"])["USUBJID"].nunique()
+    total = teaes.groupby(by)["USUBJID"].nunique()
+    total.index = pd.MultiIndex.from_tuples([(*(k if isinstance(k, tuple) else (k,)), "Total") for k in total.index])
+    per_group.index = pd.MultiIndex.from_tuples(list(per_group.index))
+    return pd.concat([per_group, total])
+
+
+@pytest.mark.parametrize("dataset", ["pilot", "demo"])
+def test_soc_pt_counts_equal_plain_groupby(dataset, request):
+    params, adsl, adae, pop, teaes = request.getfixturevalue(dataset)
+    counts = safety.soc_pt_counts(teaes, pop)
+    expected = plain_subjects(teaes, ["AEBODSYS", "AEDECOD"])
+    terms = counts[counts["PT"].ne("") & counts["subjects"].gt(0)]
+    got = terms.set_index(["SOC", "PT", "column"])["subjects"]
+    assert got.sort_index().to_dict() == expected.sort_index().to_dict()
+    assert counts["SOC"].iloc[0] == safety.ANY
+    # SOCs in descending Total frequency
+    socs = counts[counts["PT"].eq("") & counts["column"].eq("Total") & counts["SOC"].ne(safety.ANY)]["subjects"]
+    assert socs.is_monotonic_decreasing
+
+
+def test_max_grade_counts_each_subject_once_at_worst_grade(demo):
+    params, adsl, adae, pop, teaes = demo
+    counts = safety.max_grade_counts(teaes, pop)
+    total = counts[counts["column"].eq("Total")]
+    worst = teaes.groupby(["AEDECOD", "USUBJID"])["ATOXGRN"].max().astype(int)
+    for term, subjects in worst.groupby(level=0):
+        rows = total[total["PT"].eq(term)].set_index("grade")["subjects"]
+        assert rows["Any"] == len(subjects) == sum(rows[str(g)] for g in range(1, 6))
+        for grade, n in subjects.value_counts().items():
+            assert rows[str(grade)] == n
+
+
+def test_top_terms_and_irae_onsets(demo):
+    params, adsl, adae, pop, teaes = demo
+    top = safety.top_terms_by_grade(teaes, 5)
+    plain = teaes.groupby("AEDECOD")["USUBJID"].nunique().sort_values(ascending=False)
+    assert top.sum(axis=1).tolist() == plain.head(5).tolist()
+    onsets = safety.irae_onsets(teaes)
+    irae = teaes[teaes["AEIRFL"].eq("Y")]
+    assert len(onsets) == irae.groupby(["USUBJID", "AEDECOD"]).ngroups
+    assert (onsets["ONSET_DAY"] >= 1).all()
+
+
+def test_deaths_listing_has_every_death_and_no_identifiers(demo):
+    params, adsl, adae, pop, teaes = demo
+    listing = safety.deaths_listing(adsl, pop, adae)
+    dead = adsl[adsl["SAFFL"].eq("Y") & adsl["DTHDT"].notna()]
+    assert len(listing) == len(dead)
+    assert not any(s in listing.to_string() for s in adsl["USUBJID"])
+
+
+def test_csv_export(tmp_path, demo):
+    params, adsl, adae, pop, teaes = demo
+    table = safety.soc_pt_table(safety.soc_pt_counts(teaes, pop))
+    [path] = safety.export_csv({"x": table}, tmp_path)
+    back = pd.read_csv(path, index_col=[0, 1], keep_default_na=False)
+    assert back.shape == table.shape and back.iloc[0, 0] == table.iloc[0, 0]
+    assert list(back.index.names) == ["System organ class", "Preferred term"]
