@@ -25,7 +25,8 @@ def setup() -> None:
     sns.set_theme(style="whitegrid", context="notebook")
     matplotlib.rcParams.update({"figure.dpi": 96, "savefig.dpi": 96, "svg.hashsalt": "mpm-h101",
                                 "font.family": "DejaVu Sans"})
-    pd.set_option("display.max_rows", 200)
+    pd.set_option("display.max_rows", 5000)          # reviewers see whole tables, never "..."
+    pd.set_option("display.min_rows", 5000)
     pd.set_option("display.max_columns", 50)
     pd.set_option("display.width", 160)
     pd.set_option("display.max_colwidth", None)
@@ -69,7 +70,8 @@ def load_run(params_file: str, sdtm_dir: str | None = None, out_dir: str | None 
 def derive_all(sdtm: dict[str, pd.DataFrame], params: dict) -> dict[str, pd.DataFrame]:
     """Every ADaM dataset of the run, in dependency order (ADSL first)."""
     adsl = derive_adsl(sdtm, params["adsl"], params["data_cutoff"])
-    adex = derive_adex(adsl, sdtm.get("ex"), params["adsl"]["study_drugs"], params["adsl"]["ex_missing_end"])
+    adex = derive_adex(adsl, sdtm.get("ex"), params["adsl"]["study_drugs"], params["adsl"]["ex_missing_end"],
+                       params["safety"]["planned_dosing"])
     adae = derive_adae(adsl, sdtm.get("ae"), sdtm.get("suppae"), params["safety"])
     adrs = derive_adrs(adsl, sdtm.get("rs"), params["efficacy"])
     adtte = derive_adtte(adsl, adrs, sdtm.get("cm"), params["efficacy"])

@@ -99,6 +99,9 @@ DEFAULTS: dict = {
         "population": "SAFFL",
         # Most frequent TEAEs shown in the bar chart.
         "top_terms": 15,
+        # Planned dose per administration and interval, for relative dose intensity in ADEX:
+        # {CODE: {dose: 240, interval_days: 21}} (protocol schedule; drugs not listed get no RDI).
+        "planned_dosing": {},
     },
     "report": {"notebooks": ["00_data_overview", "10_data_qc", "20_efficacy", "30_safety"]},
     # Data QC (mpmlib.validate): rule ids downgraded from critical to warning, for exploration
@@ -195,6 +198,11 @@ def check_safety(safety: dict, study_drugs: dict, where: str) -> None:
     if safety["immune_related"] is not None and not (isinstance(safety["immune_related"], dict)
                                                       and "qnam" in safety["immune_related"]):
         raise ParamsError(f"{where}: safety.immune_related must be null or {{qnam: QNAM}}")
+    for code, plan in (safety["planned_dosing"] or {}).items():
+        if (code not in study_drugs or not isinstance(plan, dict)
+                or not all(isinstance(plan.get(k), (int, float)) and plan.get(k) > 0 for k in ("dose", "interval_days"))):
+            raise ParamsError(f"{where}: safety.planned_dosing.{code} must name a study drug and give dose > 0 "
+                              "and interval_days > 0")
     if safety["by"] not in ("TRT01A", "TRT01P"):
         raise ParamsError(f"{where}: safety.by must be TRT01A or TRT01P")
 
@@ -236,7 +244,7 @@ def _merge(base: dict, update: dict, where: str, prefix: str = "") -> dict:
             known = set(base[key])
             extra = sorted(set(value) - known)
             if extra and prefix + key not in ("adsl.study_drugs", "adsl.covariates", "sdtm.files",
-                                              "safety.relationship"):
+                                              "safety.relationship", "safety.planned_dosing"):
                 raise ParamsError(f"{where}: unknown key(s) under {prefix}{key}: {', '.join(extra)}")
             _merge(base[key], value, where, f"{prefix}{key}.")
         else:

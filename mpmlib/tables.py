@@ -195,6 +195,7 @@ def exposure_table(adex: pd.DataFrame, adsl: pd.DataFrame, drug_labels: dict[str
                             aggfunc="first")
     wide.columns = [f"{drug}_{param}" for drug, param in wide.columns]
     data = safety.merge(wide, how="left", left_on="USUBJID", right_index=True)
+    units = adex[adex["PARAMCD"].eq("CUMDOSE")].groupby("PARCAT1")["AVALU"].first()
     rows = []
     for code, label in drug_labels.items():
         rows += [
@@ -202,6 +203,17 @@ def exposure_table(adex: pd.DataFrame, adsl: pd.DataFrame, drug_labels: dict[str
             {"var": f"{code}_DURD", "label": f"{label}: duration of exposure (days)", "kind": "continuous",
              "decimals": 0},
         ]
+        dose = f"{code}_CUMDOSE"
+        if dose in data.columns and data[dose].notna().any():
+            unit = units.get(code)
+            unit = unit if isinstance(unit, str) else "unit not recorded"
+            if data[dose].max() >= 1e9:                 # viral particles: shown in 10^12
+                data[dose] = data[dose] / 1e12
+                unit = f"x10^12 {unit}"
+            rows.append({"var": dose, "label": f"{label}: cumulative dose ({unit})", "kind": "continuous",
+                         "decimals": 0 if data[dose].max() >= 100 else 1})
+        rows.append({"var": f"{code}_RDI", "label": f"{label}: relative dose intensity (%)", "kind": "continuous",
+                     "decimals": 0})
     return summary_table(data, by, rows)
 
 

@@ -5,7 +5,7 @@
 
 Prints wall-clock seconds for: generating the synthetic SDTM, writing it as CSV, reading it back,
 validating it (data QC; includes reading again; GX imported beforehand), and deriving each ADaM
-dataset (ADSL, ADEX, ADRS, ADTTE, ADTR) and all of them.
+dataset (ADSL, ADEX, ADAE, ADRS, ADTTE, ADTR) and all of them.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from mpmlib import io, synth
-from mpmlib.derive import derive_adex, derive_adrs, derive_adsl, derive_adtr, derive_adtte
+from mpmlib.derive import derive_adae, derive_adex, derive_adrs, derive_adsl, derive_adtr, derive_adtte
 from mpmlib.notebook import derive_all
 from mpmlib.params import PROJECT_ROOT, load_params
 from mpmlib.validate import validate_sdtm
@@ -42,6 +42,7 @@ def bench(n: int) -> dict[str, float]:
     steps = [
         ("adsl", lambda a: derive_adsl(sdtm, adsl_params, params["data_cutoff"])),
         ("adex", lambda a: derive_adex(a["adsl"], sdtm.get("ex"), adsl_params["study_drugs"])),
+        ("adae", lambda a: derive_adae(a["adsl"], sdtm.get("ae"), sdtm.get("suppae"), params["safety"])),
         ("adrs", lambda a: derive_adrs(a["adsl"], sdtm.get("rs"), eff)),
         ("adtte", lambda a: derive_adtte(a["adsl"], a["adrs"], sdtm.get("cm"), eff)),
         ("adtr", lambda a: derive_adtr(a["adsl"], sdtm.get("tu"), sdtm.get("tr"), rs=sdtm.get("rs"))),
