@@ -11,10 +11,10 @@ from pathlib import Path
 import pandas as pd
 
 from . import io
-from .derive import derive_adae, derive_adex, derive_adrs, derive_adsl, derive_adtr, derive_adtte
+from .derive import derive_adae, derive_adex, derive_adqs, derive_adrs, derive_adsl, derive_adtr, derive_adtte
 from .params import load_params, override_paths
 
-ADAM_DATASETS = ("adsl", "adex", "adae", "adrs", "adtte", "adtr")
+ADAM_DATASETS = ("adsl", "adex", "adae", "adrs", "adtte", "adtr", "adqs")
 
 
 def setup() -> None:
@@ -77,4 +77,5 @@ def derive_all(sdtm: dict[str, pd.DataFrame], params: dict) -> dict[str, pd.Data
     adtte = derive_adtte(adsl, adrs, sdtm.get("cm"), params["efficacy"])
     adtr = derive_adtr(adsl, sdtm.get("tu"), sdtm.get("tr"), params["efficacy"]["evaluator"],
                        params["efficacy"]["reference_date"] or "TTEREFDT", sdtm.get("rs"))
-    return {"adsl": adsl, "adex": adex, "adae": adae, "adrs": adrs, "adtte": adtte, "adtr": adtr}
+    adqs = derive_adqs(adsl, sdtm.get("qs"), params["qol"])
+    return {"adsl": adsl, "adex": adex, "adae": adae, "adrs": adrs, "adtte": adtte, "adtr": adtr, "adqs": adqs}

@@ -103,7 +103,24 @@ DEFAULTS: dict = {
         # {CODE: {dose: 240, interval_days: 21}} (protocol schedule; drugs not listed get no RDI).
         "planned_dosing": {},
     },
-    "report": {"notebooks": ["00_data_overview", "10_data_qc", "20_efficacy", "30_safety"]},
+    # Quality of life (mpmlib.derive.adqs, mpmlib.qol_analysis): EORTC QLQ-C30.
+    "qol": {
+        # Analysis visits: every interval_weeks weeks (target study day 7w + 1) +- window_days;
+        # the protocol's questionnaire schedule follows the q6w tumour assessments.
+        "interval_weeks": 6,
+        "window_days": 14,
+        # Clinically meaningful change (points): Osoba et al., J Clin Oncol 1998;16:139-144.
+        "meaningful_change": 10,
+        # Visits with fewer observations are left out of the mixed model.
+        "min_n_model": 5,
+        # Scales shown in figures, the model and time to deterioration (all 15 + SUMSC in tables).
+        "key_scales": ["QL2", "PF2", "RF2", "FA", "DY", "PA", "SUMSC"],
+        "population": "SAFFL",
+        # Questionnaires are expected until: "progression" (the protocol: at each tumour
+        # assessment up to the first PD; death / last contact / cut-off end it earlier) or "study".
+        "expected_until": "progression",
+    },
+    "report": {"notebooks": ["00_data_overview", "10_data_qc", "20_efficacy", "30_safety", "40_qol"]},
     # Data QC (mpmlib.validate): rule ids downgraded from critical to warning, for exploration
     # only; a locked run (locked: true) refuses any downgrade.
     "qc": {"downgrade": [], "locked": False},
@@ -149,6 +166,7 @@ def load_params(path: str | Path) -> dict:
         raise ParamsError(f"{path}: adsl.ex_missing_end must be start or ignore")
     check_efficacy(params["efficacy"], str(path))
     check_safety(params["safety"], params["adsl"]["study_drugs"], str(path))
+    check_qol(params["qol"], str(path))
     for code, values in params["adsl"]["study_drugs"].items():
         if not isinstance(values, list) or not values:
             raise ParamsError(f"{path}: adsl.study_drugs.{code} must be a list of EXTRT values")
@@ -205,6 +223,17 @@ def check_safety(safety: dict, study_drugs: dict, where: str) -> None:
                               "and interval_days > 0")
     if safety["by"] not in ("TRT01A", "TRT01P"):
         raise ParamsError(f"{where}: safety.by must be TRT01A or TRT01P")
+
+
+def check_qol(qol: dict, where: str) -> None:
+    """The quality-of-life settings, checked before any data are read."""
+    for key in ("interval_weeks", "window_days", "meaningful_change", "min_n_model"):
+        if not isinstance(qol[key], (int, float)) or qol[key] <= 0:
+            raise ParamsError(f"{where}: qol.{key} must be a number > 0")
+    if qol["expected_until"] not in ("progression", "study"):
+        raise ParamsError(f"{where}: qol.expected_until must be progression or study")
+    if 2 * qol["window_days"] >= 7 * qol["interval_weeks"]:
+        raise ParamsError(f"{where}: qol.window_days must be less than half the visit interval")
 
 
 def override_paths(params: dict, sdtm_dir: str | None = None, out_dir: str | None = None) -> dict:

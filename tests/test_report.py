@@ -147,9 +147,9 @@ def test_derive_cli_on_cdisc_pilot(tmp_path):
         "Placebo": 86, "Xanomeline High Dose": 84, "Xanomeline Low Dose": 84}
 
 
-def test_efficacy_report_says_so_without_response_data(tmp_path, monkeypatch):
-    """The CDISC pilot has no RS/TU/TR: the efficacy page is written, says so in each response
-    section, and still shows overall survival by arm."""
+def test_efficacy_and_qol_reports_say_so_without_their_data(tmp_path, monkeypatch):
+    """The CDISC pilot has no RS/TU/TR and no QLQ-C30: the efficacy page is written, says so in
+    each response section and still shows overall survival by arm; the QoL page says so."""
     for var, sub in (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
                      ("JUPYTER_RUNTIME_DIR", "runtime"), ("IPYTHONDIR", "ipython"), ("MPLCONFIGDIR", "mpl")):
         (tmp_path / sub).mkdir()
@@ -159,8 +159,10 @@ def test_efficacy_report_says_so_without_response_data(tmp_path, monkeypatch):
 
     external("cdiscpilot01", "sdtm")
     params = override_paths(load_params(PROJECT_ROOT / "params" / "cdiscpilot01.yaml"), None, str(tmp_path / "out"))
-    params["report"]["notebooks"] = ["20_efficacy"]
+    params["report"]["notebooks"] = ["20_efficacy", "40_qol"]
     build_report(params)
+    qol = (tmp_path / "out" / "report" / "40_qol.html").read_text()
+    assert "No EORTC QLQ-C30 questionnaires (QS domain with EOR0101" in qol and "Traceback" not in qol
     html = (tmp_path / "out" / "report" / "20_efficacy.html").read_text()
     assert "No tumour response data (RS) in this input" in html
     assert html.count("Not available: this input has no tumour response data (RS)") >= 4

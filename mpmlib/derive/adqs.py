@@ -1,0 +1,146 @@
+"""ADQS (ADaM BDS): EORTC QLQ-C30 scale scores per subject and questionnaire, with analysis
+visit, baseline, change from baseline and clinically meaningful change flags.
+
+Rules (parameters are keys of ``qol:`` in the parameter file):
+
+=========== ====================================================================================
+source      SDTM QS records with ``QSTESTCD`` EOR0101-EOR0130 (item k = the last two digits);
+            ``QSALL`` "not done" records say a questionnaire was missed (see :func:`missed_questionnaires`).
+            Item responses are ``QSSTRESN`` (else ``QSSTRESC``); an unanswered item is missing.
+PARAMCD     the Scoring Manual's scale codes (QL2 PF2 RF2 EF CF SF FA NV PA DY SL AP CO DI FI)
+            and SUMSC, scored by :func:`mpmlib.qol.score_qlq_c30` (half rule).
+ADT, ADY    questionnaire date (complete QSDTC) and study day (first dose = day 1, no day 0).
+AVISIT      analysis visit by window, not the nominal visit: "BASELINE" = the last questionnaire on
+            or before day 1; "WEEK w" for w = every ``interval_weeks`` weeks: target day 7w + 1,
+            +- ``window_days``; anything else "UNSCHEDULED". ``ANL01FL`` = the questionnaire
+            closest to the target (the earlier one on a tie) when a window has two.
+BASE, CHG   baseline score and change from it (CHG only for post-baseline analysis records).
+DIRECTION   +1 when a higher score is better (global health status, functional scales, SUMSC),
+            -1 when it is worse (symptom scales) - EORTC Scoring Manual §4.
+DETERFL     worsened by at least ``meaningful_change`` points (Osoba et al., J Clin Oncol 1998;
+            16:139-144: 10 points is a "moderate" change); IMPRFL improved by at least that much.
+=========== ====================================================================================
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..dates import dtc_to_date, require_valid_dtc
+from ..errors import DataError
+
+DEFAULT_SETTINGS = {"interval_weeks": 6, "window_days": 14, "meaningful_change": 10}
+COLUMNS = ["USUBJID", "PARAMCD", "PARAM", "AVAL", "ADT", "ADY", "VISIT", "AVISIT", "AVISITN", "ABLFL", "ANL01FL",
+           "BASE", "CHG", "DIRECTION", "DETERFL", "IMPRFL"]
+ITEM_CODE = r"^EOR01(\d{2})$"
+
+
+def derive_adqs(adsl: pd.DataFrame, qs: pd.DataFrame | None, settings: dict | None = None) -> pd.DataFrame:
+    """ADQS from ADSL and SDTM QS (module rules); empty frame with the columns when QS is absent."""
+    from ..qol import load_scales, score_qlq_c30
+
+    s = {**DEFAULT_SETTINGS, **(settings or {})}
+    forms = questionnaires(qs, adsl)
+    if forms.empty:
+        return pd.DataFrame(columns=COLUMNS)
+    scores = score_qlq_c30(forms[["USUBJID", *[f"Q{k}" for k in range(1, 31)]]])  # USUBJID names subjects in errors
+    long = scores.join(forms[["USUBJID", "VISIT", "ADT", "ADY"]]).melt(
+        id_vars=["USUBJID", "VISIT", "ADT", "ADY"], var_name="PARAMCD", value_name="AVAL")
+    scales = load_scales("QLQ-C30").set_index("code")
+    labels = {**scales["label"].to_dict(), "SUMSC": "QLQ-C30 summary score"}
+    direction = {**{c: (-1 if k == "symptom" else 1) for c, k in scales["kind"].items()}, "SUMSC": 1}
+    long["PARAM"] = long["PARAMCD"].map(labels)
+    long["DIRECTION"] = long["PARAMCD"].map(direction)
+    long = assign_visits(long, s["interval_weeks"], s["window_days"])
+    long = add_baseline_and_change(long)
+    worse = long["CHG"] * long["DIRECTION"]
+    long["DETERFL"] = np.where(worse <= -s["meaningful_change"], "Y", np.where(worse.notna(), "N", ""))
+    long["IMPRFL"] = np.where(worse >= s["meaningful_change"], "Y", np.where(worse.notna(), "N", ""))
+    order = {p: i for i, p in enumerate([*scales.index, "SUMSC"])}
+    long = long.assign(_o=long["PARAMCD"].map(order)).sort_values(["USUBJID", "_o", "ADT"], kind="stable")
+    return long[COLUMNS].reset_index(drop=True)
+
+
+def questionnaires(qs: pd.DataFrame | None, adsl: pd.DataFrame) -> pd.DataFrame:
+    """One row per subject and questionnaire (visit + date) with items Q1-Q30, ADT and ADY.
+
+    A questionnaire with no answered item is not a questionnaire received. Two answers to one
+    item of one questionnaire are a :class:`DataError`.
+    """
+    if qs is None or qs.empty or "QSTESTCD" not in qs.columns:
+        return pd.DataFrame()
+    for var in ("USUBJID", "QSDTC", "VISIT"):
+        if var not in qs.columns:
+            raise DataError("QS", var, "required variable is missing")
+    require_valid_dtc(qs, "QS", "QSDTC")
+    item = qs["QSTESTCD"].astype(str).str.extract(ITEM_CODE)[0]
+    rows = qs[item.notna()].assign(ITEM=item[item.notna()].astype(int))
+    if rows.empty:
+        return pd.DataFrame()
+    value = rows["QSSTRESN"] if "QSSTRESN" in rows.columns else pd.to_numeric(rows["QSSTRESC"], errors="coerce")
+    rows = rows.assign(VALUE=pd.to_numeric(value, errors="coerce"))
+    key = ["USUBJID", "VISIT", "QSDTC"]
+    dup = rows.duplicated(key + ["ITEM"], keep=False)
+    if dup.any():
+        raise DataError("QS", "QSTESTCD", "an item is answered twice in one questionnaire (subject, visit, date)",
+                        rows.loc[dup, "USUBJID"])
+    wide = rows.pivot_table(index=key, columns="ITEM", values="VALUE", aggfunc="first", dropna=False)
+    wide = wide.reindex(columns=range(1, 31))
+    wide.columns = [f"Q{k}" for k in wide.columns]
+    wide = wide[wide.notna().any(axis=1)].reset_index()
+    wide["ADT"] = dtc_to_date(wide["QSDTC"])
+    trtsdt = wide["USUBJID"].map(adsl.set_index("USUBJID")["TRTSDT"])
+    days = (wide["ADT"] - trtsdt).dt.days
+    wide["ADY"] = days + (days >= 0)
+    return wide.sort_values(["USUBJID", "ADT"], kind="stable").reset_index(drop=True)
+
+
+def visit_targets(interval_weeks: int, last_day: float) -> pd.DataFrame:
+    """Scheduled post-baseline visits: AVISIT "WEEK w", AVISITN w, target study day 7w + 1."""
+    weeks = np.arange(interval_weeks, max(interval_weeks, int(last_day // 7) + 2 * interval_weeks), interval_weeks)
+    return pd.DataFrame({"AVISIT": [f"WEEK {w}" for w in weeks], "AVISITN": weeks, "TARGET": 7 * weeks + 1})
+
+
+def assign_visits(long: pd.DataFrame, interval_weeks: int, window_days: int) -> pd.DataFrame:
+    """AVISIT / AVISITN / ABLFL / ANL01FL by the windows of the module docstring (vectorised)."""
+    long = long.copy()
+    day = long["ADY"].astype(float)
+    nearest = np.rint((day - 1) / 7 / interval_weeks).clip(lower=1) * interval_weeks
+    distance = (day - (7 * nearest + 1)).abs()
+    scheduled = day.gt(1) & distance.le(window_days)
+    long["AVISITN"] = np.where(scheduled, nearest, np.nan)
+    long["AVISIT"] = np.where(scheduled, "WEEK " + nearest.fillna(0).astype(int).astype(str), "UNSCHEDULED")
+    long["_DIST"] = np.where(scheduled, distance, np.inf)
+    pre = day.le(1)
+    last_pre = long[pre].groupby(["USUBJID", "PARAMCD"])["ADT"].transform("max")
+    is_base = pre & long["ADT"].eq(last_pre.reindex(long.index)) & long["AVAL"].notna()
+    long.loc[pre, "AVISIT"] = "SCREENING/PRE-DOSE"
+    long.loc[is_base, ["AVISIT", "AVISITN"]] = ["BASELINE", 0]
+    long["ABLFL"] = np.where(is_base, "Y", "")
+    ranked = long[scheduled & long["AVAL"].notna()].sort_values(["USUBJID", "PARAMCD", "AVISITN", "_DIST", "ADT"],
+                                                                kind="stable")
+    best = ranked.drop_duplicates(["USUBJID", "PARAMCD", "AVISITN"]).index
+    long["ANL01FL"] = np.where(long.index.isin(best) | is_base, "Y", "")
+    return long.drop(columns="_DIST")
+
+
+def add_baseline_and_change(long: pd.DataFrame) -> pd.DataFrame:
+    """BASE from the baseline record of each subject and scale; CHG for post-baseline
+    analysis records (ANL01FL, not baseline)."""
+    base = long[long["ABLFL"].eq("Y")].set_index(["USUBJID", "PARAMCD"])["AVAL"]
+    key = pd.MultiIndex.from_frame(long[["USUBJID", "PARAMCD"]])
+    long["BASE"] = base.reindex(key).to_numpy()
+    post = long["ANL01FL"].eq("Y") & long["ABLFL"].ne("Y")
+    long["CHG"] = (long["AVAL"] - long["BASE"]).where(post)
+    return long
+
+
+def missed_questionnaires(qs: pd.DataFrame | None) -> pd.DataFrame:
+    """QS ``QSALL`` records with ``QSSTAT = NOT DONE``: USUBJID, VISIT, QSDTC, reason (QSREASND)."""
+    if qs is None or qs.empty or "QSTESTCD" not in qs.columns:
+        return pd.DataFrame(columns=["USUBJID", "VISIT", "QSDTC", "REASON"])
+    rows = qs[qs["QSTESTCD"].eq("QSALL") & qs.get("QSSTAT", pd.Series(index=qs.index, dtype=object)).eq("NOT DONE")]
+    reason = rows["QSREASND"] if "QSREASND" in rows.columns else pd.Series("not given", index=rows.index)
+    return pd.DataFrame({"USUBJID": rows["USUBJID"], "VISIT": rows["VISIT"], "QSDTC": rows.get("QSDTC"),
+                         "REASON": reason.fillna("not given")}).reset_index(drop=True)

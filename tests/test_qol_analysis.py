@@ -1,0 +1,155 @@
+"""ADQS and the quality-of-life analyses.
+
+References: the EORTC QLQ-C30 scoring (tested in test_qol_scoring.py) applied through SDTM QS
+(a questionnaire built by hand equals score_qlq_c30 on the same answers); visit windows and
+baseline rules worked out by hand; the mixed model against a second implementation (with a
+balanced design and a subject-level covariate, generalised least squares under compound symmetry
+equals ordinary least squares for the fixed effects, so statsmodels OLS gives the same visit
+estimates); the t-based CI against scipy; compliance and time to deterioration counted by hand.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+
+from mpmlib import qol_analysis
+from mpmlib.derive.adqs import derive_adqs, missed_questionnaires
+from mpmlib.qol import score_qlq_c30
+
+WORKED = [2, 3, 1, 1, 1, 2, 3, 2, 3, 3, 2, 2, 1, 1, 1, 2, 1, 3, 2, 1, 2, 3, 2, 2, 1, 2, 2, 2, 4, 5]
+REF = pd.Timestamp("2024-01-10")
+
+
+def qs_rows(subject: str, day: int, answers: list, visit: str) -> list[dict]:
+    date = (REF + pd.Timedelta(days=day - 1)).strftime("%Y-%m-%d")
+    return [{"USUBJID": subject, "QSTESTCD": f"EOR01{k:02d}", "QSSTRESN": a, "VISIT": visit, "QSDTC": date}
+            for k, a in enumerate(answers, 1)]
+
+
+def adsl_for(subjects):
+    return pd.DataFrame({"USUBJID": subjects, "TRTSDT": REF, "SAFFL": "Y", "DTHDT": pd.NaT,
+                         "LSTALVDT": REF + pd.Timedelta(days=400), "DCUTDT": pd.NaT})
+
+
+def test_adqs_scores_equal_the_scorer_and_baseline_change():
+    """Baseline = last questionnaire on or before day 1; week-6 window 43 +- 14 days; CHG =
+    AVAL - BASE; the worked example of the scoring manual (methods.md §5.3) through QS."""
+    worse = [min(a + 1, 4) if k < 28 else max(a - 2, 1) for k, a in enumerate(WORKED)]
+    rows = (qs_rows("A", -5, WORKED, "SCREENING") + qs_rows("A", 1, WORKED, "BASELINE")
+            + qs_rows("A", 46, worse, "WEEK 6") + qs_rows("A", 105, worse, "UNSCHEDULED"))
+    adqs = derive_adqs(adsl_for(["A"]), pd.DataFrame(rows))
+    expected = score_qlq_c30(pd.DataFrame([WORKED, worse], columns=[f"Q{k}" for k in range(1, 31)]))
+    base = adqs[adqs["ABLFL"].eq("Y")].set_index("PARAMCD")["AVAL"]
+    week6 = adqs[adqs["AVISIT"].eq("WEEK 6")].set_index("PARAMCD")
+    for code in expected.columns:
+        assert base[code] == pytest.approx(expected.loc[0, code], nan_ok=True)
+        assert week6.loc[code, "CHG"] == pytest.approx(expected.loc[1, code] - expected.loc[0, code], nan_ok=True)
+    assert base["SUMSC"] == pytest.approx(73.0342, abs=1e-4)
+    # day 105 lies between the week-12 (85 +- 14) and week-18 (127 +- 14) windows
+    assert set(adqs.loc[adqs["ADY"].eq(105), "AVISIT"]) == {"UNSCHEDULED"}
+    assert adqs.loc[adqs["ADY"].eq(-5), "ABLFL"].eq("").all()
+
+
+def test_deterioration_direction_depends_on_the_scale():
+    """Functional scales worsen when they fall, symptom scales when they rise (EORTC manual)."""
+    worse = [min(a + 1, 4) if k < 28 else max(a - 2, 1) for k, a in enumerate(WORKED)]
+    rows = qs_rows("A", 1, WORKED, "BASELINE") + qs_rows("A", 43, worse, "WEEK 6")
+    adqs = derive_adqs(adsl_for(["A"]), pd.DataFrame(rows)).set_index(["PARAMCD", "AVISIT"])
+    assert adqs.loc[("PF2", "WEEK 6"), "CHG"] < 0 and adqs.loc[("PF2", "WEEK 6"), "DETERFL"] == "Y"
+    assert adqs.loc[("FA", "WEEK 6"), "CHG"] > 0 and adqs.loc[("FA", "WEEK 6"), "DETERFL"] == "Y"
+    assert adqs.loc[("FA", "WEEK 6"), "IMPRFL"] == "N"
+
+
+def test_two_questionnaires_in_one_window_keep_the_closest():
+    rows = qs_rows("A", 1, WORKED, "BASELINE") + qs_rows("A", 35, WORKED, "WEEK 6") + qs_rows("A", 44, WORKED, "EOT")
+    adqs = derive_adqs(adsl_for(["A"]), pd.DataFrame(rows))
+    ql = adqs[adqs["PARAMCD"].eq("QL2") & adqs["AVISIT"].eq("WEEK 6")]
+    assert ql.set_index("ADY")["ANL01FL"].to_dict() == {35: "", 44: "Y"}
+
+
+def test_missed_questionnaires_and_absent_qs():
+    qs = pd.DataFrame({"USUBJID": ["A"], "QSTESTCD": ["QSALL"], "QSSTAT": ["NOT DONE"],
+                       "QSREASND": ["PATIENT TOO ILL"], "VISIT": ["WEEK 6"], "QSDTC": ["2024-02-20"]})
+    assert missed_questionnaires(qs)["REASON"].tolist() == ["PATIENT TOO ILL"]
+    assert derive_adqs(adsl_for(["A"]), qs).empty
+    assert derive_adqs(adsl_for(["A"]), None).empty
+
+
+def test_compliance_counts_expected_and_received():
+    """A: baseline + week 6; B: baseline only, progressed on day 20, before the week-6 window opened
+    on day 29 (not expected at week 6 when
+    questionnaires stop at progression); C: never returned one."""
+    rows = qs_rows("A", 1, WORKED, "BASELINE") + qs_rows("A", 43, WORKED, "WEEK 6") + qs_rows("B", 1, WORKED, "BASELINE")
+    adsl = adsl_for(["A", "B", "C"])
+    adqs = derive_adqs(adsl, pd.DataFrame(rows))
+    stop = pd.Series({"B": REF + pd.Timedelta(days=19)})
+    table = qol_analysis.compliance(adsl, adqs, 6, 14, "SAFFL", stop)
+    assert table.loc["BASELINE", ["Expected", "Received"]].tolist() == [3, 2]
+    assert table.loc["WEEK 6", ["Expected", "Received"]].tolist() == [2, 1]
+    assert qol_analysis.compliance(adsl, adqs, 6, 14).loc["WEEK 6", "Expected"] == 3
+
+
+def test_change_ci_is_the_t_interval():
+    rng = np.random.default_rng(1)
+    rows = []
+    for i in range(8):
+        rows += qs_rows(f"S{i}", 1, WORKED, "BASELINE")
+        answers = [int(np.clip(a + rng.integers(-1, 2), 1, 4 if k < 28 else 7)) for k, a in enumerate(WORKED)]
+        rows += qs_rows(f"S{i}", 43, answers, "WEEK 6")
+    adqs = derive_adqs(adsl_for([f"S{i}" for i in range(8)]), pd.DataFrame(rows))
+    summary = qol_analysis.by_visit(adqs, "PF2").set_index("visit").loc["WEEK 6"]
+    chg = adqs[adqs["PARAMCD"].eq("PF2") & adqs["CHG"].notna()]["CHG"]
+    low, high = sps.t.interval(0.95, len(chg) - 1, loc=chg.mean(), scale=sps.sem(chg))
+    assert (summary["change_ci_low"], summary["change_ci_high"]) == pytest.approx((low, high))
+
+
+def balanced_adqs(seed: int = 7, n: int = 30) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        base = rng.normal(60, 15)
+        u = rng.normal(0, 6)
+        for week, effect in ((6, -3.0), (12, 1.0), (18, 4.0)):
+            chg = effect - 0.2 * (base - 60) + u + rng.normal(0, 5)
+            rows.append({"USUBJID": f"S{i}", "PARAMCD": "QL2", "AVISIT": f"WEEK {week}", "AVISITN": week,
+                         "BASE": base, "CHG": chg, "AVAL": base + chg, "ANL01FL": "Y", "ABLFL": ""})
+    return pd.DataFrame(rows)
+
+
+def test_mixed_model_equals_ols_for_a_balanced_design():
+    """Second implementation: statsmodels OLS with the same fixed effects."""
+    import statsmodels.formula.api as smf
+
+    data = balanced_adqs()
+    estimates, info = qol_analysis.mixed_model(data, "QL2", min_n=5)
+    assert info["converged"] and info["n_subjects"] == 30
+    d = data.assign(BASEC=data["BASE"] - data["BASE"].mean(), VISIT=data["AVISITN"].astype(int))
+    ols = smf.ols("CHG ~ C(VISIT) + BASEC", d).fit()
+    expected = [ols.params["Intercept"]] + [ols.params["Intercept"] + ols.params[f"C(VISIT)[T.{w}]"] for w in (12, 18)]
+    np.testing.assert_allclose(estimates["estimate"], expected, atol=1e-6)
+    assert info["baseline_coefficient"] == pytest.approx(ols.params["BASEC"], abs=1e-6)
+    assert (estimates["ci_low"] < estimates["estimate"]).all() and (estimates["estimate"] < estimates["ci_high"]).all()
+
+
+def test_mixed_model_leaves_out_sparse_visits():
+    data = balanced_adqs()
+    extra = data[data["AVISITN"].eq(18)].head(3).assign(AVISIT="WEEK 24", AVISITN=24)
+    estimates, info = qol_analysis.mixed_model(pd.concat([data, extra]), "QL2", min_n=5)
+    assert info["visits_left_out"] == ["WEEK 24"] and "WEEK 24" not in estimates["visit"].tolist()
+
+
+def test_time_to_deterioration_by_hand():
+    """A deteriorates at day 85 (second post-baseline questionnaire); B never: censored at its
+    last questionnaire (day 43); C has only a baseline: censored at day 1."""
+    fine = WORKED
+    bad = [min(a + 2, 4) if k < 28 else 1 for k, a in enumerate(WORKED)]
+    rows = (qs_rows("A", 1, fine, "BASELINE") + qs_rows("A", 43, fine, "WEEK 6") + qs_rows("A", 85, bad, "WEEK 12")
+            + qs_rows("B", 1, fine, "BASELINE") + qs_rows("B", 43, fine, "WEEK 6") + qs_rows("C", 1, fine, "BASELINE"))
+    adqs = derive_adqs(adsl_for(["A", "B", "C"]), pd.DataFrame(rows))
+    ttd = qol_analysis.time_to_deterioration(adqs, "QL2").set_index("USUBJID")
+    assert ttd.loc["A", ["AVAL", "EVENT"]].tolist() == [85, 1]
+    assert ttd.loc["B", ["AVAL", "EVENT"]].tolist() == [43, 0]
+    assert ttd.loc["C", ["AVAL", "EVENT"]].tolist() == [1, 0]
