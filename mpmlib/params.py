@@ -120,7 +120,34 @@ DEFAULTS: dict = {
         # assessment up to the first PD; death / last contact / cut-off end it earlier) or "study".
         "expected_until": "progression",
     },
-    "report": {"notebooks": ["00_data_overview", "10_data_qc", "20_efficacy", "30_safety", "40_qol"]},
+    # Influencing factors (mpmlib.factors, mpmlib.models): ADSL variables explored against
+    # response, PFS and OS. Continuous factors are analysed per `unit` and at the pre-specified
+    # `cuts`; `map` pools or relabels levels; `reference` is the comparison level. Factors not in
+    # ADSL are listed as absent. Baseline laboratory ratios (e.g. NLRBL) enter when ADSL has them.
+    "factors": {
+        "variables": [
+            {"var": "HISTOL", "label": "Histology", "kind": "categorical", "reference": "Epithelioid",
+             "map": {"EPITHELIOID": "Epithelioid", "BIPHASIC": "Non-epithelioid", "SARCOMATOID": "Non-epithelioid"}},
+            {"var": "ECOGBL", "label": "ECOG performance status", "kind": "categorical", "reference": "0"},
+            {"var": "PDL1TPS", "label": "PD-L1 tumour proportion score (%)", "kind": "continuous", "unit": 10,
+             "cuts": [1, 50]},
+            {"var": "PD1RES", "label": "PD-1 resistance", "kind": "categorical", "reference": "Primary",
+             "map": {"PRIMARY": "Primary", "ACQUIRED": "Acquired"}},
+            {"var": "PRIORLN", "label": "Prior systemic lines", "kind": "continuous", "unit": 1, "cuts": [2]},
+            {"var": "H101RTE", "label": "H101 route", "kind": "categorical", "reference": "Intrapleural",
+             "map": {"INTRAPLEURAL": "Intrapleural", "INTRATUMOR": "Intratumoral"}},
+            {"var": "AGE", "label": "Age (years)", "kind": "continuous", "unit": 10, "cuts": [65]},
+            {"var": "SEX", "label": "Sex", "kind": "categorical", "reference": "Male",
+             "map": {"F": "Female", "M": "Male"}},
+            {"var": "NLRBL", "label": "Neutrophil-to-lymphocyte ratio", "kind": "continuous", "unit": 1, "cuts": [5]},
+        ],
+        # Pre-specified multivariable model (few factors: ~40 subjects support very few).
+        "multivariable": ["HISTOL", "ECOGBL", "PD1RES"],
+        # Rule of thumb (Peduzzi et al. 1996): at least 10 events per model parameter.
+        "min_events_per_variable": 10,
+    },
+    "report": {"notebooks": ["00_data_overview", "10_data_qc", "20_efficacy", "30_safety", "40_qol",
+                             "50_influencing_factors"]},
     # Data QC (mpmlib.validate): rule ids downgraded from critical to warning, for exploration
     # only; a locked run (locked: true) refuses any downgrade.
     "qc": {"downgrade": [], "locked": False},
@@ -167,6 +194,7 @@ def load_params(path: str | Path) -> dict:
     check_efficacy(params["efficacy"], str(path))
     check_safety(params["safety"], params["adsl"]["study_drugs"], str(path))
     check_qol(params["qol"], str(path))
+    check_factors(params["factors"], str(path))
     for code, values in params["adsl"]["study_drugs"].items():
         if not isinstance(values, list) or not values:
             raise ParamsError(f"{path}: adsl.study_drugs.{code} must be a list of EXTRT values")
@@ -234,6 +262,22 @@ def check_qol(qol: dict, where: str) -> None:
         raise ParamsError(f"{where}: qol.expected_until must be progression or study")
     if 2 * qol["window_days"] >= 7 * qol["interval_weeks"]:
         raise ParamsError(f"{where}: qol.window_days must be less than half the visit interval")
+
+
+def check_factors(factors: dict, where: str) -> None:
+    """Each factor names an ADSL variable, a label and a kind; continuous cuts are numbers."""
+    names = []
+    for i, spec in enumerate(factors["variables"]):
+        if not isinstance(spec, dict) or not {"var", "label", "kind"} <= set(spec):
+            raise ParamsError(f"{where}: factors.variables[{i}] needs var, label and kind")
+        if spec["kind"] not in ("categorical", "continuous"):
+            raise ParamsError(f"{where}: factors.variables[{i}].kind must be categorical or continuous")
+        if not all(isinstance(c, (int, float)) for c in spec.get("cuts", [])):
+            raise ParamsError(f"{where}: factors.variables[{i}].cuts must be numbers")
+        names.append(spec["var"])
+    unknown = [v for v in factors["multivariable"] if v not in names]
+    if unknown:
+        raise ParamsError(f"{where}: factors.multivariable names factors not in factors.variables: {', '.join(unknown)}")
 
 
 def override_paths(params: dict, sdtm_dir: str | None = None, out_dir: str | None = None) -> dict:

@@ -1,0 +1,262 @@
+"""Influencing factors: which baseline characteristics go with response and survival.
+
+An exploratory analysis on a small single-arm sample (parameters: ``factors:`` in the parameter
+file). Each factor is an ADSL variable with a label and either
+
+* ``kind: categorical`` - levels (optionally relabelled / pooled by ``map``), ``reference``
+  level first; or
+* ``kind: continuous`` - analysed per ``unit`` (e.g. per 10 years) *and* at the pre-specified
+  ``cuts`` (e.g. ``[65]`` gives "<65" and ">=65"), never at data-driven cut-points.
+
+Missing values stay missing: subgroup tables show a "Missing" row so every subject is counted;
+models use complete cases and say how many were left out.
+
+Results: rates with exact CIs by subgroup, odds ratios (logistic regression; Firth's penalized
+likelihood when a factor separates the outcome, see :mod:`mpmlib.models`), hazard ratios (Cox
+regression with a proportional-hazards check) and log-rank tests, univariable and for a
+pre-specified multivariable set, with events per variable reported next to each model.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import models, stats
+
+MISSING = "Missing"
+
+
+def _cut_labels(cuts: list[float]) -> list[str]:
+    fmt = [f"{c:g}" for c in cuts]
+    return [f"<{fmt[0]}"] + [f"{a}-<{b}" for a, b in zip(fmt, fmt[1:])] + [f">={fmt[-1]}"]
+
+
+def factor_frame(adsl: pd.DataFrame, specs: list[dict]) -> pd.DataFrame:
+    """USUBJID plus, per factor, ``<VAR>@cat`` (level labels, "Missing" where missing, ordered
+    reference first) and, for continuous factors, ``<VAR>@num`` (value / unit)."""
+    out = adsl[["USUBJID"]].copy()
+    for spec in specs:
+        var = spec["var"]
+        values = adsl[var] if var in adsl.columns else pd.Series(np.nan, index=adsl.index)
+        if spec.get("kind") == "continuous":
+            number = pd.to_numeric(values, errors="coerce")
+            out[f"{var}@num"] = number / spec.get("unit", 1)
+            cuts = sorted(spec.get("cuts", []))
+            if cuts:
+                labels = _cut_labels(cuts)
+                cat = pd.cut(number, [-np.inf, *cuts, np.inf], right=False, labels=labels).astype(object)
+            else:
+                cat = pd.Series(np.nan, index=adsl.index, dtype=object)
+            levels = labels if cuts else []
+        else:
+            text = values.astype(object).where(values.notna())
+            text = text.map(lambda v: v if isinstance(v, str) else (f"{v:g}" if isinstance(v, (int, float)) else v),
+                            na_action="ignore")
+            cat = text.map(lambda v: spec.get("map", {}).get(v, v), na_action="ignore")
+            levels = sorted(cat.dropna().unique(), key=str)
+        reference = spec.get("reference")
+        if reference in levels:
+            levels = [reference] + [lv for lv in levels if lv != reference]
+        out[f"{var}@cat"] = pd.Categorical(cat.where(cat.notna(), MISSING),
+                                           categories=levels + ([MISSING] if cat.isna().any() else []))
+    return out
+
+
+def design(frame: pd.DataFrame, spec: dict, continuous: bool) -> pd.DataFrame:
+    """Model columns for one factor: dummies ``VAR[level]`` against the reference level (missing
+    -> NaN, so the subject is left out of the model), or ``VAR (per unit)``."""
+    var = spec["var"]
+    if continuous:
+        unit = spec.get("unit", 1)
+        return pd.DataFrame({f"{var} (per {unit:g})" if unit != 1 else var: frame[f"{var}@num"]})
+    cat = frame[f"{var}@cat"]
+    levels = [lv for lv in cat.cat.categories if lv != MISSING]
+    missing = cat.eq(MISSING)
+    cols = {f"{var}[{lv}]": np.where(missing, np.nan, cat.eq(lv).astype(float)) for lv in levels[1:]}
+    return pd.DataFrame(cols, index=frame.index)
+
+
+def analysis_terms(frame: pd.DataFrame, specs: list[dict]) -> list[tuple[dict, bool]]:
+    """(spec, continuous?) for every analysis of every factor: continuous factors twice."""
+    terms = []
+    for spec in specs:
+        if spec.get("kind") == "continuous":
+            terms.append((spec, True))
+            if spec.get("cuts"):
+                terms.append((spec, False))
+        else:
+            terms.append((spec, False))
+    return terms
+
+
+def subgroup_rates(frame: pd.DataFrame, outcome: pd.Series, specs: list[dict], alpha: float = 0.05) -> pd.DataFrame:
+    """Rate of a 0/1 outcome (indexed like ``frame``) by factor level, with Clopper-Pearson CIs;
+    first row = all subjects."""
+    rows = [{"factor": "All subjects", "level": "", **_rate(outcome, alpha)}]
+    for spec in specs:
+        col = frame[f"{spec['var']}@cat"]
+        if col.cat.categories.empty:
+            continue
+        for level in col.cat.categories:
+            rows.append({"factor": spec["label"], "level": level, **_rate(outcome[col.eq(level)], alpha)})
+    return pd.DataFrame(rows)
+
+
+def _rate(values: pd.Series, alpha: float) -> dict:
+    n, x = int(values.notna().sum()), int(values.sum())
+    low, high = stats.exact_binomial_ci(x, n, alpha) if n else (np.nan, np.nan)
+    return {"n": n, "events": x, "rate": x / n if n else np.nan, "ci_low": low, "ci_high": high}
+
+
+def univariable_logistic(frame: pd.DataFrame, outcome: pd.Series, specs: list[dict], alpha: float = 0.05) -> pd.DataFrame:
+    """One logistic model per factor analysis (continuous and categorised separately)."""
+    rows = []
+    for spec, continuous in analysis_terms(frame, specs):
+        x = design(frame, spec, continuous)
+        if x.shape[1] == 0:
+            continue
+        table, info = models.logistic_regression(x.assign(_y=outcome.to_numpy()), "_y", list(x.columns), alpha)
+        rows += _rows(spec, continuous, table, info, "odds_ratio")
+    return pd.DataFrame(rows)
+
+
+def univariable_cox(frame: pd.DataFrame, tte: pd.DataFrame, specs: list[dict], alpha: float = 0.05) -> pd.DataFrame:
+    """One Cox model per factor analysis; ``tte`` has AVAL and EVENT aligned with ``frame``."""
+    rows = []
+    for spec, continuous in analysis_terms(frame, specs):
+        x = design(frame, spec, continuous)
+        if x.shape[1] == 0:
+            continue
+        data = x.assign(_t=tte["AVAL"].to_numpy(), _e=tte["EVENT"].to_numpy())
+        table, info = models.cox_regression(data, "_t", "_e", list(x.columns), alpha)
+        rows += _rows(spec, continuous, table, info, "hazard_ratio")
+    return pd.DataFrame(rows)
+
+
+def multivariable(frame: pd.DataFrame, specs: list[dict], chosen: list[str], outcome: pd.Series | None = None,
+                  tte: pd.DataFrame | None = None, alpha: float = 0.05) -> tuple[pd.DataFrame, dict]:
+    """Multivariable logistic (``outcome``) or Cox (``tte``) model of the pre-specified factors
+    ``chosen`` (continuous factors enter continuously)."""
+    parts = [design(frame, spec, spec.get("kind") == "continuous") for spec in specs if spec["var"] in chosen]
+    x = pd.concat(parts, axis=1) if parts else pd.DataFrame(index=frame.index)
+    if outcome is not None:
+        return models.logistic_regression(x.assign(_y=outcome.to_numpy()), "_y", list(x.columns), alpha)
+    data = x.assign(_t=tte["AVAL"].to_numpy(), _e=tte["EVENT"].to_numpy())
+    return models.cox_regression(data, "_t", "_e", list(x.columns), alpha)
+
+
+def _rows(spec: dict, continuous: bool, table: pd.DataFrame, info: dict, ratio: str) -> list[dict]:
+    analysis = f"continuous, per {spec.get('unit', 1):g}" if continuous else (
+        "categories at " + ", ".join(f"{c:g}" for c in spec["cuts"]) if spec.get("kind") == "continuous" else "levels")
+    out = []
+    for term, r in table.iterrows():
+        level = term.split("[", 1)[1].rstrip("]") if "[" in term else term
+        out.append({"factor": spec["label"], "analysis": analysis, "term": level, "estimate": r[ratio],
+                    "ci_low": r["ci_low"], "ci_high": r["ci_high"], "p_value": r["p_value"],
+                    "n": info.get("n_used"), "events": info.get("n_events"), "method": info.get("method", "Cox"),
+                    "note": info.get("firth_reason") or info.get("problem") or
+                    ("PH assumption doubtful" if info.get("ph_violated") else "")})
+    return out
+
+
+def logrank_by_factor(frame: pd.DataFrame, tte: pd.DataFrame, specs: list[dict]) -> pd.DataFrame:
+    """Log-rank test per factor over its non-missing levels."""
+    rows = []
+    for spec in specs:
+        col = frame[f"{spec['var']}@cat"]
+        keep = col.ne(MISSING).to_numpy()
+        data = pd.DataFrame({"t": tte["AVAL"].to_numpy()[keep], "e": tte["EVENT"].to_numpy()[keep],
+                             "g": col.astype(str).to_numpy()[keep]})
+        result = models.logrank(data, "t", "e", "g")
+        rows.append({"factor": spec["label"], "levels": ", ".join(str(g) for g in (result.get("groups") or [])),
+                     "chi_square": result["statistic"], "df": result["df"], "p_value": result["p_value"],
+                     "note": result.get("reason") or ""})
+    return pd.DataFrame(rows)
+
+
+def logrank_display(results: pd.DataFrame) -> pd.DataFrame:
+    """Log-rank results for reviewers: levels compared, chi-square, df, p."""
+    return pd.DataFrame({
+        "Levels compared": results["levels"].to_numpy(),
+        "Chi-square": [_fmt(x) for x in results["chi_square"]],
+        "df": ["-" if not np.isfinite(d) else str(int(d)) for d in results["df"]],
+        "p": [("<0.001" if p < 0.001 else _fmt(p, 3)) if np.isfinite(p) else "-" for p in results["p_value"]],
+        "Note": results["note"].to_numpy(),
+    }, index=pd.Index(results["factor"], name="Factor"))
+
+
+# ---- display ------------------------------------------------------------------------------------
+
+def _fmt(x: float, digits: int = 2) -> str:
+    from .tables import round_half_up
+
+    return "NE" if x is None or not np.isfinite(x) else round_half_up(x, digits)
+
+
+def rate_forest_rows(rates: pd.DataFrame) -> pd.DataFrame:
+    """Forest-plot rows for subgroup rates: a header row per factor, then its levels with
+    "x/n" at the right."""
+    rows = []
+    for factor, group in rates.groupby("factor", sort=False):
+        if factor != "All subjects":
+            rows.append({"label": factor, "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan, "right": "",
+                         "header": True})
+        for r in group.itertuples():
+            rows.append({"label": r.level or factor, "estimate": r.rate, "ci_low": r.ci_low, "ci_high": r.ci_high,
+                         "right": f"{r.events}/{r.n}", "header": factor == "All subjects"})
+    return pd.DataFrame(rows)
+
+
+def ratio_forest_rows(results: pd.DataFrame) -> pd.DataFrame:
+    """Forest-plot rows for odds or hazard ratios (univariable results): header per factor and
+    analysis, then each term vs the reference, estimate (CI) at the right."""
+    rows = []
+    for (factor, analysis), group in results.groupby(["factor", "analysis"], sort=False):
+        rows.append({"label": f"{factor} ({analysis})", "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan,
+                     "right": "", "header": True})
+        for r in group.itertuples():
+            rows.append({"label": f"  {r.term}", "estimate": r.estimate, "ci_low": r.ci_low, "ci_high": r.ci_high,
+                         "right": f"{_fmt(r.estimate)} ({_fmt(r.ci_low)}-{_fmt(r.ci_high)})"
+                                  + (" F" if r.method == "firth" else ""), "header": False})
+    return pd.DataFrame(rows)
+
+
+def rates_display(rates: pd.DataFrame) -> pd.DataFrame:
+    """Subgroup rates: n, responders, rate % [95% CI]."""
+    from .tables import round_half_up
+
+    return pd.DataFrame({
+        "n": rates["n"].astype(str).to_numpy(), "Events": rates["events"].astype(str).to_numpy(),
+        "Rate, % [95% CI]": ["-" if n == 0 else f"{round_half_up(100 * r, 1)} [{round_half_up(100 * a, 1)}, "
+                             f"{round_half_up(100 * b, 1)}]" for n, r, a, b in
+                             zip(rates["n"], rates["rate"], rates["ci_low"], rates["ci_high"])],
+    }, index=pd.MultiIndex.from_arrays([rates["factor"], rates["level"]], names=["Factor", "Level"]))
+
+
+def ratios_display(results: pd.DataFrame, ratio_name: str) -> pd.DataFrame:
+    """Univariable or multivariable results: ratio [95% CI], p, n, events, method, note."""
+    if results.empty:
+        return pd.DataFrame({"": ["No model could be fitted"]}).set_index("")
+    return pd.DataFrame({
+        f"{ratio_name} [95% CI]": [f"{_fmt(e)} [{_fmt(a)}, {_fmt(b)}]" for e, a, b in
+                                   zip(results["estimate"], results["ci_low"], results["ci_high"])],
+        "p": [("<0.001" if p < 0.001 else _fmt(p, 3)) if np.isfinite(p) else "-" for p in results["p_value"]],
+        "n": results["n"].astype("Int64").astype(str).to_numpy(), "Events": results["events"].astype("Int64").astype(str).to_numpy(),
+        "Method": results["method"].replace({"ml": "ML", "firth": "Firth"}).to_numpy(),
+        "Note": results["note"].fillna("").to_numpy(),
+    }, index=pd.MultiIndex.from_arrays([results["factor"], results["analysis"], results["term"]],
+                                       names=["Factor", "Analysis", "Level / term"]))
+
+
+def multivariable_rows(spec_labels: dict[str, str], table: pd.DataFrame, info: dict, ratio: str) -> pd.DataFrame:
+    """Multivariable model coefficients as result rows (factor label from the term's variable)."""
+    rows = []
+    for term, r in table.iterrows():
+        var = term.split("[", 1)[0].split(" (per", 1)[0]
+        level = term.split("[", 1)[1].rstrip("]") if "[" in term else term
+        rows.append({"factor": spec_labels.get(var, var), "analysis": "multivariable", "term": level,
+                     "estimate": r[ratio], "ci_low": r["ci_low"], "ci_high": r["ci_high"], "p_value": r["p_value"],
+                     "n": info.get("n_used"), "events": info.get("n_events"), "method": info.get("method", "Cox"),
+                     "note": ("PH doubtful" if term in (info.get("ph_violated") or []) else "")})
+    return pd.DataFrame(rows)

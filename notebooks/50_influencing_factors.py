@@ -1,0 +1,163 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Influencing factors: baseline characteristics and the reversal of PD-1 resistance
+#
+# **An exploratory analysis.** The protocol asks which factors go with reversing resistance to PD-1
+# inhibitors when H101 is added. With a few dozen patients, this can only *generate hypotheses*:
+# confidence intervals are wide, many tests are made (their number is given below, and no p-value is
+# adjusted for it), and a factor that looks important here may not be. No factor was chosen after
+# looking at the data: the list, the cut-points and the multivariable model are fixed in the
+# parameter file. *Source: `mpmlib.factors` (subgroups and models), `mpmlib.models` (logistic,
+# Firth, Cox, log-rank).*
+
+# %% tags=["parameters"]
+params_file = "../params/demo.yaml"  # analysis parameters (input folder, settings)
+sdtm_dir = None  # optional: another SDTM folder (replaces the parameter file's input)
+out_dir = None  # optional: output root
+adam_dir = None  # ADaM folder written by mpm report (None: derive in memory)
+
+# %%
+import matplotlib.pyplot as plt
+from IPython.display import Markdown, display
+
+from mpmlib import efficacy, factors, plots_factors
+from mpmlib.notebook import load_run, setup
+
+setup()
+run = load_run(params_file, sdtm_dir, out_dir, adam_dir)
+adsl, adrs, adtte = run.adam["adsl"], run.adam["adrs"], run.adam["adtte"]
+cfg, eff = run.params["factors"], run.params["efficacy"]
+specs = [s for s in cfg["variables"] if s["var"] in adsl.columns and adsl[s["var"]].notna().any()]
+absent = [s["label"] for s in cfg["variables"] if s not in specs]
+labels = {s["var"]: s["label"] for s in specs}
+chosen = [v for v in cfg["multivariable"] if v in labels]
+responders = efficacy.population(adsl, eff["population"])
+treated = efficacy.population(adsl, "SAFFL")
+has_rs = bool(adrs["PARAMCD"].eq("OVR").any())
+n_tests = {"count": 0}
+display(Markdown(
+    f"**Factors analysed:** {', '.join(labels.values()) or 'none'}  \n"
+    + (f"**Not in this input (not analysed):** {', '.join(absent)}  \n" if absent else "")
+    + f"**Pre-specified multivariable model:** {', '.join(labels[v] for v in chosen) or 'none'}  \n"
+    f"**Response population:** N = {len(responders)}; **survival population (treated):** N = {len(treated)}"
+))
+
+
+def epv_note(info: dict) -> str:
+    """Events per variable next to every multivariable model, with a warning when too low."""
+    epv = info.get("events_per_variable")
+    text = f"{info.get('n_used', 0)} subjects, {info.get('n_events', 0)} events, events per variable {efficacy._num(epv)}"
+    if epv is not None and epv < cfg["min_events_per_variable"]:
+        text += (f" — **below {cfg['min_events_per_variable']}: the model is over-fitted and its estimates unreliable "
+                 "(Peduzzi et al. 1996); read it as a description, not as adjusted effects**")
+    return text
+
+
+# %% [markdown]
+# ## Confirmed objective response by factor
+#
+# Response rate with an exact 95% CI in each subgroup (all subjects of the response population are
+# counted; a "Missing" row holds those without the factor). The dashed line is the overall rate.
+
+# %%
+if has_rs and specs:
+    frame = factors.factor_frame(responders, specs)
+    best = efficacy.best_response_by_subject(adrs, responders, "CBOR")
+    orr = best.isin(efficacy.ORR_CODES).astype(int).reset_index(drop=True)
+    dcr = best.isin(efficacy.DCR_CODES).astype(int).reset_index(drop=True)
+    frame = frame.reset_index(drop=True)
+    rates = factors.subgroup_rates(frame, orr, specs)
+    figure = plots_factors.forest_plot(factors.rate_forest_rows(rates), xlabel="Objective response rate (%)",
+                                       reference=orr.mean(), log_scale=False, percent=True, label_right="Responders/n")
+    display(figure)
+    plt.close(figure)
+    display(factors.rates_display(rates))
+else:
+    display(Markdown("_Not available: no tumour response data (RS) or no factors in this input._"))
+
+# %% [markdown]
+# ### Odds ratios for response
+#
+# Univariable logistic regression for each factor (continuous factors both per unit and at their
+# pre-specified categories). When a factor separates the outcome (for example, no responder in one
+# level) ordinary maximum likelihood has no finite estimate; Firth's penalized likelihood is used
+# instead (marked "Firth", with profile-likelihood CIs), as is usual with small samples.
+
+# %%
+if has_rs and specs:
+    for name, outcome in (("Objective response (confirmed)", orr), ("Disease control", dcr)):
+        uni = factors.univariable_logistic(frame, outcome, specs)
+        n_tests["count"] += len(uni)
+        display(Markdown(f"**{name}: univariable**"))
+        display(factors.ratios_display(uni, "Odds ratio"))
+        if name.startswith("Objective"):
+            figure = plots_factors.forest_plot(factors.ratio_forest_rows(uni), xlabel="Odds ratio (log scale)",
+                                               label_right="OR (95% CI)")
+            display(figure)
+            plt.close(figure)
+        if chosen:
+            table, info = factors.multivariable(frame, specs, chosen, outcome=outcome)
+            display(Markdown(f"**{name}: multivariable** ({', '.join(labels[v] for v in chosen)}): {epv_note(info)}"))
+            display(factors.ratios_display(factors.multivariable_rows(labels, table, {**info, "method": info.get("method")},
+                                                                      "odds_ratio"), "Odds ratio"))
+
+# %% [markdown]
+# ## Progression-free and overall survival by factor
+#
+# Log-rank test across the levels of each factor, then hazard ratios from univariable Cox models and
+# the pre-specified multivariable model. Every Cox model is checked for proportional hazards
+# (Schoenfeld residuals, rank time); where the check fails the hazard ratio is an average over a
+# changing effect and is marked. Population: all treated subjects.
+
+# %%
+survival = [("PFS", "Progression-free survival")] if has_rs else []
+survival.append(("OS", "Overall survival"))
+tframe = factors.factor_frame(treated, specs).reset_index(drop=True) if specs else None
+for paramcd, title in survival:
+    tte = efficacy.tte_data(adtte, treated, paramcd).set_index("USUBJID").reindex(treated["USUBJID"]).reset_index()
+    if not specs or tte["AVAL"].isna().all():
+        display(Markdown(f"_{title}: not available in this input._"))
+        continue
+    display(Markdown(f"### {title}"))
+    display(Markdown("**Log-rank tests**"))
+    lr = factors.logrank_by_factor(tframe, tte, specs)
+    n_tests["count"] += len(lr)
+    display(factors.logrank_display(lr))
+    uni = factors.univariable_cox(tframe, tte, specs)
+    n_tests["count"] += len(uni)
+    display(Markdown("**Hazard ratios, univariable**"))
+    display(factors.ratios_display(uni, "Hazard ratio"))
+    figure = plots_factors.forest_plot(factors.ratio_forest_rows(uni), xlabel=f"Hazard ratio for {paramcd} (log scale)",
+                                       label_right="HR (95% CI)")
+    display(figure)
+    plt.close(figure)
+    if chosen:
+        table, info = factors.multivariable(tframe, specs, chosen, tte=tte)
+        display(Markdown(f"**Hazard ratios, multivariable** ({', '.join(labels[v] for v in chosen)}): {epv_note(info)}"
+                         + ("" if not info.get("ph_violated") else
+                            f"; proportional hazards doubtful for {', '.join(info['ph_violated'])}")))
+        display(factors.ratios_display(factors.multivariable_rows(labels, table, info, "hazard_ratio"), "Hazard ratio"))
+
+# %% [markdown]
+# ## How many tests were made
+#
+# Every p-value above is unadjusted. With this many tests, some "significant" results are expected by
+# chance alone even if no factor matters.
+
+# %%
+display(Markdown(f"**Hypothesis tests in this report:** {n_tests['count']}. At a 5% level, about "
+                 f"{efficacy._num(0.05 * n_tests['count'])} would be expected to reach p < 0.05 by chance alone."))

@@ -1,0 +1,99 @@
+"""Influencing factors: factor coding, subgroup rates and the models run per factor.
+
+References: hand-coded factor levels and dummies; subgroup counts against a plain groupby and
+Clopper-Pearson CIs against statsmodels; univariable models against direct calls of the model
+functions (tested against published values in test_models.py).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from statsmodels.stats.proportion import proportion_confint
+
+from mpmlib import factors
+
+SPECS = [
+    {"var": "HISTOL", "label": "Histology", "kind": "categorical", "reference": "Epithelioid",
+     "map": {"EPITHELIOID": "Epithelioid", "BIPHASIC": "Non-epithelioid", "SARCOMATOID": "Non-epithelioid"}},
+    {"var": "ECOGBL", "label": "ECOG", "kind": "categorical", "reference": "0"},
+    {"var": "AGE", "label": "Age", "kind": "continuous", "unit": 10, "cuts": [65]},
+]
+
+
+@pytest.fixture()
+def adsl():
+    return pd.DataFrame({
+        "USUBJID": [f"S{i}" for i in range(8)],
+        "HISTOL": ["EPITHELIOID", "BIPHASIC", "SARCOMATOID", "EPITHELIOID", None, "EPITHELIOID", "BIPHASIC", "EPITHELIOID"],
+        "ECOGBL": [0, 1, 1, 0, 0, 1, 0, 1],
+        "AGE": [50, 64.9, 65, 80, 70, np.nan, 60, 66],
+    })
+
+
+def test_factor_frame_pools_levels_cuts_and_keeps_missing(adsl):
+    frame = factors.factor_frame(adsl, SPECS)
+    assert list(frame["HISTOL@cat"].cat.categories) == ["Epithelioid", "Non-epithelioid", "Missing"]
+    assert frame["HISTOL@cat"].tolist()[:5] == ["Epithelioid", "Non-epithelioid", "Non-epithelioid", "Epithelioid", "Missing"]
+    assert frame["ECOGBL@cat"].astype(str).tolist() == ["0", "1", "1", "0", "0", "1", "0", "1"]
+    assert frame["AGE@cat"].astype(str).tolist() == ["<65", "<65", ">=65", ">=65", ">=65", "Missing", "<65", ">=65"]
+    assert frame["AGE@num"].tolist()[:2] == [5.0, 6.49]
+
+
+def test_design_dummies_against_the_reference(adsl):
+    frame = factors.factor_frame(adsl, SPECS)
+    x = factors.design(frame, SPECS[0], continuous=False)
+    assert list(x.columns) == ["HISTOL[Non-epithelioid]"]
+    assert x.iloc[:, 0].tolist()[:5] == [0, 1, 1, 0, None] or np.isnan(x.iloc[4, 0])
+    assert list(factors.design(frame, SPECS[2], continuous=True).columns) == ["AGE (per 10)"]
+
+
+def test_subgroup_rates_equal_plain_counts_and_exact_cis(adsl):
+    frame = factors.factor_frame(adsl, SPECS)
+    outcome = pd.Series([1, 0, 0, 1, 1, 0, 1, 0])
+    rates = factors.subgroup_rates(frame, outcome, SPECS)
+    plain = outcome.groupby(frame["HISTOL@cat"].astype(str)).agg(["size", "sum"])
+    got = rates[rates["factor"].eq("Histology")].set_index("level")
+    for level, row in plain.iterrows():
+        assert (got.loc[level, "n"], got.loc[level, "events"]) == (row["size"], row["sum"])
+        low, high = proportion_confint(row["sum"], row["size"], method="beta")
+        assert got.loc[level, "ci_low"] == pytest.approx(low) and got.loc[level, "ci_high"] == pytest.approx(high)
+    assert rates.iloc[0][["n", "events"]].tolist() == [8, 4]
+    # every subject counted once per factor
+    assert rates.groupby("factor")["n"].sum().drop("All subjects").eq(8).all()
+
+
+def test_univariable_logistic_equals_a_direct_model_call(adsl):
+    from mpmlib import models
+
+    big = pd.concat([adsl] * 5, ignore_index=True).assign(USUBJID=lambda d: [f"S{i}" for i in range(len(d))])
+    rng = np.random.default_rng(3)
+    outcome = pd.Series(rng.integers(0, 2, len(big)))
+    frame = factors.factor_frame(big, SPECS)
+    uni = factors.univariable_logistic(frame, outcome, SPECS)
+    age = uni[uni["factor"].eq("Age") & uni["analysis"].str.startswith("continuous")].iloc[0]
+    direct, _ = models.logistic_regression(pd.DataFrame({"AGE (per 10)": big["AGE"] / 10, "_y": outcome}), "_y",
+                                           ["AGE (per 10)"])
+    assert age["estimate"] == pytest.approx(direct.loc["AGE (per 10)", "odds_ratio"])
+    assert set(uni["factor"]) == {"Histology", "ECOG", "Age"}
+    assert len(uni[uni["factor"].eq("Age")]) == 2          # continuous and at the cut-point
+
+
+def test_forest_plot_draws_each_estimate_with_its_interval():
+    import matplotlib.pyplot as plt
+
+    from mpmlib import plots_factors
+
+    rows = pd.DataFrame({"label": ["Histology", "  Non-epithelioid", "Age"], "estimate": [np.nan, 0.5, 2.0],
+                         "ci_low": [np.nan, 0.1, 1.2], "ci_high": [np.nan, 2.5, 3.0], "right": ["", "0.5", "2"],
+                         "header": [True, False, False]})
+    fig = plots_factors.forest_plot(rows, xlabel="Odds ratio")
+    ax = fig.axes[0]
+    points = [line for line in ax.lines if line.get_marker() == "s"]
+    assert [p.get_xdata()[0] for p in points] == [0.5, 2.0]
+    intervals = [line.get_xdata() for line in ax.lines if line.get_marker() in ("None", "", None) and len(line.get_xdata()) == 2
+                 and line.get_ydata()[0] == line.get_ydata()[1]]
+    assert [list(i) for i in intervals][:2] == [[0.1, 2.5], [1.2, 3.0]]
+    assert ax.get_xscale() == "log" and [t.get_text() for t in ax.get_yticklabels()][0] == "Histology"
+    plt.close(fig)
