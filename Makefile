@@ -20,12 +20,13 @@ export IPYTHONDIR := $(LOCAL)/ipython
 export MPLCONFIGDIR := $(LOCAL)/matplotlib
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: report test lab data derive notebooks lock clean distclean env help dirs
+.PHONY: report test lab data derive notebooks lock pin clean distclean env help dirs
 
 help:
 	@echo "make report [PARAMS=params/demo.yaml]  run the whole pipeline -> outputs/<params>/report/index.html"
 	@echo "make test                              run the test suite"
 	@echo "make lab                               JupyterLab on notebooks/ with the project environment"
+	@echo "make lock [PARAMS=...]                 lock a run: later reports refuse changed inputs/parameters/packages"
 	@echo "make data                              regenerate the synthetic demo SDTM in data/demo"
 	@echo "make clean                             remove generated outputs"
 
@@ -68,8 +69,13 @@ data: $(STAMP)
 notebooks: $(STAMP)
 	$(VENV)/bin/jupytext --sync notebooks/*.py
 
+# Lock an analysis: input hashes, parameters, packages and commit into params/<run>.lock.json;
+# `make report PARAMS=...` then refuses to run on anything different.
+lock: $(STAMP) dirs
+	$(MPM) lock --params $(PARAMS)
+
 # Re-pin requirements.lock from pyproject.toml (needs network; uv is installed into the venv).
-lock: $(STAMP)
+pin: $(STAMP)
 	$(PY) -m pip install --quiet uv
 	$(VENV)/bin/uv pip compile --python-version 3.11 pyproject.toml --extra dev \
 	  -o requirements.lock --no-header --annotation-style line

@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("validate", "data QC: exit 0 when no critical rule fails, 1 otherwise", cmd_validate),
         ("derive", "derive ADaM datasets into OUT/adam/", cmd_derive),
         ("report", "run the whole pipeline into OUT/report/", cmd_report),
+        ("lock", "freeze inputs, parameters and packages: write <params>.lock.json beside the file", cmd_lock),
     ):
         p = sub.add_parser(name, help=helptext)
         p.add_argument("--params", required=True, help="parameter file, e.g. params/demo.yaml")
@@ -104,6 +105,16 @@ def print_response_warnings(adrs) -> None:
         shown = ", ".join(subjects[:5]) + (f" (+{len(subjects) - 5} more)" if len(subjects) > 5 else "")
         print(f"warning: RS.RSSTRESC: {len(rows)} overall response record(s) not analysed - {reason} "
               f"[USUBJID: {shown}]", file=sys.stderr)
+
+
+def cmd_lock(args) -> int:
+    from .lock import write_lock
+
+    params = _load(args)
+    path = write_lock(params)
+    print(f"lock written: {path} (reports from {params['_path']} are now locked runs; "
+          f"delete the lock to explore again)")
+    return 0
 
 
 def cmd_report(args) -> int:

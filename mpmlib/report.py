@@ -43,6 +43,9 @@ def build_report(params: dict, notebooks_dir: Path = NOTEBOOKS_DIR) -> Path:
     """Run the whole pipeline for one parameter set; return the path of ``index.html``."""
     from .validate import summary_text, validate_sdtm
 
+    from .lock import check_locked_run
+
+    lock = check_locked_run(params)            # a locked run stops here when anything differs
     out = Path(params["output"]["dir"])
     report_dir, staging, failed_dir, executed_dir = (out / "report", out / "report.partial",
                                                      out / "failed", out / "notebooks")
@@ -60,15 +63,16 @@ def build_report(params: dict, notebooks_dir: Path = NOTEBOOKS_DIR) -> Path:
     else:  # 2. ADaM, derived once; every notebook reads it
         write_adam(derive_all(qc.sdtm, params), out / "adam")
 
+    provenance = collect_provenance(params, files, lock)
+    footer = provenance_footer(provenance)
     staging.mkdir(parents=True)
     executed_dir.mkdir(parents=True, exist_ok=True)
     try:
-        entries = [render_notebook(name, notebooks_dir, staging, executed_dir, failed_dir, params, out)
+        entries = [render_notebook(name, notebooks_dir, staging, executed_dir, failed_dir, params, out, footer)
                    for name in notebooks]
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    provenance = collect_provenance(params, files)
     (staging / "provenance.json").write_text(json.dumps(provenance, indent=2, sort_keys=True) + "\n",
                                              encoding="utf-8")
     (staging / "index.html").write_text(
@@ -89,14 +93,14 @@ def qc_verdict(qc) -> str:
 
 
 def render_notebook(name: str, notebooks_dir: Path, staging: Path, executed_dir: Path, failed_dir: Path,
-                    params: dict, out: Path) -> dict:
+                    params: dict, out: Path, footer: str = "") -> dict:
     """Execute one notebook and write its HTML into ``staging``; return its index entry."""
     source = notebooks_dir / f"{name}.ipynb"
     if not source.is_file():
         raise MpmError(f"report.notebooks: notebook not found: {source}")
     nb = execute_notebook(source, executed_dir / f"{name}.ipynb", params, out, failed_dir)
     title = notebook_title(nb) or name
-    (staging / f"{name}.html").write_text(notebook_to_html(nb, title), encoding="utf-8")
+    (staging / f"{name}.html").write_text(notebook_to_html(nb, title, footer), encoding="utf-8")
     return {"name": name, "title": title, "file": f"{name}.html"}
 
 
@@ -160,7 +164,7 @@ def notebook_title(nb) -> str | None:
     return None
 
 
-def notebook_to_html(nb, title: str) -> str:
+def notebook_to_html(nb, title: str, footer: str = "") -> str:
     """HTML without code, prompts, parameter cells or stderr, loading nothing from the network."""
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
@@ -174,7 +178,7 @@ def notebook_to_html(nb, title: str) -> str:
                             exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
     exporter.register_preprocessor(TagRemovePreprocessor(
         remove_cell_tags={"parameters", "injected-parameters"}, enabled=True), enabled=True)
-    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}, "mpm_footer": footer})
     return body
 
 
@@ -193,9 +197,17 @@ def latest_data_date(sdtm: dict) -> str | None:
     return latest
 
 
-def collect_provenance(params: dict, files: dict[str, Path]) -> dict:
-    """Commit, parameter file, input file hashes and package versions."""
+def collect_provenance(params: dict, files: dict[str, Path], lock: dict | None = None) -> dict:
+    """Locked or exploratory, commit, parameter file, data cut-off, input file hashes and
+    package versions."""
+    from .lock import lock_path
+
+    path = lock_path(params)
     return {
+        "run": (f"LOCKED ({path.name}, locked on {lock['locked_on']}; inputs, parameters and packages verified)"
+                if lock else "EXPLORATORY (no lock file; results may change with the data)"),
+        "lock_file_sha256": io.sha256_file(path) if lock else None,
+        "data_cutoff": params["data_cutoff"],
         "git_commit": git_commit(),
         "parameter_file": _display_path(Path(params["_path"])),
         "parameter_file_sha256": io.sha256_file(params["_path"]),
@@ -205,6 +217,20 @@ def collect_provenance(params: dict, files: dict[str, Path]) -> dict:
         "python": platform.python_version(),
         "packages": {name: _version(name) for name in PACKAGES},
     }
+
+
+def provenance_footer(provenance: dict) -> str:
+    """The provenance block at the foot of every report page (HTML)."""
+    esc = html.escape
+    inputs = "; ".join(f"{esc(d)} {esc(v['file'])} <code>{esc(v['sha256'][:16])}</code>"
+                       for d, v in provenance["inputs"].items())
+    packages = ", ".join(f"{esc(k)} {esc(str(v))}" for k, v in provenance["packages"].items())
+    return (f'<details class="mpm-provenance"><summary><b>Provenance</b>: {esc(provenance["run"])}</summary>'
+            f'<p>Code: <code>{esc(provenance["git_commit"])}</code> &middot; parameters: '
+            f'{esc(provenance["parameter_file"])} <code>{esc(provenance["parameter_file_sha256"][:16])}</code> '
+            f'&middot; data cut-off: {esc(str(provenance["data_cutoff"] or "not set"))}</p>'
+            f'<p>Inputs (SHA-256, first 16 hex digits): {inputs}</p>'
+            f'<p>Python {esc(provenance["python"])}; {packages}</p></details>')
 
 
 def git_commit() -> str:
@@ -251,6 +277,7 @@ code {{ font-size: .9em; word-break: break-all; }}
 <body>
 <h1>{esc(title)}</h1>
 <p>{date_line} &middot; Run: <code>{esc(params['_name'])}</code></p>
+<p class="{'ok' if provenance['run'].startswith('LOCKED') else 'muted'}">{esc(provenance['run'])}</p>
 <p class="{'stop' if verdict.startswith('STOPPED') else 'ok'}">{esc(verdict)}</p>
 <h2>Reports</h2>
 <ol>

@@ -168,3 +168,36 @@ def test_efficacy_and_qol_reports_say_so_without_their_data(tmp_path, monkeypatc
     assert html.count("Not available: this input has no tumour response data (RS)") >= 4
     assert "Overall survival" in html and "Xanomeline High Dose" in html
     assert "Traceback" not in html
+
+
+def test_every_page_opens_offline_in_chromium_without_errors(two_demo_runs):
+    """Headless Chromium, networking off (every host unresolvable, proxy dead): each report page
+    loads with no request to another host and no console error (issue 8; reviewers in hospitals
+    open reports without network). .ci/run installs Debian's chromium and sets
+    MPM_REQUIRE_BROWSER=1, so CI cannot skip this."""
+    from browser import Browser, find_chromium
+
+    executable = find_chromium()
+    if executable is None:
+        if os.environ.get("MPM_REQUIRE_BROWSER"):
+            pytest.fail("chromium is required (MPM_REQUIRE_BROWSER is set) but not installed")
+        pytest.skip("chromium not installed (apt-get install chromium)")
+    browser = Browser(executable)
+    try:
+        for page in sorted((two_demo_runs[0] / "report").glob("*.html")):
+            seen = browser.visit(page.resolve().as_uri())
+            foreign = [u for u in seen["requests"] if not u.startswith(("file://", "data:", "about:", "blob:"))]
+            assert not foreign, f"{page.name} requests {foreign}"
+            assert not seen["errors"], f"{page.name}: {seen['errors']}"
+            assert any(u.startswith("file://") for u in seen["requests"]), page.name
+    finally:
+        browser.close()
+
+
+def test_every_page_carries_provenance(two_demo_runs):
+    report = two_demo_runs[0] / "report"
+    for page in report.glob("*.html"):
+        text = page.read_text()
+        assert "EXPLORATORY" in text, page.name
+        if page.name != "index.html":
+            assert 'class="mpm-provenance"' in text and "pandas 2." in text and "dm.csv" in text, page.name

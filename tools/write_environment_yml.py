@@ -1,6 +1,6 @@
 """Write environment.yml (for conda users) from requirements.lock, so both pin the same packages.
 
-Run after `make lock`:  .venv/bin/python tools/write_environment_yml.py
+Run after `make pin`:  .venv/bin/python tools/write_environment_yml.py
 tests/test_environment.py fails if the two disagree.
 """
 
