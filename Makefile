@@ -50,8 +50,18 @@ $(STAMP): requirements.lock pyproject.toml
 dirs:
 	@mkdir -p $(JUPYTER_CONFIG_DIR) $(JUPYTER_DATA_DIR) $(JUPYTER_RUNTIME_DIR) $(IPYTHONDIR) $(MPLCONFIGDIR)
 
-report: $(STAMP) dirs
+# Incremental: `mpm report` writes outputs/<run>/report.d listing everything the report depends on
+# (parameters, lock, inputs, notebooks, code, requirements.lock), so a rerun with nothing changed does
+# nothing; inside a run, notebooks whose own inputs are unchanged are carried over, not executed.
+RUN := $(basename $(notdir $(PARAMS)))
+REPORT_INDEX := outputs/$(RUN)/report/index.html
+
+report: $(REPORT_INDEX)
+
+$(REPORT_INDEX): $(STAMP) | dirs
 	MPLBACKEND=Agg $(MPM) report --params $(PARAMS)
+
+-include outputs/$(RUN)/report.d
 
 derive: $(STAMP) dirs
 	$(MPM) derive --params $(PARAMS)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import platform
 import re
 import shutil
@@ -40,48 +41,179 @@ PACKAGES = ["mpmlib", "pandas", "numpy", "scipy", "statsmodels", "lifelines", "m
 
 
 def build_report(params: dict, notebooks_dir: Path = NOTEBOOKS_DIR) -> Path:
-    """Run the whole pipeline for one parameter set; return the path of ``index.html``."""
-    from .validate import summary_text, validate_sdtm
+    """Run the whole pipeline for one parameter set; return the path of ``index.html``.
 
+    Incremental: a notebook whose inputs (its notebook file, the code, the parameters, the lock
+    and the ADaM / QC / SDTM files it reads, :data:`NOTEBOOK_INPUTS`) are unchanged since the last
+    run is not executed again: its executed copy is converted again with this run's provenance
+    footer and its CSV tables are carried over. All notebooks that do run share one kernel
+    (imports paid once).
+    """
     from .lock import check_locked_run
+    from .validate import summary_text, validate_sdtm
 
     lock = check_locked_run(params)            # a locked run stops here when anything differs
     out = Path(params["output"]["dir"])
     report_dir, staging, failed_dir, executed_dir = (out / "report", out / "report.partial",
                                                      out / "failed", out / "notebooks")
-    for folder in (report_dir, staging, failed_dir, out / "adam", out / "qc"):
+    previous = out / "report.previous"
+    for folder in (staging, failed_dir, previous, out / "qc"):
         shutil.rmtree(folder, ignore_errors=True)
+    if report_dir.is_dir():
+        report_dir.rename(previous)            # kept only to reuse unchanged pages, deleted below
     files = io.find_domain_files(params["sdtm"]["dir"], params["sdtm"]["files"])
-
-    # 1. the gate: data QC first; its report is written whatever the verdict
-    qc = validate_sdtm(params["sdtm"]["dir"], params["sdtm"]["files"], params["qc"])
-    qc.save(out / "qc")
-    print(summary_text(qc))
-    notebooks = list(params["report"]["notebooks"])
-    if not qc.passed:
-        notebooks = [nb for nb in notebooks if nb == QC_NOTEBOOK] or [QC_NOTEBOOK]
-    else:  # 2. ADaM, derived once; every notebook reads it
-        write_adam(derive_all(qc.sdtm, params), out / "adam")
-
-    provenance = collect_provenance(params, files, lock)
-    footer = provenance_footer(provenance)
-    staging.mkdir(parents=True)
-    executed_dir.mkdir(parents=True, exist_ok=True)
     try:
-        entries = [render_notebook(name, notebooks_dir, staging, executed_dir, failed_dir, params, out, footer)
-                   for name in notebooks]
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    (staging / "provenance.json").write_text(json.dumps(provenance, indent=2, sort_keys=True) + "\n",
-                                             encoding="utf-8")
-    (staging / "index.html").write_text(
-        index_html(params, entries, provenance, latest_data_date(qc.sdtm), qc_verdict(qc)), encoding="utf-8")
-    staging.rename(report_dir)
+        # 1. the gate: data QC first; its report is written whatever the verdict
+        qc = validate_sdtm(params["sdtm"]["dir"], params["sdtm"]["files"], params["qc"])
+        qc.save(out / "qc")
+        print(summary_text(qc))
+        notebooks = list(params["report"]["notebooks"])
+        if not qc.passed:
+            notebooks = [nb for nb in notebooks if nb == QC_NOTEBOOK] or [QC_NOTEBOOK]
+        else:  # 2. ADaM, derived once; every notebook reads it
+            shutil.rmtree(out / "adam", ignore_errors=True)
+            write_adam(derive_all(qc.sdtm, params), out / "adam")
+
+        provenance = collect_provenance(params, files, lock)
+        footer = provenance_footer(provenance)
+        staging.mkdir(parents=True)
+        executed_dir.mkdir(parents=True, exist_ok=True)
+        cache_file = out / "report-cache.json"
+        cache = json.loads(cache_file.read_text()) if cache_file.is_file() else {}
+        keys = {name: notebook_key(name, notebooks_dir, params, out, files) for name in notebooks}
+        try:
+            with NotebookRunner(notebooks_dir) as runner:
+                entries = []
+                for name in notebooks:
+                    if cache.get(name) == keys[name] and reuse_pages(name, previous, staging, executed_dir):
+                        entries.append(rerender(name, executed_dir, staging, footer))
+                        print(f"  {name}: inputs unchanged, page carried over")
+                    else:
+                        entries.append(render_notebook(name, notebooks_dir, staging, executed_dir, failed_dir,
+                                                       params, out, footer, runner))
+                        print(f"  {name}: executed")
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            cache_file.unlink(missing_ok=True)
+            raise
+        (staging / "provenance.json").write_text(json.dumps(provenance, indent=2, sort_keys=True) + "\n",
+                                                 encoding="utf-8")
+        (staging / "index.html").write_text(
+            index_html(params, entries, provenance, latest_data_date(qc.sdtm), qc_verdict(qc)), encoding="utf-8")
+        staging.rename(report_dir)
+        cache_file.write_text(json.dumps(keys, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        write_make_dependencies(out, params, files, notebooks, notebooks_dir)
+    finally:
+        shutil.rmtree(previous, ignore_errors=True)
     if not qc.passed:
+        os.utime(report_dir / "index.html", (0, 0))    # make must not call a stopped run up to date
         raise MpmError(f"data QC failed: {len(qc.critical)} critical rule(s); analyses not run. "
                        f"QC report: {report_dir / (QC_NOTEBOOK + '.html')}")
     return report_dir / "index.html"
+
+
+# ---- incremental runs ----------------------------------------------------------------------------
+
+#: What each report notebook reads besides its own file, the code and the parameters: ADaM
+#: datasets (``adam/<name>.parquet``), data-QC results (``qc/*``) and SDTM domains (``sdtm:<domain>``;
+#: ``sdtm:*`` = the list of domains received). A notebook not listed depends on everything.
+NOTEBOOK_INPUTS = {
+    "00_data_overview": ["adam/adsl", "adam/adex", "sdtm:*"],
+    "10_data_qc": ["qc/*", "sdtm:*"],
+    "20_efficacy": ["adam/adsl", "adam/adrs", "adam/adtte", "adam/adtr"],
+    "30_safety": ["adam/adsl", "adam/adae", "adam/adex"],
+    "40_qol": ["adam/adsl", "adam/adqs", "adam/adrs", "sdtm:qs"],
+    "50_influencing_factors": ["adam/adsl", "adam/adrs", "adam/adtte"],
+}
+CODE_DIRS = [Path(__file__).parent]
+
+
+def code_files() -> list[Path]:
+    """Every file of the mpmlib package that can change a report (code, templates, resources)."""
+    return sorted(p for d in CODE_DIRS for p in d.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+
+
+def notebook_key(name: str, notebooks_dir: Path, params: dict, out: Path, files: dict) -> str:
+    """SHA-256 over everything the notebook's output depends on (see :data:`NOTEBOOK_INPUTS`)."""
+    import hashlib
+
+    from .lock import lock_path
+
+    digest = hashlib.sha256()
+
+    def add(label: str, data: bytes) -> None:
+        digest.update(label.encode() + b"\0" + hashlib.sha256(data).digest())
+
+    source = notebooks_dir / f"{name}.ipynb"
+    add("notebook", source.read_bytes() if source.is_file() else b"")
+    for path in code_files():
+        add(str(path.relative_to(Path(__file__).parent)), path.read_bytes())
+    add("params", Path(params["_path"]).read_bytes())
+    add("params-resolved", json.dumps({"sdtm": params["sdtm"], "out": params["output"]}, sort_keys=True).encode())
+    lock = lock_path(params)
+    add("lock", lock.read_bytes() if lock.is_file() else b"")
+    needs = NOTEBOOK_INPUTS.get(name, ["adam/*", "qc/*", "sdtm:**"])
+    for need in needs:
+        if need.startswith("sdtm:"):
+            domain = need[5:]
+            if domain == "*":
+                add("domains", " ".join(sorted(files)).encode())
+            elif domain == "**":
+                for d, path in sorted(files.items()):
+                    add(f"sdtm:{d}", path.read_bytes())
+            elif domain in files:
+                add(f"sdtm:{domain}", files[domain].read_bytes())
+        else:
+            folder, stem = need.split("/")
+            pattern = f"{stem}.parquet" if folder == "adam" and stem != "*" else "*"
+            for path in sorted((out / folder).glob(pattern)):
+                add(f"{folder}/{path.name}", path.read_bytes())
+    return digest.hexdigest()
+
+
+def reuse_pages(name: str, previous: Path, staging: Path, executed_dir: Path) -> bool:
+    """Copy a notebook's CSV tables from the previous report; False when its page or executed
+    notebook is missing (then it is executed again)."""
+    if not (previous / f"{name}.html").is_file() or not (executed_dir / f"{name}.ipynb").is_file():
+        return False
+    for path in previous.glob(f"{name}_*.csv"):
+        shutil.copy2(path, staging / path.name)
+    return True
+
+
+def rerender(name: str, executed_dir: Path, staging: Path, footer: str) -> dict:
+    """HTML of a carried-over notebook from its executed copy, with this run's provenance footer
+    (the footer names every input, so it changes when any input does; the analysis does not)."""
+    nb = nbformat.read(executed_dir / f"{name}.ipynb", as_version=4)
+    title = notebook_title(nb) or name
+    (staging / f"{name}.html").write_text(notebook_to_html(nb, title, footer), encoding="utf-8")
+    return {"name": name, "title": title, "file": f"{name}.html"}
+
+
+def write_make_dependencies(out: Path, params: dict, files: dict, notebooks: list[str], notebooks_dir: Path) -> Path:
+    """``OUT/report.d`` for the Makefile (as ``gcc -MD`` does): the report index depends on the
+    parameter file, its lock, every input file, the notebooks, the code and the lock file of the
+    environment, so ``make report`` with nothing changed does nothing."""
+    from .lock import lock_path
+
+    def rel(path: Path) -> str:
+        try:
+            return str(path.resolve().relative_to(PROJECT_ROOT)).replace(" ", "\\ ")
+        except ValueError:
+            return str(path.resolve()).replace(" ", "\\ ")
+
+    deps = [Path(params["_path"]), *files.values(), *(notebooks_dir / f"{n}.ipynb" for n in notebooks),
+            *code_files(), PROJECT_ROOT / "requirements.lock"]
+    lock = lock_path(params)
+    if lock.is_file():
+        deps.append(lock)
+    target = rel(out / "report" / "index.html")
+    names = [rel(d) for d in deps]
+    text = f"{target}: \\\n  " + " \\\n  ".join(names) + "\n"
+    text += "".join(f"{n}:\n" for n in names)       # as gcc -MP: a deleted input reruns, not errors
+    path = out / "report.d"
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 def qc_verdict(qc) -> str:
@@ -93,12 +225,12 @@ def qc_verdict(qc) -> str:
 
 
 def render_notebook(name: str, notebooks_dir: Path, staging: Path, executed_dir: Path, failed_dir: Path,
-                    params: dict, out: Path, footer: str = "") -> dict:
+                    params: dict, out: Path, footer: str = "", runner=None) -> dict:
     """Execute one notebook and write its HTML into ``staging``; return its index entry."""
     source = notebooks_dir / f"{name}.ipynb"
     if not source.is_file():
         raise MpmError(f"report.notebooks: notebook not found: {source}")
-    nb = execute_notebook(source, executed_dir / f"{name}.ipynb", params, out, failed_dir)
+    nb = execute_notebook(source, executed_dir / f"{name}.ipynb", params, out, failed_dir, runner)
     title = notebook_title(nb) or name
     (staging / f"{name}.html").write_text(notebook_to_html(nb, title, footer), encoding="utf-8")
     return {"name": name, "title": title, "file": f"{name}.html"}
@@ -111,28 +243,83 @@ def write_adam(adam: dict, adam_dir: Path) -> None:
         io.write_dataset(df, adam_dir / f"{name}.parquet")
 
 
-def execute_notebook(source: Path, executed: Path, params: dict, out: Path, failed_dir: Path):
-    """Execute with papermill (parameters injected: the run's ADaM and QC folders), normalise,
-    return the notebook node. Only parameters the notebook declares are passed."""
+def execute_notebook(source: Path, executed: Path, params: dict, out: Path, failed_dir: Path, runner=None):
+    """Execute with the run's parameters injected by papermill (the ADaM, QC and table folders;
+    only parameters the notebook declares), normalise, return the notebook node."""
     import papermill as pm
+    from papermill.parameterize import parameterize_notebook
 
     available = {"params_file": params["_path"], "sdtm_dir": params["sdtm"]["dir"],
                  "out_dir": params["output"]["dir"], "adam_dir": str(out / "adam"), "qc_dir": str(out / "qc"),
                  "tables_dir": str(out / "report.partial")}     # CSV tables land next to the HTML
+    nb = pm.iorw.load_notebook_node(str(source))
     declared = set(pm.inspect_notebook(str(source)))
-    parameters = {k: v for k, v in available.items() if k in declared}
-    try:
-        pm.execute_notebook(str(source), str(executed), parameters=parameters, kernel_name=KERNEL_NAME,
-                            cwd=str(source.parent), progress_bar=False, log_output=False)
-    except pm.PapermillExecutionError as exc:
-        failed_dir.mkdir(parents=True, exist_ok=True)
-        if executed.exists():
-            shutil.move(str(executed), failed_dir / executed.name)
-        raise MpmError(f"notebook {source.stem} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue} "
-                       f"(executed copy: {failed_dir / executed.name})") from None
-    nb = normalise_notebook(nbformat.read(executed, as_version=4))
+    nb = parameterize_notebook(nb, {k: v for k, v in available.items() if k in declared}, report_mode=False)
+    if runner is None:
+        with NotebookRunner(source.parent) as own:
+            own.run(nb, source.stem, executed, failed_dir)
+    else:
+        runner.run(nb, source.stem, executed, failed_dir)
+    nb = normalise_notebook(nb)
     nbformat.write(nb, executed)
     return nb
+
+
+class NotebookRunner:
+    """One Python kernel shared by the notebooks of a report, started on first use (nbclient).
+
+    Each notebook starts from an empty namespace (``%reset -f``); modules stay imported, which is
+    what makes a report of several notebooks fast. Cells run in order with errors stopping the
+    notebook, as papermill does.
+    """
+
+    def __init__(self, cwd: Path):
+        self.cwd = Path(cwd)
+        self.boot = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.boot is not None:
+            from nbclient.util import run_sync
+
+            run_sync(self.boot._async_cleanup_kernel)()
+            self.boot = None
+        return False
+
+    def _start(self):
+        from nbclient import NotebookClient
+        from nbclient.util import run_sync
+
+        self.boot = NotebookClient(nbformat.v4.new_notebook(), kernel_name=KERNEL_NAME,
+                                   resources={"metadata": {"path": str(self.cwd)}})
+        self.boot.km = self.boot.create_kernel_manager()
+        run_sync(self.boot.async_start_new_kernel)(cwd=str(self.cwd))
+        run_sync(self.boot.async_start_new_kernel_client)()
+
+    def run(self, nb, name: str, executed: Path, failed_dir: Path) -> None:
+        from nbclient import NotebookClient
+        from nbclient.exceptions import CellExecutionError
+
+        if self.boot is None:
+            self._start()
+        # a clean namespace for every notebook: a first cell, taken out again after the run
+        nb.cells.insert(0, nbformat.v4.new_code_cell("%reset -f"))
+        client = NotebookClient(nb, km=self.boot.km, timeout=1800, allow_errors=False,
+                                resources={"metadata": {"path": str(self.cwd)}})
+        client.kc = self.boot.kc
+        try:
+            client.execute()
+        except CellExecutionError as exc:
+            nb.cells.pop(0)
+            failed_dir.mkdir(parents=True, exist_ok=True)
+            nbformat.write(normalise_notebook(nb), failed_dir / executed.name)
+            cell = next((i for i, c in enumerate(nb.cells) if any(o.get("output_type") == "error"
+                                                                  for o in c.get("outputs", []))), "?")
+            raise MpmError(f"notebook {name} failed in cell {cell}: {exc.ename}: {exc.evalue} "
+                           f"(executed copy: {failed_dir / executed.name})") from None
+        nb.cells.pop(0)
 
 
 _ADDRESS = re.compile(r" at 0x[0-9a-f]+")
@@ -145,6 +332,11 @@ def normalise_notebook(nb):
     nb.metadata.pop("widgets", None)
     for i, cell in enumerate(nb.cells):
         cell["id"] = f"cell-{i:03d}"
+        if cell.get("cell_type") == "code":
+            cell["execution_count"] = None        # counts run on across notebooks in a shared kernel
+            for output in cell.get("outputs", []):
+                if "execution_count" in output:
+                    output["execution_count"] = None
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
         for output in cell.get("outputs", []):

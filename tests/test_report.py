@@ -201,3 +201,61 @@ def test_every_page_carries_provenance(two_demo_runs):
         assert "EXPLORATORY" in text, page.name
         if page.name != "index.html":
             assert 'class="mpm-provenance"' in text and "pandas 2." in text and "dm.csv" in text, page.name
+
+
+def test_incremental_report_reruns_only_what_a_qs_change_touches(tmp_path, monkeypatch, capsys):
+    """A change to one QLQ-C30 answer changes ADQS only (QC findings stay the same): the quality-of-
+    life page is executed again, every other page is carried over with the same content and a new
+    provenance footer naming the changed input (issue 8, incremental runs)."""
+    import shutil
+
+    for var, sub in (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
+                     ("JUPYTER_RUNTIME_DIR", "runtime"), ("IPYTHONDIR", "ipython"), ("MPLCONFIGDIR", "mpl")):
+        (tmp_path / sub).mkdir()
+        monkeypatch.setenv(var, str(tmp_path / sub))
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    data = tmp_path / "sdtm"
+    shutil.copytree(PROJECT_ROOT / "data" / "demo", data)
+    params = override_paths(load_params(PROJECT_ROOT / "params" / "demo.yaml"), str(data), str(tmp_path / "out"))
+    build_report(params)
+    first = {p.name: p.read_bytes() for p in (tmp_path / "out" / "report").iterdir()}
+    capsys.readouterr()
+    qs = (data / "qs.csv").read_text().splitlines()
+    row = next(i for i, line in enumerate(qs) if ",EOR0101," in line and ",1,1,," in line)
+    qs[row] = qs[row].replace(",1,1,,", ",2,2,,", 1).replace("Not at All", "A Little", 1)
+    (data / "qs.csv").write_text("\n".join(qs) + "\n")
+    build_report(params)
+    printed = capsys.readouterr().out
+    executed = {line.split(":")[0].strip() for line in printed.splitlines() if line.endswith(": executed")}
+    carried = {line.split(":")[0].strip() for line in printed.splitlines() if "carried over" in line}
+    assert executed == {"40_qol"}, printed
+    assert carried == {"00_data_overview", "10_data_qc", "20_efficacy", "30_safety", "50_influencing_factors"}
+    second = {p.name: p.read_bytes() for p in (tmp_path / "out" / "report").iterdir()}
+
+    def content(page: bytes) -> bytes:
+        return re.sub(rb"<footer.*?</footer>", b"", page, flags=re.S)
+
+    assert content(second["30_safety.html"]) == content(first["30_safety.html"])
+    assert second["30_safety.html"] != first["30_safety.html"]          # the footer names the new QS hash
+    assert content(second["40_qol.html"]) != content(first["40_qol.html"])
+    assert second["30_safety_overview.csv"] == first["30_safety_overview.csv"]
+
+
+@pytest.mark.parametrize("name", ["cdiscpilot01", "pharmaverse-onco", "pharmaverse-onco-full"])
+def test_every_shipped_parameter_file_runs_end_to_end(name, tmp_path, monkeypatch):
+    """Each parameter file for the public data in ../shared/external gives a complete report;
+    notebooks whose domains are absent say so instead of failing (issue 8)."""
+    for var, sub in (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
+                     ("JUPYTER_RUNTIME_DIR", "runtime"), ("IPYTHONDIR", "ipython"), ("MPLCONFIGDIR", "mpl")):
+        (tmp_path / sub).mkdir()
+        monkeypatch.setenv(var, str(tmp_path / sub))
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    params = load_params(PROJECT_ROOT / "params" / f"{name}.yaml")
+    if not Path(params["sdtm"]["dir"]).is_dir():
+        pytest.skip(f"external data not available: {params['sdtm']['dir']} (set MPM_EXTERNAL)")
+    params = override_paths(params, None, str(tmp_path / "out"))
+    index = build_report(params)
+    report = index.parent
+    for notebook in params["report"]["notebooks"]:
+        page = (report / f"{notebook}.html").read_text()
+        assert "Traceback" not in page and "Error" not in re.sub(r"<style.*?</style>", "", page, flags=re.S), notebook
