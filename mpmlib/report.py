@@ -21,6 +21,7 @@ import platform
 import re
 import shutil
 import subprocess
+import time
 from importlib import metadata
 from pathlib import Path
 
@@ -89,9 +90,10 @@ def build_report(params: dict, notebooks_dir: Path = NOTEBOOKS_DIR) -> Path:
                         entries.append(rerender(name, executed_dir, staging, footer))
                         print(f"  {name}: inputs unchanged, page carried over")
                     else:
+                        started = time.perf_counter()
                         entries.append(render_notebook(name, notebooks_dir, staging, executed_dir, failed_dir,
                                                        params, out, footer, runner))
-                        print(f"  {name}: executed")
+                        print(f"  {name}: executed ({time.perf_counter() - started:.1f} s)")
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             cache_file.unlink(missing_ok=True)
@@ -293,7 +295,8 @@ class NotebookRunner:
         from nbclient.util import run_sync
 
         self.boot = NotebookClient(nbformat.v4.new_notebook(), kernel_name=KERNEL_NAME,
-                                   resources={"metadata": {"path": str(self.cwd)}})
+                                   resources={"metadata": {"path": str(self.cwd)}},
+                                   extra_arguments=["--IPKernelApp.log_level=ERROR"])  # no TCP notice on stderr
         self.boot.km = self.boot.create_kernel_manager()
         run_sync(self.boot.async_start_new_kernel)(cwd=str(self.cwd))
         run_sync(self.boot.async_start_new_kernel_client)()

@@ -226,7 +226,7 @@ def test_incremental_report_reruns_only_what_a_qs_change_touches(tmp_path, monke
     (data / "qs.csv").write_text("\n".join(qs) + "\n")
     build_report(params)
     printed = capsys.readouterr().out
-    executed = {line.split(":")[0].strip() for line in printed.splitlines() if line.endswith(": executed")}
+    executed = {line.split(":")[0].strip() for line in printed.splitlines() if ": executed (" in line}
     carried = {line.split(":")[0].strip() for line in printed.splitlines() if "carried over" in line}
     assert executed == {"40_qol"}, printed
     assert carried == {"00_data_overview", "10_data_qc", "20_efficacy", "30_safety", "50_influencing_factors"}

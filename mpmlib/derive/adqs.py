@@ -85,7 +85,7 @@ def questionnaires(qs: pd.DataFrame | None, adsl: pd.DataFrame) -> pd.DataFrame:
     if dup.any():
         raise DataError("QS", "QSTESTCD", "an item is answered twice in one questionnaire (subject, visit, date)",
                         rows.loc[dup, "USUBJID"])
-    wide = rows.pivot_table(index=key, columns="ITEM", values="VALUE", aggfunc="first", dropna=False)
+    wide = rows.set_index(key + ["ITEM"])["VALUE"].unstack("ITEM")   # only questionnaires that exist
     wide = wide.reindex(columns=range(1, 31))
     wide.columns = [f"Q{k}" for k in wide.columns]
     wide = wide[wide.notna().any(axis=1)].reset_index()
