@@ -313,3 +313,17 @@ def discordance_listing(discordant: pd.DataFrame, adtr: pd.DataFrame, limit: int
     for col in ("Sum (mm)", "% from baseline", "% from nadir"):       # blank, not "NaN", for reviewers
         table[col] = table[col].astype(object).where(table[col].notna(), "")
     return table.set_index(["Subject #", "Study day"])
+
+
+def limit_subjects(data: pd.DataFrame, order: pd.Series, limit: int) -> tuple[pd.DataFrame, str]:
+    """Keep the rows of at most ``limit`` subjects, those ranked first by ``order`` (USUBJID ->
+    sort key, larger first; ties by USUBJID), for figures with one element per subject, which
+    stop being readable with hundreds of subjects. Returns the rows and a note for the reader
+    ("" when nothing was left out)."""
+    subjects = data["USUBJID"].unique()
+    if len(subjects) <= limit:
+        return data, ""
+    ranked = (pd.DataFrame({"USUBJID": subjects, "KEY": pd.Series(subjects).map(order).fillna(-np.inf).to_numpy()})
+              .sort_values(["KEY", "USUBJID"], ascending=[False, True], kind="stable"))
+    keep = set(ranked["USUBJID"].head(limit))
+    return data[data["USUBJID"].isin(keep)], f"Showing {limit} of {len(subjects)} subjects"

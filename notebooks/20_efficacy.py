@@ -175,10 +175,15 @@ else:
 # %%
 adtr = run.adam["adtr"]
 if has_rs and len(adtr):
+    spider = efficacy.spider_data(adtr, adrs, analysis_set)
+    follow_up = spider.groupby("USUBJID")["WEEK"].max()
+    spider, note = efficacy.limit_subjects(spider, follow_up, 200)
     for figure in (plots_efficacy.waterfall_plot(efficacy.waterfall_data(adtr, adrs, analysis_set)),
-                   plots_efficacy.spider_plot(efficacy.spider_data(adtr, adrs, analysis_set))):
+                   plots_efficacy.spider_plot(spider)):
         display(figure)
         plt.close(figure)
+    if note:
+        display(Markdown(f"_Spider plot: {note.lower()} (the 200 followed longest); the waterfall shows everyone._"))
 else:
     display(Markdown("_Not available: this input has no tumour measurements (TU/TR) or responses (RS)._"))
 
@@ -212,7 +217,12 @@ else:
 # %%
 if has_rs:
     bars, events = efficacy.swimmer_data(adsl, adrs, treated)
-    plots_efficacy.swimmer_plot(bars, events)
+    bars, note = efficacy.limit_subjects(bars, bars.set_index("USUBJID")["DURATION"], 100)
+    figure = plots_efficacy.swimmer_plot(bars, events[events["USUBJID"].isin(bars["USUBJID"])])
+    display(figure)
+    plt.close(figure)
+    if note:
+        display(Markdown(f"_{note} (the 100 treated longest)._"))
 else:
     display(Markdown(NO_RS))
 

@@ -136,3 +136,12 @@ def test_swimmer_data_events_are_study_days(demo):
     progression = events[events["EVENT"].eq("Progression")]
     assert len(progression) >= len(pd_days)
     assert np.all(progression["DAY"] >= 1)
+
+
+def test_limit_subjects_keeps_the_top_ranked_and_says_so():
+    data = pd.DataFrame({"USUBJID": ["A", "A", "B", "C", "D"], "X": range(5)})
+    order = pd.Series({"A": 5, "B": 9, "C": 1, "D": 9})
+    kept, note = efficacy.limit_subjects(data, order, 2)
+    assert sorted(kept["USUBJID"].unique()) == ["B", "D"] and note == "Showing 2 of 4 subjects"
+    same, none = efficacy.limit_subjects(data, order, 10)
+    assert len(same) == 5 and none == ""
