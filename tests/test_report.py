@@ -37,6 +37,15 @@ def run_env(tmp: Path) -> dict:
     return env
 
 
+def local_jupyter(tmp_path: Path, monkeypatch) -> None:
+    """Jupyter, IPython and matplotlib state in the test's own folder (HOME untouched)."""
+    for var, sub in (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
+                     ("JUPYTER_RUNTIME_DIR", "runtime"), ("IPYTHONDIR", "ipython"), ("MPLCONFIGDIR", "mpl")):
+        (tmp_path / sub).mkdir(exist_ok=True)
+        monkeypatch.setenv(var, str(tmp_path / sub))
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+
+
 @pytest.fixture(scope="module")
 def two_demo_runs(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("report")
@@ -150,11 +159,7 @@ def test_derive_cli_on_cdisc_pilot(tmp_path):
 def test_efficacy_and_qol_reports_say_so_without_their_data(tmp_path, monkeypatch):
     """The CDISC pilot has no RS/TU/TR and no QLQ-C30: the efficacy page is written, says so in
     each response section and still shows overall survival by arm; the QoL page says so."""
-    for var, sub in (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
-                     ("JUPYTER_RUNTIME_DIR", "runtime"), ("IPYTHONDIR", "ipython"), ("MPLCONFIGDIR", "mpl")):
-        (tmp_path / sub).mkdir()
-        monkeypatch.setenv(var, str(tmp_path / sub))
-    monkeypatch.setenv("MPLBACKEND", "Agg")
+    local_jupyter(tmp_path, monkeypatch)
     from conftest import external
 
     external("cdiscpilot01", "sdtm")
@@ -209,11 +214,7 @@ def test_incremental_report_reruns_only_what_a_qs_change_touches(tmp_path, monke
     provenance footer naming the changed input (issue 8, incremental runs)."""
     import shutil
 
-    for var, sub in (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
-                     ("JUPYTER_RUNTIME_DIR", "runtime"), ("IPYTHONDIR", "ipython"), ("MPLCONFIGDIR", "mpl")):
-        (tmp_path / sub).mkdir()
-        monkeypatch.setenv(var, str(tmp_path / sub))
-    monkeypatch.setenv("MPLBACKEND", "Agg")
+    local_jupyter(tmp_path, monkeypatch)
     data = tmp_path / "sdtm"
     shutil.copytree(PROJECT_ROOT / "data" / "demo", data)
     params = override_paths(load_params(PROJECT_ROOT / "params" / "demo.yaml"), str(data), str(tmp_path / "out"))
@@ -245,11 +246,7 @@ def test_incremental_report_reruns_only_what_a_qs_change_touches(tmp_path, monke
 def test_every_shipped_parameter_file_runs_end_to_end(name, tmp_path, monkeypatch):
     """Each parameter file for the public data in ../shared/external gives a complete report;
     notebooks whose domains are absent say so instead of failing (issue 8)."""
-    for var, sub in (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
-                     ("JUPYTER_RUNTIME_DIR", "runtime"), ("IPYTHONDIR", "ipython"), ("MPLCONFIGDIR", "mpl")):
-        (tmp_path / sub).mkdir()
-        monkeypatch.setenv(var, str(tmp_path / sub))
-    monkeypatch.setenv("MPLBACKEND", "Agg")
+    local_jupyter(tmp_path, monkeypatch)
     params = load_params(PROJECT_ROOT / "params" / f"{name}.yaml")
     if not Path(params["sdtm"]["dir"]).is_dir():
         pytest.skip(f"external data not available: {params['sdtm']['dir']} (set MPM_EXTERNAL)")
