@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from . import stats
-from .tables import n_pct, round_half_up
+from .tables import fmt_estimate, n_pct, round_half_up
 
 DAYS_PER_MONTH = 30.4375
 BOR_ROWS = [("CR", "Complete response (CR)"), ("PR", "Partial response (PR)"), ("SD", "Stable disease (SD)"),
@@ -159,15 +159,11 @@ def tte_display(summaries: dict[str, pd.DataFrame], alpha: float = 0.05, conf_ty
                 cells[r["statistic"]] = str(int(r["value"]))
             else:
                 cells[f"{r['statistic']} [{level}% CI]"] = (
-                    f"{_num(r['value'])} [{_num(r['ci_low'])}, {_num(r['ci_high'])}]")
+                    f"{fmt_estimate(r['value'])} [{fmt_estimate(r['ci_low'])}, {fmt_estimate(r['ci_high'])}]")
         cols[name] = cells
     table = pd.DataFrame(cols)
     table.index.name = f"Kaplan-Meier, CI: {conf_type}"
     return table.fillna("")
-
-
-def _num(value: float) -> str:
-    return "NE" if value is None or np.isnan(value) else round_half_up(value, 1)
 
 
 def censoring_table(data: pd.DataFrame) -> pd.DataFrame:
@@ -327,3 +323,20 @@ def limit_subjects(data: pd.DataFrame, order: pd.Series, limit: int) -> tuple[pd
               .sort_values(["KEY", "USUBJID"], ascending=[False, True], kind="stable"))
     keep = set(ranked["USUBJID"].head(limit))
     return data[data["USUBJID"].isin(keep)], f"Showing {limit} of {len(subjects)} subjects"
+
+
+AT_RISK_MONTHS = range(0, 37, 3)
+
+
+def km_analysis(data: pd.DataFrame, by: str | None, conf_type: str = "log-log", alpha: float = 0.05,
+                landmark_months=(6, 12)) -> dict:
+    """Everything a Kaplan-Meier section shows, for one endpoint: KM tables per group (``by``; None
+    = all subjects), numbers at risk every 3 months up to a month past the last time, summaries
+    per group plus Total (:func:`tte_summary`) and the medians in days for the guide lines."""
+    curves = km_curves(data, by, conf_type, alpha)
+    times = [m * DAYS_PER_MONTH for m in AT_RISK_MONTHS if m * DAYS_PER_MONTH <= data["AVAL"].max() + DAYS_PER_MONTH]
+    groups = {"All subjects": data} if by is None else {**{str(k): v for k, v in data.groupby(by)}, "Total": data}
+    summaries = {k: tte_summary(v, conf_type, alpha, landmark_months) for k, v in groups.items()}
+    medians = {k: s.set_index("statistic").loc["Median (months)", "value"] * DAYS_PER_MONTH
+               for k, s in summaries.items() if k in curves}
+    return {"curves": curves, "at_risk": numbers_at_risk(data, times, by), "summaries": summaries, "medians": medians}

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from . import models, stats
+from .tables import fmt_estimate
 
 MISSING = "Missing"
 
@@ -109,29 +110,32 @@ def _rate(values: pd.Series, alpha: float) -> dict:
     return {"n": n, "events": x, "rate": x / n if n else np.nan, "ci_low": low, "ci_high": high}
 
 
-def univariable_logistic(frame: pd.DataFrame, outcome: pd.Series, specs: list[dict], alpha: float = 0.05) -> pd.DataFrame:
-    """One logistic model per factor analysis (continuous and categorised separately)."""
+def _fit(x: pd.DataFrame, outcome: pd.Series | None, tte: pd.DataFrame | None, alpha: float):
+    """Logistic model of ``outcome`` (0/1) or Cox model of ``tte`` (AVAL, EVENT) on columns ``x``."""
+    if outcome is not None:
+        return models.logistic_regression(x.assign(_y=outcome.to_numpy()), "_y", list(x.columns), alpha)
+    data = x.assign(_t=tte["AVAL"].to_numpy(), _e=tte["EVENT"].to_numpy())
+    return models.cox_regression(data, "_t", "_e", list(x.columns), alpha)
+
+
+def _univariable(frame, specs, outcome, tte, alpha, ratio) -> pd.DataFrame:
     rows = []
     for spec, continuous in analysis_terms(frame, specs):
         x = design(frame, spec, continuous)
-        if x.shape[1] == 0:
-            continue
-        table, info = models.logistic_regression(x.assign(_y=outcome.to_numpy()), "_y", list(x.columns), alpha)
-        rows += _rows(spec, continuous, table, info, "odds_ratio")
+        if x.shape[1]:
+            table, info = _fit(x, outcome, tte, alpha)
+            rows += _rows(spec, continuous, table, info, ratio)
     return pd.DataFrame(rows)
+
+
+def univariable_logistic(frame: pd.DataFrame, outcome: pd.Series, specs: list[dict], alpha: float = 0.05) -> pd.DataFrame:
+    """One logistic model per factor analysis (continuous and categorised separately)."""
+    return _univariable(frame, specs, outcome, None, alpha, "odds_ratio")
 
 
 def univariable_cox(frame: pd.DataFrame, tte: pd.DataFrame, specs: list[dict], alpha: float = 0.05) -> pd.DataFrame:
     """One Cox model per factor analysis; ``tte`` has AVAL and EVENT aligned with ``frame``."""
-    rows = []
-    for spec, continuous in analysis_terms(frame, specs):
-        x = design(frame, spec, continuous)
-        if x.shape[1] == 0:
-            continue
-        data = x.assign(_t=tte["AVAL"].to_numpy(), _e=tte["EVENT"].to_numpy())
-        table, info = models.cox_regression(data, "_t", "_e", list(x.columns), alpha)
-        rows += _rows(spec, continuous, table, info, "hazard_ratio")
-    return pd.DataFrame(rows)
+    return _univariable(frame, specs, None, tte, alpha, "hazard_ratio")
 
 
 def multivariable(frame: pd.DataFrame, specs: list[dict], chosen: list[str], outcome: pd.Series | None = None,
@@ -140,10 +144,7 @@ def multivariable(frame: pd.DataFrame, specs: list[dict], chosen: list[str], out
     ``chosen`` (continuous factors enter continuously)."""
     parts = [design(frame, spec, spec.get("kind") == "continuous") for spec in specs if spec["var"] in chosen]
     x = pd.concat(parts, axis=1) if parts else pd.DataFrame(index=frame.index)
-    if outcome is not None:
-        return models.logistic_regression(x.assign(_y=outcome.to_numpy()), "_y", list(x.columns), alpha)
-    data = x.assign(_t=tte["AVAL"].to_numpy(), _e=tte["EVENT"].to_numpy())
-    return models.cox_regression(data, "_t", "_e", list(x.columns), alpha)
+    return _fit(x, outcome, tte, alpha)
 
 
 def _rows(spec: dict, continuous: bool, table: pd.DataFrame, info: dict, ratio: str) -> list[dict]:
@@ -179,20 +180,14 @@ def logrank_display(results: pd.DataFrame) -> pd.DataFrame:
     """Log-rank results for reviewers: levels compared, chi-square, df, p."""
     return pd.DataFrame({
         "Levels compared": results["levels"].to_numpy(),
-        "Chi-square": [_fmt(x) for x in results["chi_square"]],
+        "Chi-square": [fmt_estimate(x, 2) for x in results["chi_square"]],
         "df": ["-" if not np.isfinite(d) else str(int(d)) for d in results["df"]],
-        "p": [("<0.001" if p < 0.001 else _fmt(p, 3)) if np.isfinite(p) else "-" for p in results["p_value"]],
+        "p": [("<0.001" if p < 0.001 else fmt_estimate(p, 3)) if np.isfinite(p) else "-" for p in results["p_value"]],
         "Note": results["note"].to_numpy(),
     }, index=pd.Index(results["factor"], name="Factor"))
 
 
 # ---- display ------------------------------------------------------------------------------------
-
-def _fmt(x: float, digits: int = 2) -> str:
-    from .tables import round_half_up
-
-    return "NE" if x is None or not np.isfinite(x) else round_half_up(x, digits)
-
 
 def rate_forest_rows(rates: pd.DataFrame) -> pd.DataFrame:
     """Forest-plot rows for subgroup rates: a header row per factor, then its levels with
@@ -217,7 +212,7 @@ def ratio_forest_rows(results: pd.DataFrame) -> pd.DataFrame:
                      "right": "", "header": True})
         for r in group.itertuples():
             rows.append({"label": f"  {r.term}", "estimate": r.estimate, "ci_low": r.ci_low, "ci_high": r.ci_high,
-                         "right": f"{_fmt(r.estimate)} ({_fmt(r.ci_low)}-{_fmt(r.ci_high)})"
+                         "right": f"{fmt_estimate(r.estimate, 2)} ({fmt_estimate(r.ci_low, 2)}-{fmt_estimate(r.ci_high, 2)})"
                                   + (" F" if r.method == "firth" else ""), "header": False})
     return pd.DataFrame(rows)
 
@@ -239,9 +234,9 @@ def ratios_display(results: pd.DataFrame, ratio_name: str) -> pd.DataFrame:
     if results.empty:
         return pd.DataFrame({"": ["No model could be fitted"]}).set_index("")
     return pd.DataFrame({
-        f"{ratio_name} [95% CI]": [f"{_fmt(e)} [{_fmt(a)}, {_fmt(b)}]" for e, a, b in
+        f"{ratio_name} [95% CI]": [f"{fmt_estimate(e, 2)} [{fmt_estimate(a, 2)}, {fmt_estimate(b, 2)}]" for e, a, b in
                                    zip(results["estimate"], results["ci_low"], results["ci_high"])],
-        "p": [("<0.001" if p < 0.001 else _fmt(p, 3)) if np.isfinite(p) else "-" for p in results["p_value"]],
+        "p": [("<0.001" if p < 0.001 else fmt_estimate(p, 3)) if np.isfinite(p) else "-" for p in results["p_value"]],
         "n": results["n"].astype("Int64").astype(str).to_numpy(), "Events": results["events"].astype("Int64").astype(str).to_numpy(),
         "Method": results["method"].replace({"ml": "ML", "firth": "Firth"}).to_numpy(),
         "Note": results["note"].fillna("").to_numpy(),
@@ -260,3 +255,15 @@ def multivariable_rows(spec_labels: dict[str, str], table: pd.DataFrame, info: d
                      "n": info.get("n_used"), "events": info.get("n_events"), "method": info.get("method", "Cox"),
                      "note": ("PH doubtful" if term in (info.get("ph_violated") or []) else "")})
     return pd.DataFrame(rows)
+
+
+def epv_note(info: dict, minimum: float = 10) -> str:
+    """Subjects, events and events per variable of a multivariable model, with a warning when
+    events per variable fall below ``minimum`` (Peduzzi et al., J Clin Epidemiol 1996;49:1373)."""
+    epv = info.get("events_per_variable")
+    text = (f"{info.get('n_used', 0)} subjects, {info.get('n_events', 0)} events, "
+            f"events per variable {fmt_estimate(epv)}")
+    if epv is not None and np.isfinite(epv) and epv < minimum:
+        text += (f" — **below {minimum:g}: the model is over-fitted and its estimates unreliable "
+                 "(Peduzzi et al. 1996); read it as a description, not as adjusted effects**")
+    return text

@@ -272,8 +272,12 @@ def check_factors(factors: dict, where: str) -> None:
             raise ParamsError(f"{where}: factors.variables[{i}] needs var, label and kind")
         if spec["kind"] not in ("categorical", "continuous"):
             raise ParamsError(f"{where}: factors.variables[{i}].kind must be categorical or continuous")
-        if not all(isinstance(c, (int, float)) for c in spec.get("cuts", [])):
-            raise ParamsError(f"{where}: factors.variables[{i}].cuts must be numbers")
+        if not isinstance(spec.get("cuts", []), list) or not all(isinstance(c, (int, float)) for c in spec.get("cuts", [])):
+            raise ParamsError(f"{where}: factors.variables[{i}].cuts must be a list of numbers")
+        if not isinstance(spec.get("map", {}), dict):
+            raise ParamsError(f"{where}: factors.variables[{i}].map must map data values to labels")
+        if not isinstance(spec.get("unit", 1), (int, float)) or spec.get("unit", 1) <= 0:
+            raise ParamsError(f"{where}: factors.variables[{i}].unit must be a number > 0")
         names.append(spec["var"])
     unknown = [v for v in factors["multivariable"] if v not in names]
     if unknown:

@@ -53,7 +53,7 @@ def forest_plot(rows: pd.DataFrame, *, xlabel: str, reference: float | None = 1.
         ax.axvline(reference * scale, color="#999999", lw=1, ls="--")
     ax.set_xlim(lo, hi)
     if log_scale:                                   # plain numbers, not powers of ten
-        ticks = [t for t in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100) if lo <= t <= hi]
+        ticks = [t for t in (0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30, 100) if lo <= t <= hi]   # evenly spaced
         ax.set_xticks(ticks)
         ax.set_xticklabels([f"{t:g}" for t in ticks])
         ax.minorticks_off()

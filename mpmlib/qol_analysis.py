@@ -29,9 +29,6 @@ from scipy import stats as sps
 
 from .tables import n_pct, round_half_up
 
-KEY_SCALES = ["QL2", "PF2", "RF2", "FA", "DY", "PA", "SUMSC"]
-
-
 def visit_order(adqs: pd.DataFrame) -> list[str]:
     """BASELINE then scheduled weeks in time order (analysis visits present in ADQS)."""
     visits = adqs[adqs["ANL01FL"].eq("Y")][["AVISIT", "AVISITN"]].drop_duplicates().sort_values("AVISITN")

@@ -256,5 +256,3 @@ def drug_labels(study_drugs: dict) -> dict[str, str]:
     nice = {"PD1": "PD-1 inhibitor"}
     return {code: nice.get(code, code) for code in study_drugs}
 
-
-__all__ = [name for name in dir() if not name.startswith("_") and name not in ("np", "pd", "Path", "n_pct")]

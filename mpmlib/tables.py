@@ -35,6 +35,14 @@ def round_half_up(value: float | Fraction, decimals: int) -> str:
     return "0" + text[2:] if text.startswith("-0") and Decimal(text) == 0 else text
 
 
+def fmt_estimate(value, decimals: int = 1, missing: str = "NE") -> str:
+    """An estimate rounded half up, or ``missing`` ("NE", not estimable) when it is None, NaN or
+    infinite (a median not reached, a CI limit that does not exist)."""
+    if value is None or not np.isfinite(value):
+        return missing
+    return round_half_up(value, decimals)
+
+
 def n_pct(n: int, denominator: int, decimals: int = 1) -> str:
     """``"n (p%)"`` with p = 100 n / N rounded half up; ``"0"`` when n is 0."""
     if n == 0 or denominator == 0:

@@ -35,6 +35,7 @@ from mpmlib import efficacy, plots_efficacy
 from mpmlib.derive.adrs import excluded_records
 from mpmlib.derive.adtr import response_concordance
 from mpmlib.notebook import load_run, setup
+from mpmlib.tables import fmt_estimate
 
 setup()
 run = load_run(params_file, sdtm_dir, out_dir, adam_dir)
@@ -102,9 +103,6 @@ else:
 # *Source: `efficacy.tte_summary`, `efficacy.censoring_table`, `plots_efficacy.km_plot`.*
 
 # %%
-AT_RISK_DAYS = [m * efficacy.DAYS_PER_MONTH for m in range(0, 37, 3)]
-
-
 def km_section(paramcd: str, ylabel: str) -> None:
     """KM plot with numbers at risk, summary and censoring table; by arm when there are several."""
     data = efficacy.tte_data(adtte, treated, paramcd).merge(treated[["USUBJID", "TRT01A"]], on="USUBJID")
@@ -112,18 +110,11 @@ def km_section(paramcd: str, ylabel: str) -> None:
         display(Markdown(f"_No {paramcd} data._"))
         return
     by = "TRT01A" if data["TRT01A"].nunique() > 1 else None
-    curves = efficacy.km_curves(data, by, eff["km_conf_type"], eff["alpha"])
-    times = [t for t in AT_RISK_DAYS if t <= data["AVAL"].max() + efficacy.DAYS_PER_MONTH]
-    at_risk = efficacy.numbers_at_risk(data, times, by)
-    groups = {"All subjects": data} if by is None else {**dict(list(data.groupby(by))), "Total": data}
-    summaries = {str(k): efficacy.tte_summary(v, eff["km_conf_type"], eff["alpha"], eff["landmark_months"])
-                 for k, v in groups.items()}
-    medians = {k: v.set_index("statistic").loc["Median (months)", "value"] * efficacy.DAYS_PER_MONTH
-               for k, v in summaries.items() if k in curves}
-    figure = plots_efficacy.km_plot(curves, at_risk, ylabel=ylabel, median_lines=medians)
+    km = efficacy.km_analysis(data, by, eff["km_conf_type"], eff["alpha"], eff["landmark_months"])
+    figure = plots_efficacy.km_plot(km["curves"], km["at_risk"], ylabel=ylabel, median_lines=km["medians"])
     display(figure)
     plt.close(figure)
-    display(efficacy.tte_display(summaries, eff["alpha"], eff["km_conf_type"]))
+    display(efficacy.tte_display(km["summaries"], eff["alpha"], eff["km_conf_type"]))
     display(Markdown("**Events and censoring** (all subjects)"))
     display(efficacy.censoring_table(data))
 
@@ -142,8 +133,8 @@ else:
 # %%
 km_section("OS", "Overall survival")
 follow = efficacy.median_followup(efficacy.tte_data(adtte, treated, "OS"), eff["km_conf_type"], eff["alpha"])
-display(Markdown(f"**Median follow-up (reverse Kaplan–Meier):** {efficacy._num(follow[0])} months "
-                 f"(95% CI {efficacy._num(follow[1])} to {efficacy._num(follow[2])})"))
+display(Markdown(f"**Median follow-up (reverse Kaplan–Meier):** {fmt_estimate(follow[0])} months "
+                 f"(95% CI {fmt_estimate(follow[1])} to {fmt_estimate(follow[2])})"))
 
 # %% [markdown]
 # ## Duration of response and time to response

@@ -36,6 +36,7 @@ from IPython.display import Markdown, display
 
 from mpmlib import efficacy, factors, plots_factors
 from mpmlib.notebook import load_run, setup
+from mpmlib.tables import fmt_estimate
 
 setup()
 run = load_run(params_file, sdtm_dir, out_dir, adam_dir)
@@ -55,16 +56,6 @@ display(Markdown(
     + f"**Pre-specified multivariable model:** {', '.join(labels[v] for v in chosen) or 'none'}  \n"
     f"**Response population:** N = {len(responders)}; **survival population (treated):** N = {len(treated)}"
 ))
-
-
-def epv_note(info: dict) -> str:
-    """Events per variable next to every multivariable model, with a warning when too low."""
-    epv = info.get("events_per_variable")
-    text = f"{info.get('n_used', 0)} subjects, {info.get('n_events', 0)} events, events per variable {efficacy._num(epv)}"
-    if epv is not None and epv < cfg["min_events_per_variable"]:
-        text += (f" — **below {cfg['min_events_per_variable']}: the model is over-fitted and its estimates unreliable "
-                 "(Peduzzi et al. 1996); read it as a description, not as adjusted effects**")
-    return text
 
 
 # %% [markdown]
@@ -111,7 +102,7 @@ if has_rs and specs:
             plt.close(figure)
         if chosen:
             table, info = factors.multivariable(frame, specs, chosen, outcome=outcome)
-            display(Markdown(f"**{name}: multivariable** ({', '.join(labels[v] for v in chosen)}): {epv_note(info)}"))
+            display(Markdown(f"**{name}: multivariable** ({', '.join(labels[v] for v in chosen)}): {factors.epv_note(info, cfg['min_events_per_variable'])}"))
             display(factors.ratios_display(factors.multivariable_rows(labels, table, {**info, "method": info.get("method")},
                                                                       "odds_ratio"), "Odds ratio"))
 
@@ -147,7 +138,7 @@ for paramcd, title in survival:
     plt.close(figure)
     if chosen:
         table, info = factors.multivariable(tframe, specs, chosen, tte=tte)
-        display(Markdown(f"**Hazard ratios, multivariable** ({', '.join(labels[v] for v in chosen)}): {epv_note(info)}"
+        display(Markdown(f"**Hazard ratios, multivariable** ({', '.join(labels[v] for v in chosen)}): {factors.epv_note(info, cfg['min_events_per_variable'])}"
                          + ("" if not info.get("ph_violated") else
                             f"; proportional hazards doubtful for {', '.join(info['ph_violated'])}")))
         display(factors.ratios_display(factors.multivariable_rows(labels, table, info, "hazard_ratio"), "Hazard ratio"))
@@ -160,4 +151,4 @@ for paramcd, title in survival:
 
 # %%
 display(Markdown(f"**Hypothesis tests in this report:** {n_tests['count']}. At a 5% level, about "
-                 f"{efficacy._num(0.05 * n_tests['count'])} would be expected to reach p < 0.05 by chance alone."))
+                 f"{fmt_estimate(0.05 * n_tests['count'])} would be expected to reach p < 0.05 by chance alone."))

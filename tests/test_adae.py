@@ -127,3 +127,13 @@ def test_bad_values_are_clear_errors(column, value, variable):
     with pytest.raises(DataError, match=variable) as err:
         derive_adae(hand_adsl(), ae)
     assert "S1" in str(err.value)
+
+
+def test_relationship_qnam_missing_from_suppae_is_a_clear_error():
+    """A misspelt QNAM would silently make every AE unrelated: it is an error naming SUPPAE and the QNAM."""
+    ae = hand_ae(AESEQ=[1], AESTDTC=["2024-03-11"])
+    supp = pd.DataFrame({"USUBJID": "S1", "IDVAR": "AESEQ", "IDVARVAL": ["1"], "QNAM": ["AERELPD"], "QVAL": ["RELATED"]})
+    with pytest.raises(DataError, match=r"SUPPAE\.QNAM=AERELH1: named in the safety parameters but has no records"):
+        derive_adae(hand_adsl(), ae, supp, {"relationship": {"H101": {"qnam": "AERELH1"}}})
+    with pytest.raises(DataError, match=r"SUPPAE\.QNAM=AERELH1"):
+        derive_adae(hand_adsl(), ae, None, {"relationship": {"H101": {"qnam": "AERELH1"}}})

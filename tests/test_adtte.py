@@ -135,3 +135,12 @@ def test_dor_and_ttr_for_confirmed_responders():
     tte = derive_adtte(adsl, derive_adrs(adsl, rs)).set_index("PARAMCD")
     assert (tte.loc["DOR", "AVAL"], tte.loc["DOR", "CNSR"]) == (127 - 43 + 1, 0)
     assert (tte.loc["TTR", "AVAL"], tte.loc["TTR", "CNSR"]) == (43, 0)
+
+
+def test_impossible_new_therapy_date_is_a_clear_error():
+    from mpmlib.errors import DataError
+
+    adsl = pd.DataFrame({"USUBJID": ["A"], "TTEREFDT": REF, "DCUTDT": pd.NaT, "DTHDT": pd.NaT, "LSTALVDT": REF})
+    cm = pd.DataFrame({"USUBJID": ["A"], "CMCAT": ["SUBSEQUENT ANTI-CANCER THERAPY"], "CMSTDTC": ["2024-02-30"]})
+    with pytest.raises(DataError, match=r"CM\.CMSTDTC: not a valid ISO 8601 date.*USUBJID: A"):
+        derive_adtte(adsl, derive_adrs(adsl, None), cm)

@@ -145,3 +145,27 @@ def test_limit_subjects_keeps_the_top_ranked_and_says_so():
     assert sorted(kept["USUBJID"].unique()) == ["B", "D"] and note == "Showing 2 of 4 subjects"
     same, none = efficacy.limit_subjects(data, order, 10)
     assert len(same) == 5 and none == ""
+
+
+def test_km_analysis_by_group_matches_r_lung_by_sex():
+    """R survfit(Surv(time, status) ~ sex, lung): medians 270 (sex 1) and 426 (sex 2) days; the
+    Total column equals the pooled median 310; numbers at risk equal a plain count."""
+    from lifelines.datasets import load_lung
+
+    lung = load_lung()
+    data = pd.DataFrame({"AVAL": lung["time"], "EVENT": lung["status"], "SEX": lung["sex"].astype(int).astype(str)})
+    km = efficacy.km_analysis(data, "SEX", "log", 0.05, (6,))
+    assert km["medians"] == pytest.approx({"1": 270, "2": 426})
+    total = km["summaries"]["Total"].set_index("statistic").loc["Median (months)"]
+    assert total["value"] * efficacy.DAYS_PER_MONTH == pytest.approx(310)
+    day = km["at_risk"].columns[2]
+    assert km["at_risk"].loc["1", day] == int((data.loc[data["SEX"].eq("1"), "AVAL"] >= day).sum())
+
+
+def test_responder_durations_equal_plain_statistics():
+    dor = pd.DataFrame({"AVAL": [30.4375, 60.875, 91.3125], "EVENT": [1, 0, 1]})
+    ttr = pd.DataFrame({"AVAL": [43.0, 43.0, 85.0], "EVENT": [1, 1, 1]})
+    table = efficacy.responder_durations(dor, ttr)
+    assert table.loc["Observed median (min, max), months", "Duration of response"] == "2.0 (1.0, 3.0)"
+    assert table.loc["Events (progression or death)", "Duration of response"] == "2"
+    assert table.loc["Responders", "Time to response"] == "3"

@@ -97,3 +97,24 @@ def test_forest_plot_draws_each_estimate_with_its_interval():
     assert [list(i) for i in intervals][:2] == [[0.1, 2.5], [1.2, 3.0]]
     assert ax.get_xscale() == "log" and [t.get_text() for t in ax.get_yticklabels()][0] == "Histology"
     plt.close(fig)
+
+
+def test_multivariable_and_logrank_equal_direct_calls(adsl):
+    """The factor wrappers add nothing to the numbers: multivariable Cox equals lifelines on the
+    same design, the log-rank test equals lifelines' multivariate_logrank_test."""
+    from lifelines import CoxPHFitter
+    from lifelines.statistics import multivariate_logrank_test
+
+    big = pd.concat([adsl] * 6, ignore_index=True).assign(USUBJID=lambda d: [f"S{i}" for i in range(len(d))])
+    rng = np.random.default_rng(11)
+    tte = pd.DataFrame({"AVAL": rng.exponential(200, len(big)).round() + 1, "EVENT": rng.integers(0, 2, len(big))})
+    frame = factors.factor_frame(big, SPECS)
+    table, info = factors.multivariable(frame, SPECS, ["AGE", "ECOGBL"], tte=tte)
+    design = pd.DataFrame({"AGE (per 10)": big["AGE"] / 10, "ECOGBL[1]": big["ECOGBL"].astype(float),
+                           "T": tte["AVAL"], "E": tte["EVENT"]}).dropna()
+    direct = CoxPHFitter().fit(design, "T", "E")
+    assert table.loc["AGE (per 10)", "hazard_ratio"] == pytest.approx(np.exp(direct.params_["AGE (per 10)"]), rel=1e-6)
+    assert info["n_used"] == len(design)
+    lr = factors.logrank_by_factor(frame, tte, SPECS).set_index("factor").loc["ECOG"]
+    ref = multivariate_logrank_test(tte["AVAL"], big["ECOGBL"].astype(str), tte["EVENT"])
+    assert lr["chi_square"] == pytest.approx(ref.test_statistic) and lr["p_value"] == pytest.approx(ref.p_value)

@@ -77,3 +77,14 @@ def test_missing_file(tmp_path):
 def test_shipped_parameter_files_load(project_root):
     for path in sorted((project_root / "params").glob("*.yaml")):
         assert load_params(path)["_name"] == path.stem
+
+
+def test_factor_specifications_are_checked(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    base = "sdtm: {dir: a}\nfactors:\n  multivariable: []\n  variables:\n"
+    for spec, message in (("    - {var: AGE, label: Age, kind: continuous, cuts: 65}", "cuts must be a list"),
+                          ("    - {var: SEX, label: Sex, kind: categorical, map: [F, M]}", "map must map"),
+                          ("    - {var: AGE, label: Age, kind: continuous, unit: 0}", "unit must be a number > 0"),
+                          ("    - {var: AGE, label: Age, kind: ordinal}", "kind must be categorical or continuous")):
+        with pytest.raises(ParamsError, match=message):
+            load_params(write(tmp_path, base + spec + "\n"))

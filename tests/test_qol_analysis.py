@@ -153,3 +153,29 @@ def test_time_to_deterioration_by_hand():
     assert ttd.loc["A", ["AVAL", "EVENT"]].tolist() == [85, 1]
     assert ttd.loc["B", ["AVAL", "EVENT"]].tolist() == [43, 0]
     assert ttd.loc["C", ["AVAL", "EVENT"]].tolist() == [1, 0]
+
+
+def test_non_numeric_item_response_is_a_clear_error():
+    from mpmlib.errors import DataError
+
+    rows = pd.DataFrame(qs_rows("A", 1, WORKED, "BASELINE")).rename(columns={"QSSTRESN": "QSSTRESC"}).astype({"QSSTRESC": object})
+    rows.loc[3, "QSSTRESC"] = "QUITE A BIT"
+    with pytest.raises(DataError, match=r"QS\.QSSTRESC: item response must be a number \[USUBJID: A\] - values: QUITE A BIT"):
+        derive_adqs(adsl_for(["A"]), rows)
+
+
+def test_responders_equal_a_plain_count():
+    """Second implementation: counts of CHG * direction >= 10 / <= -10 by visit."""
+    rng = np.random.default_rng(5)
+    rows = []
+    for i in range(12):
+        rows += qs_rows(f"S{i}", 1, WORKED, "BASELINE")
+        answers = [int(np.clip(a + rng.integers(-2, 3), 1, 4 if k < 28 else 7)) for k, a in enumerate(WORKED)]
+        rows += qs_rows(f"S{i}", 43, answers, "WEEK 6")
+    adqs = derive_adqs(adsl_for([f"S{i}" for i in range(12)]), pd.DataFrame(rows))
+    table = qol_analysis.responders(adqs, "FA")
+    fa = adqs[adqs["PARAMCD"].eq("FA") & adqs["CHG"].notna()]
+    improved, worse = int((fa["CHG"] <= -10).sum()), int((fa["CHG"] >= 10).sum())   # fatigue: lower is better
+    assert int(table.loc["WEEK 6", "n"]) == len(fa)
+    assert table.loc["WEEK 6", "Improved"].split()[0] == str(improved) or (improved == 0 and table.loc["WEEK 6", "Improved"] == "0")
+    assert table.loc["WEEK 6", "Deteriorated"].split()[0] == str(worse) or (worse == 0 and table.loc["WEEK 6", "Deteriorated"] == "0")

@@ -183,8 +183,12 @@ def _source_values(adae: pd.DataFrame, suppae: pd.DataFrame | None, spec: dict) 
     if "variable" in spec:
         return _text(adae, spec["variable"])
     if suppae is None or not {"QNAM", "QVAL", "IDVARVAL", "USUBJID"} <= set(suppae.columns):
-        return pd.Series("", index=adae.index)
+        raise DataError("SUPPAE", f"QNAM={spec['qnam']}", "named in the safety parameters but SUPPAE is absent "
+                        "or lacks QNAM/QVAL/IDVARVAL (every AE would silently count as unrelated)")
     rows = suppae[suppae["QNAM"].eq(spec["qnam"])]
+    if rows.empty:
+        raise DataError("SUPPAE", f"QNAM={spec['qnam']}", "named in the safety parameters but has no records "
+                        f"(QNAMs present: {', '.join(sorted(suppae['QNAM'].dropna().unique())[:10])})")
     key = rows["USUBJID"].astype(str) + "|" + pd.to_numeric(rows["IDVARVAL"], errors="coerce").astype("Int64").astype(str)
     dup = key.duplicated(keep=False)
     if dup.any():

@@ -78,8 +78,15 @@ def questionnaires(qs: pd.DataFrame | None, adsl: pd.DataFrame) -> pd.DataFrame:
     rows = qs[item.notna()].assign(ITEM=item[item.notna()].astype(int))
     if rows.empty:
         return pd.DataFrame()
-    value = rows["QSSTRESN"] if "QSSTRESN" in rows.columns else pd.to_numeric(rows["QSSTRESC"], errors="coerce")
-    rows = rows.assign(VALUE=pd.to_numeric(value, errors="coerce"))
+    source = "QSSTRESN" if "QSSTRESN" in rows.columns else "QSSTRESC"
+    if source not in rows.columns:
+        raise DataError("QS", "QSSTRESN", "required variable is missing (item responses)")
+    value = pd.to_numeric(rows[source], errors="coerce")
+    bad = value.isna() & rows[source].notna()
+    if bad.any():
+        raise DataError("QS", source, "item response must be a number", rows.loc[bad, "USUBJID"],
+                        f"values: {', '.join(sorted(set(rows.loc[bad, source].astype(str)))[:5])}")
+    rows = rows.assign(VALUE=value)
     key = ["USUBJID", "VISIT", "QSDTC"]
     dup = rows.duplicated(key + ["ITEM"], keep=False)
     if dup.any():
@@ -94,12 +101,6 @@ def questionnaires(qs: pd.DataFrame | None, adsl: pd.DataFrame) -> pd.DataFrame:
     days = (wide["ADT"] - trtsdt).dt.days
     wide["ADY"] = days + (days >= 0)
     return wide.sort_values(["USUBJID", "ADT"], kind="stable").reset_index(drop=True)
-
-
-def visit_targets(interval_weeks: int, last_day: float) -> pd.DataFrame:
-    """Scheduled post-baseline visits: AVISIT "WEEK w", AVISITN w, target study day 7w + 1."""
-    weeks = np.arange(interval_weeks, max(interval_weeks, int(last_day // 7) + 2 * interval_weeks), interval_weeks)
-    return pd.DataFrame({"AVISIT": [f"WEEK {w}" for w in weeks], "AVISITN": weeks, "TARGET": 7 * weeks + 1})
 
 
 def assign_visits(long: pd.DataFrame, interval_weeks: int, window_days: int) -> pd.DataFrame:

@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..dates import dtc_to_date
+from ..dates import dtc_to_date, require_valid_dtc
 
 PARAM_LABELS = {"PFS": "Progression-free survival (days)", "OS": "Overall survival (days)",
                 "DOR": "Duration of response (days)", "TTR": "Time to response (days)"}
@@ -90,6 +90,7 @@ def new_therapy_dates(cm: pd.DataFrame | None, categories: list[str]) -> pd.Seri
     earlier)."""
     if cm is None or not {"CMCAT", "CMSTDTC", "USUBJID"} <= set(cm.columns):
         return None
+    require_valid_dtc(cm, "CM", "CMSTDTC")
     rows = cm[cm["CMCAT"].isin(categories)]
     dates = dtc_to_date(rows["CMSTDTC"], imputation="first")
     return dates.groupby(rows["USUBJID"]).min().dropna()
