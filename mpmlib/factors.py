@@ -14,7 +14,9 @@ models use complete cases and say how many were left out.
 Results: rates with exact CIs by subgroup, odds ratios (logistic regression; Firth's penalized
 likelihood when a factor separates the outcome, see :mod:`mpmlib.models`), hazard ratios (Cox
 regression with a proportional-hazards check) and log-rank tests, univariable and for a
-pre-specified multivariable set, with events per variable reported next to each model.
+pre-specified multivariable set, with events per variable and complete cases left out reported
+next to each model; Kaplan-Meier curves by factor level; and the number of tests made, by
+family (:func:`count_tests`).
 """
 
 from __future__ import annotations
@@ -147,22 +149,48 @@ def multivariable(frame: pd.DataFrame, specs: list[dict], chosen: list[str], out
     return _fit(x, outcome, tte, alpha)
 
 
+def model_notes(info: dict, term: str | None = None) -> str:
+    """Every note that applies to a model's estimate, joined by "; ": why Firth's penalized
+    likelihood replaced maximum likelihood (``firth_reason``), a model problem (``problem``: a
+    term not estimable, a fit that failed) and, for Cox models, a failed proportional-hazards
+    check of ``term`` (or of any term when ``term`` is None). None of them hides another."""
+    notes = []
+    if info.get("firth_reason"):
+        notes.append(f"Firth: {info['firth_reason']}")
+    if info.get("problem"):
+        notes.append(str(info["problem"]))
+    violated = info.get("ph_violated") or []
+    if (term in violated) if term is not None else bool(violated):
+        notes.append("PH assumption doubtful")
+    return "; ".join(notes)
+
+
+def _ph_p(info: dict, term: str) -> float:
+    """Proportional-hazards test p-value of ``term`` (Cox models; NaN otherwise)."""
+    ph = info.get("ph_test")
+    if ph is None or term not in getattr(ph, "index", []):
+        return np.nan
+    return float(ph.loc[term, "p_value"])
+
+
+def _result_row(factor: str, analysis: str, term: str, r: pd.Series, info: dict, ratio: str) -> dict:
+    level = term.split("[", 1)[1].rstrip("]") if "[" in term else term
+    return {"factor": factor, "analysis": analysis, "term": level, "estimate": r[ratio], "ci_low": r["ci_low"],
+            "ci_high": r["ci_high"], "p_value": r["p_value"],
+            "ph_p_value": _ph_p(info, term) if np.isfinite(r[ratio]) else np.nan,   # no PH check of no estimate
+            "n": info.get("n_used"), "n_dropped": info.get("n_dropped"), "events": info.get("n_events"),
+            "method": info.get("method") or "-", "note": model_notes(info, term)}
+
+
 def _rows(spec: dict, continuous: bool, table: pd.DataFrame, info: dict, ratio: str) -> list[dict]:
     analysis = f"continuous, per {spec.get('unit', 1):g}" if continuous else (
         "categories at " + ", ".join(f"{c:g}" for c in spec["cuts"]) if spec.get("kind") == "continuous" else "levels")
-    out = []
-    for term, r in table.iterrows():
-        level = term.split("[", 1)[1].rstrip("]") if "[" in term else term
-        out.append({"factor": spec["label"], "analysis": analysis, "term": level, "estimate": r[ratio],
-                    "ci_low": r["ci_low"], "ci_high": r["ci_high"], "p_value": r["p_value"],
-                    "n": info.get("n_used"), "events": info.get("n_events"), "method": info.get("method", "Cox"),
-                    "note": info.get("firth_reason") or info.get("problem") or
-                    ("PH assumption doubtful" if info.get("ph_violated") else "")})
-    return out
+    return [_result_row(spec["label"], analysis, term, r, info, ratio) for term, r in table.iterrows()]
 
 
 def logrank_by_factor(frame: pd.DataFrame, tte: pd.DataFrame, specs: list[dict]) -> pd.DataFrame:
-    """Log-rank test per factor over its non-missing levels."""
+    """Log-rank test per factor over its non-missing levels (levels listed in category order,
+    reference first)."""
     rows = []
     for spec in specs:
         col = frame[f"{spec['var']}@cat"]
@@ -170,10 +198,16 @@ def logrank_by_factor(frame: pd.DataFrame, tte: pd.DataFrame, specs: list[dict])
         data = pd.DataFrame({"t": tte["AVAL"].to_numpy()[keep], "e": tte["EVENT"].to_numpy()[keep],
                              "g": col.astype(str).to_numpy()[keep]})
         result = models.logrank(data, "t", "e", "g")
-        rows.append({"factor": spec["label"], "levels": ", ".join(str(g) for g in (result.get("groups") or [])),
+        groups = [str(g) for g in (result.get("groups") or [])]
+        ordered = [lv for lv in col.cat.categories if lv in groups]      # category order, reference first
+        rows.append({"factor": spec["label"], "levels": ", ".join(ordered),
                      "chi_square": result["statistic"], "df": result["df"], "p_value": result["p_value"],
                      "note": result.get("reason") or ""})
     return pd.DataFrame(rows)
+
+
+def _fmt_p(p: float) -> str:
+    return ("<0.001" if p < 0.001 else fmt_estimate(p, 3)) if np.isfinite(p) else "-"
 
 
 def logrank_display(results: pd.DataFrame) -> pd.DataFrame:
@@ -182,7 +216,7 @@ def logrank_display(results: pd.DataFrame) -> pd.DataFrame:
         "Levels compared": results["levels"].to_numpy(),
         "Chi-square": [fmt_estimate(x, 2) for x in results["chi_square"]],
         "df": ["-" if not np.isfinite(d) else str(int(d)) for d in results["df"]],
-        "p": [("<0.001" if p < 0.001 else fmt_estimate(p, 3)) if np.isfinite(p) else "-" for p in results["p_value"]],
+        "p": [_fmt_p(p) for p in results["p_value"]],
         "Note": results["note"].to_numpy(),
     }, index=pd.Index(results["factor"], name="Factor"))
 
@@ -230,40 +264,97 @@ def rates_display(rates: pd.DataFrame) -> pd.DataFrame:
 
 
 def ratios_display(results: pd.DataFrame, ratio_name: str) -> pd.DataFrame:
-    """Univariable or multivariable results: ratio [95% CI], p, n, events, method, note."""
+    """Univariable or multivariable results: ratio [95% CI], p, n, events, method, the
+    proportional-hazards test p (Cox results) and every note (:func:`model_notes`)."""
     if results.empty:
         return pd.DataFrame({"": ["No model could be fitted"]}).set_index("")
     return pd.DataFrame({
         f"{ratio_name} [95% CI]": [f"{fmt_estimate(e, 2)} [{fmt_estimate(a, 2)}, {fmt_estimate(b, 2)}]" for e, a, b in
                                    zip(results["estimate"], results["ci_low"], results["ci_high"])],
-        "p": [("<0.001" if p < 0.001 else fmt_estimate(p, 3)) if np.isfinite(p) else "-" for p in results["p_value"]],
+        "p": [_fmt_p(p) for p in results["p_value"]],
         "n": results["n"].astype("Int64").astype(str).to_numpy(), "Events": results["events"].astype("Int64").astype(str).to_numpy(),
         "Method": results["method"].replace({"ml": "ML", "firth": "Firth"}).to_numpy(),
+        **({"PH test p": [_fmt_p(p) for p in results["ph_p_value"].astype(float)]}
+           if "ph_p_value" in results and results["method"].astype(str).str.startswith("Cox").any() else {}),
         "Note": results["note"].fillna("").to_numpy(),
     }, index=pd.MultiIndex.from_arrays([results["factor"], results["analysis"], results["term"]],
                                        names=["Factor", "Analysis", "Level / term"]))
 
 
 def multivariable_rows(spec_labels: dict[str, str], table: pd.DataFrame, info: dict, ratio: str) -> pd.DataFrame:
-    """Multivariable model coefficients as result rows (factor label from the term's variable)."""
+    """Multivariable model coefficients as result rows (factor label from the term's variable),
+    with every applicable note (:func:`model_notes`: Firth reason, model problem, PH check of the
+    term), the PH test p-value (Cox) and the complete cases used / left out."""
     rows = []
     for term, r in table.iterrows():
         var = term.split("[", 1)[0].split(" (per", 1)[0]
-        level = term.split("[", 1)[1].rstrip("]") if "[" in term else term
-        rows.append({"factor": spec_labels.get(var, var), "analysis": "multivariable", "term": level,
-                     "estimate": r[ratio], "ci_low": r["ci_low"], "ci_high": r["ci_high"], "p_value": r["p_value"],
-                     "n": info.get("n_used"), "events": info.get("n_events"), "method": info.get("method", "Cox"),
-                     "note": ("PH doubtful" if term in (info.get("ph_violated") or []) else "")})
+        rows.append(_result_row(spec_labels.get(var, var), "multivariable", term, r, info, ratio))
     return pd.DataFrame(rows)
 
 
 def epv_note(info: dict, minimum: float = 10) -> str:
-    """Subjects, events and events per variable of a multivariable model, with a warning when
-    events per variable fall below ``minimum`` (Peduzzi et al., J Clin Epidemiol 1996;49:1373)."""
+    """Subjects used and left out (complete cases), events and events per variable of a
+    multivariable model, with a warning when events per variable fall below ``minimum``
+    (Peduzzi et al., J Clin Epidemiol 1996;49:1373), and the method notes of :func:`model_notes`
+    (Firth's penalized likelihood and why, model problems)."""
     epv = info.get("events_per_variable")
-    text = (f"{info.get('n_used', 0)} subjects, {info.get('n_events', 0)} events, "
-            f"events per variable {fmt_estimate(epv)}")
+    dropped = info.get("n_dropped") or 0
+    text = (f"{info.get('n_used', 0)} subjects ({dropped} left out: a model factor missing), "
+            f"{info.get('n_events', 0)} events, events per variable {fmt_estimate(epv)}")
     if epv is not None and np.isfinite(epv) and epv < minimum:
         text += (f" — **below {minimum:g}: the model is over-fitted and its estimates unreliable "
                  "(Peduzzi et al. 1996); read it as a description, not as adjusted effects**")
+    notes = model_notes({k: info.get(k) for k in ("firth_reason", "problem")})
+    if notes:
+        text += f". *Model notes:* {notes}"
     return text
+
+
+def count_tests(results: list[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
+    """Number of hypothesis tests shown in the report, by family: every finite p-value.
+
+    ``results``: (family, result table) pairs, e.g. ("Logistic, univariable", univariable rows).
+    Each finite ``p_value`` counts once in its family; each finite ``ph_p_value`` (Cox models)
+    counts once in "Proportional-hazards check". NaN p-values (a model not estimable, a log-rank
+    test without two groups) are not tests. The last row is the total. Rationale: the reader
+    needs the number of tests made to judge unadjusted p-values (ICH E9 section 5.6; Wang et al.,
+    NEJM 2007;357:2189 on reporting subgroup analyses)."""
+    counts: dict[str, int] = {}
+    for family, table in results:
+        for column, name in (("p_value", family), ("ph_p_value", "Proportional-hazards check")):
+            if table is None or column not in getattr(table, "columns", []):
+                continue
+            p = pd.to_numeric(table[column], errors="coerce").to_numpy(float)
+            counts[name] = counts.get(name, 0) + int(np.isfinite(p).sum())
+    out = pd.DataFrame({"Tests": list(counts.values())}, index=pd.Index(list(counts), name="Family"))
+    out.loc["Total"] = int(out["Tests"].sum())
+    return out.astype(int)
+
+
+def firth_footnote(results: pd.DataFrame) -> str | None:
+    """Footnote for :func:`ratio_forest_rows`' " F" mark, when any estimate used Firth."""
+    if results.empty or not results["method"].eq("firth").any():
+        return None
+    return "F = Firth's penalized likelihood (the factor separates the outcome; profile-likelihood CI)"
+
+
+def km_by_factor(frame: pd.DataFrame, tte: pd.DataFrame, specs: list[dict], conf_type: str = "log-log",
+                 alpha: float = 0.05) -> dict[str, dict[str, pd.DataFrame]]:
+    """Kaplan-Meier tables by factor level: factor label -> {"level (n=..)" -> KM table}, levels in
+    category order (reference first, "Missing" last so every subject is shown), computed by
+    :func:`mpmlib.efficacy.km_curves` (``stats.km_table``, matched to R ``survfit``). ``tte`` has
+    AVAL and EVENT aligned with ``frame``; factors without categories (continuous without cuts)
+    are left out."""
+    from . import efficacy
+
+    out = {}
+    for spec in specs:
+        col = frame[f"{spec['var']}@cat"]
+        curves = {}
+        for level in col.cat.categories:
+            rows = tte[col.eq(level).to_numpy() & tte["AVAL"].notna().to_numpy()]
+            if len(rows):
+                curves[f"{level} (n={len(rows)})"] = efficacy.km_curves(rows, None, conf_type, alpha)["All subjects"]
+        if curves:
+            out[spec["label"]] = curves
+    return out

@@ -6,18 +6,20 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from .plots_efficacy import NO_DATA
+from .plots_efficacy import CURVE_COLOURS, NO_DATA
 
 
 def forest_plot(rows: pd.DataFrame, *, xlabel: str, reference: float | None = 1.0, log_scale: bool = True,
-                percent: bool = False, title: str | None = None, label_right: str = ""):
+                percent: bool = False, title: str | None = None, label_right: str = "",
+                footnote: str | None = None):
     """One row per estimate, top to bottom in the given order: point estimate with its CI.
 
     ``rows`` columns: ``label`` (left text), ``estimate``, ``ci_low``, ``ci_high`` and optional
     ``right`` (text printed at the right, e.g. "6/12" or "0.45 (0.12-1.6)") and ``header``
     (True for a factor title row without an estimate). Ratios are drawn on a log axis with a
     line at 1; rates (``percent=True``) on 0-100 % with a line at the overall rate
-    (``reference``). CI ends beyond the axis are clipped and marked with an arrow.
+    (``reference``). CI ends beyond the axis are clipped and marked with an arrow. ``footnote``
+    is printed under the plot (e.g. what a mark in the right-hand text means).
     """
     if rows.empty or rows["estimate"].notna().sum() == 0:
         fig, ax = plt.subplots(figsize=(6, 1.5))
@@ -74,4 +76,54 @@ def forest_plot(rows: pd.DataFrame, *, xlabel: str, reference: float | None = 1.
     if title:
         ax.set_title(title)
     fig.tight_layout()
+    if footnote:
+        fig.subplots_adjust(bottom=fig.subplotpars.bottom + 0.35 / fig.get_figheight())
+        fig.text(0.01, 0.01, footnote, fontsize=8, color="#444444", gid="footnote")
+    return fig
+
+
+def km_grid(curves_by_factor: dict[str, dict[str, pd.DataFrame]], *, ylabel: str = "Probability",
+            title: str | None = None, time_divisor: float = 30.4375, ncols: int = 3):
+    """Small Kaplan-Meier panels, one per factor, a curve per level (shared axes).
+
+    ``curves_by_factor``: factor label -> {level label -> KM table with ``time`` (days),
+    ``survival`` and ``n_censor``}, e.g. :func:`mpmlib.factors.km_by_factor`. Drawn with the
+    conventions of :func:`mpmlib.plots_efficacy.km_plot` (right-continuous steps from (0, 1),
+    '+' at censoring times, its Okabe-Ito colours in level order); confidence bands are left out
+    so the small panels stay readable. Times are shown as days / ``time_divisor`` (months).
+    """
+    panels = {k: {lv: km for lv, km in v.items() if km is not None and len(km)} for k, v in curves_by_factor.items()}
+    panels = {k: v for k, v in panels.items() if v}
+    if not panels:
+        fig, ax = plt.subplots(figsize=(6, 1.5))
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, NO_DATA, ha="center", va="center", transform=ax.transAxes)
+        return fig
+    ncols = min(ncols, len(panels))
+    nrows = -(-len(panels) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, 2.9 * nrows), sharex=True, sharey=True,
+                             squeeze=False, layout="constrained")
+    for ax, (factor, curves) in zip(axes.flat, panels.items()):
+        for i, (level, km) in enumerate(curves.items()):
+            km = km.sort_values("time")
+            colour = CURVE_COLOURS[i % len(CURVE_COLOURS)]
+            x = np.r_[0.0, km["time"].to_numpy(float) / time_divisor]
+            ax.step(x, np.r_[1.0, km["survival"].to_numpy(float)], where="post", color=colour, lw=1.4, label=level)
+            censored = km[km["n_censor"] > 0]
+            ax.plot(censored["time"] / time_divisor, censored["survival"], ls="none", marker="+", ms=6, mew=1,
+                    color=colour, gid="censor")
+        ax.set_title(factor, fontsize=9)
+        ax.legend(fontsize=7, loc="upper right", frameon=False)
+        ax.set_ylim(0, 1.02)
+        ax.tick_params(labelsize=8)
+    for ax in axes.flat[len(panels):]:
+        ax.set_axis_off()
+    for ax in axes[:, 0]:
+        ax.set_ylabel(ylabel, fontsize=8)
+    for i, ax in enumerate(axes.flat[:len(panels)]):
+        if i + ncols >= len(panels):              # lowest panel of its column: x axis labelled
+            ax.tick_params(axis="x", labelbottom=True)
+            ax.set_xlabel("Months since first dose", fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=11)
     return fig

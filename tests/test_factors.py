@@ -2,7 +2,9 @@
 
 References: hand-coded factor levels and dummies; subgroup counts against a plain groupby and
 Clopper-Pearson CIs against statsmodels; univariable models against direct calls of the model
-functions (tested against published values in test_models.py).
+functions (tested against published values in test_models.py); Kaplan-Meier curves by level
+against stats.km_table (matched to R survfit in test_stats.py); notes, test counts and level
+order against hand-built inputs counted by hand.
 """
 
 from __future__ import annotations
@@ -118,3 +120,102 @@ def test_multivariable_and_logrank_equal_direct_calls(adsl):
     lr = factors.logrank_by_factor(frame, tte, SPECS).set_index("factor").loc["ECOG"]
     ref = multivariate_logrank_test(tte["AVAL"], big["ECOGBL"].astype(str), tte["EVENT"])
     assert lr["chi_square"] == pytest.approx(ref.test_statistic) and lr["p_value"] == pytest.approx(ref.p_value)
+
+
+def test_logrank_lists_levels_in_category_order(adsl):
+    """Reference first, as the factor frame orders them (not alphabetical): hand-coded."""
+    specs = [{**SPECS[0], "reference": "Non-epithelioid"}]
+    tte = pd.DataFrame({"AVAL": np.arange(1, 9) * 30.0, "EVENT": [1, 0, 1, 1, 0, 1, 1, 0]})
+    frame = factors.factor_frame(adsl, specs)
+    assert factors.logrank_by_factor(frame, tte, specs)["levels"].tolist() == ["Non-epithelioid, Epithelioid"]
+
+
+def test_model_notes_join_firth_reason_problem_and_ph():
+    """Hand-built model info: no note hides another (the old rule showed only the first)."""
+    info = {"firth_reason": "fitted probabilities numerically 0 or 1", "problem": "no variation: X",
+            "ph_violated": ["ECOGBL[1]"]}
+    assert factors.model_notes(info, "ECOGBL[1]") == ("Firth: fitted probabilities numerically 0 or 1; "
+                                                      "no variation: X; PH assumption doubtful")
+    assert factors.model_notes(info, "AGE (per 10)") == "Firth: fitted probabilities numerically 0 or 1; no variation: X"
+    assert factors.model_notes({"ph_violated": ["A"]}) == "PH assumption doubtful"
+    assert factors.model_notes({}) == ""
+
+
+def test_multivariable_rows_carry_firth_problem_ph_and_dropped():
+    """Hand-built coefficient table and info: every note, the PH p-value and n left out appear."""
+    table = pd.DataFrame({"hazard_ratio": [2.0, np.nan], "ci_low": [1.1, np.nan], "ci_high": [3.6, np.nan],
+                          "p_value": [0.02, np.nan]}, index=["ECOGBL[1]", "HISTOL[Non-epithelioid]"])
+    info = {"method": "Cox (Efron ties)", "n_used": 30, "n_dropped": 4, "n_events": 20,
+            "problem": "diverging estimate: HISTOL[Non-epithelioid]", "ph_violated": ["ECOGBL[1]"],
+            "ph_test": pd.DataFrame({"test_statistic": [5.0, 0.1], "p_value": [0.025, 0.75]}, index=table.index),
+            "events_per_variable": 10.0}
+    rows = factors.multivariable_rows({"ECOGBL": "ECOG", "HISTOL": "Histology"}, table, info, "hazard_ratio")
+    assert rows["note"].tolist() == ["diverging estimate: HISTOL[Non-epithelioid]; PH assumption doubtful",
+                                     "diverging estimate: HISTOL[Non-epithelioid]"]
+    assert rows["ph_p_value"].tolist()[0] == 0.025 and np.isnan(rows["ph_p_value"].tolist()[1])
+    assert rows["n_dropped"].tolist() == [4, 4]
+    shown = factors.ratios_display(rows, "Hazard ratio")
+    assert shown["PH test p"].tolist() == ["0.025", "-"]
+    note = factors.epv_note(info)
+    assert "30 subjects (4 left out" in note and "diverging estimate" in note
+
+
+def test_firth_reason_reaches_the_multivariable_output(adsl):
+    """No responder among non-epithelioid subjects separates the outcome: Firth is used (as in
+    test_models.py against logistf) and its reason is in the rows and the EPV note."""
+    big = pd.concat([adsl] * 5, ignore_index=True).assign(USUBJID=lambda d: [f"S{i}" for i in range(len(d))])
+    frame = factors.factor_frame(big, SPECS)
+    rng = np.random.default_rng(5)
+    outcome = pd.Series(np.where(frame["HISTOL@cat"].eq("Epithelioid"), rng.integers(0, 2, len(big)), 0))
+    table, info = factors.multivariable(frame, SPECS, ["HISTOL", "ECOGBL"], outcome=outcome)
+    rows = factors.multivariable_rows({"HISTOL": "Histology", "ECOGBL": "ECOG"}, table, info, "odds_ratio")
+    assert info["method"] == "firth" and rows["note"].str.startswith("Firth: ").all()
+    assert "Firth: " in factors.epv_note(info)
+    assert factors.firth_footnote(rows).startswith("F = Firth")
+    assert factors.firth_footnote(rows.assign(method="ml")) is None
+
+
+def test_count_tests_counts_every_finite_p_value_by_family():
+    """Counted by hand: NaN p-values are not tests; PH checks form their own family."""
+    uni = pd.DataFrame({"p_value": [0.2, np.nan, 0.01], "ph_p_value": [0.5, np.nan, 0.03]})
+    multi = pd.DataFrame({"p_value": [0.4, 0.6], "ph_p_value": [np.nan, 0.9]})
+    logit = pd.DataFrame({"p_value": [0.3, np.nan], "ph_p_value": [np.nan, np.nan]})
+    lr = pd.DataFrame({"p_value": [0.04, np.nan, 0.7]})
+    counts = factors.count_tests([("Logistic, univariable", logit), ("Cox, univariable", uni),
+                                  ("Cox, multivariable", multi), ("Log-rank", lr), ("Cox, univariable", uni)])
+    assert counts["Tests"].to_dict() == {"Logistic, univariable": 1, "Proportional-hazards check": 5,
+                                         "Cox, univariable": 4, "Cox, multivariable": 2, "Log-rank": 2, "Total": 14}
+
+
+def test_km_by_factor_equals_km_tables_per_level(adsl):
+    """Each level's curve is stats.km_table on that level's subjects (km_table is matched to R
+    survfit in test_stats.py); every subject is in one curve, Missing included."""
+    from mpmlib import plots_factors, stats
+
+    tte = pd.DataFrame({"AVAL": [30.0, 60, 90, 120, 150, 180, 210, 240], "EVENT": [1, 0, 1, 1, 0, 1, 1, 0]})
+    frame = factors.factor_frame(adsl, SPECS)
+    curves = factors.km_by_factor(frame, tte, SPECS)
+    assert list(curves["Histology"]) == ["Epithelioid (n=4)", "Non-epithelioid (n=3)", "Missing (n=1)"]
+    assert list(curves["Age"]) == ["<65 (n=3)", ">=65 (n=4)", "Missing (n=1)"]
+    epi = frame["HISTOL@cat"].eq("Epithelioid")
+    ref = stats.km_table(tte.loc[epi, "AVAL"], tte.loc[epi, "EVENT"])
+    pd.testing.assert_frame_equal(curves["Histology"]["Epithelioid (n=4)"].reset_index(drop=True),
+                                  ref.reset_index(drop=True))
+    fig = plots_factors.km_grid(curves)
+    panels = [ax for ax in fig.axes if ax.get_title()]
+    assert [ax.get_title() for ax in panels] == ["Histology", "ECOG", "Age"]
+    steps = [line for line in panels[0].lines if line.get_gid() != "censor"]
+    assert list(steps[0].get_ydata()) == [1.0, *ref["survival"]]
+    import matplotlib.pyplot as plt
+    plt.close(fig)
+
+
+def test_forest_plot_footnote_is_printed():
+    import matplotlib.pyplot as plt
+
+    from mpmlib import plots_factors
+
+    rows = pd.DataFrame({"label": ["A"], "estimate": [2.0], "ci_low": [1.0], "ci_high": [4.0], "right": ["2 F"]})
+    fig = plots_factors.forest_plot(rows, xlabel="Odds ratio", footnote="F = Firth")
+    assert [t.get_text() for t in fig.texts if t.get_gid() == "footnote"] == ["F = Firth"]
+    plt.close(fig)
