@@ -1,14 +1,16 @@
 """Quality-of-life analyses: ADSL + ADQS in, tables out (EORTC QLQ-C30).
 
-* Compliance: questionnaires received / expected at each analysis visit. Expected = treated
-  subjects still on study at the visit (window start on or before their last date on study:
-  death, data cut-off or last contact, whichever is first, or the end of the questionnaire
-  schedule, e.g. first progression, ``qol.expected_until``); received = a questionnaire with at
-  least one answered item assigned to that visit (ADQS ANL01FL). EORTC / ISOQOL reporting
-  practice (Calvert et al., JAMA 2013;309:814, CONSORT-PRO item 13).
+* Compliance: questionnaires received / expected at each scheduled analysis visit. Expected =
+  treated subjects still on study at the visit (window start on or before their last date on
+  study: death, data cut-off or last contact, whichever is first, or the end of the questionnaire
+  schedule, e.g. first progression, ``qol.expected_until``); received = an expected subject with a
+  questionnaire with at least one answered item assigned to that visit (ADQS ANL01FL);
+  questionnaires of subjects not expected are counted apart as off-schedule. EORTC / ISOQOL
+  reporting practice (Calvert et al., JAMA 2013;309:814, CONSORT-PRO item 13).
 * Scores and change from baseline by visit: n, mean, SD, median, min, max; mean change with a
   t-based 95 % CI. Only subjects with a baseline score contribute to change.
-* Linear mixed model of change from baseline (statsmodels MixedLM, REML): fixed effects visit
+* Linear mixed model of change from baseline (REML, :func:`mpmlib.stats.random_intercept_reml`,
+  the model of statsmodels MixedLM / lme4 / SAS PROC MIXED, vectorised): fixed effects visit
   (categorical) and baseline score (centred at its mean), random intercept per subject. Valid
   under missing at random given the observed scores (no imputation); visits with fewer than
   ``min_n`` observations are left out. Estimated mean change per visit = intercept + visit effect
@@ -20,8 +22,6 @@
 """
 
 from __future__ import annotations
-
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -37,29 +37,64 @@ def visit_order(adqs: pd.DataFrame) -> list[str]:
 
 def compliance(adsl: pd.DataFrame, adqs: pd.DataFrame, interval_weeks: int = 6, window_days: int = 14,
                population: str = "SAFFL", stop_dates: pd.Series | None = None) -> pd.DataFrame:
-    """Expected, received and compliance (%) per analysis visit (module rules).
+    """Expected, received, off-schedule and compliance (%) per analysis visit (module rules).
+
+    Visits come from the schedule, not from ADQS: BASELINE, then every ``interval_weeks`` weeks
+    up to the last visit at which anyone is expected (or, if later, the last visit with an
+    off-schedule questionnaire), so a visit where nobody returned a questionnaire is shown with 0.
+    *Received* counts only subjects expected at the visit, so compliance never exceeds 100 %;
+    *Off-schedule* counts population subjects with a questionnaire at a visit where they were no
+    longer expected (e.g. after their progression, when the schedule ends there). CONSORT-PRO
+    (Calvert et al., JAMA 2013;309:814) item 13: compliance = received / expected.
 
     ``stop_dates`` (USUBJID -> date) ends the questionnaire schedule earlier, e.g. at the first
     progression when the protocol collects questionnaires only until then.
     """
+    if interval_weeks < 1:
+        raise ValueError(f"interval_weeks must be at least 1, got {interval_weeks!r}")
     pop = adsl[adsl[population].eq("Y") & adsl["TRTSDT"].notna()]
     ends = [pop[c] for c in ("LSTALVDT", "DTHDT", "DCUTDT") if c in pop]
     if stop_dates is not None:
         ends.append(pop["USUBJID"].map(stop_dates))
     last = pd.concat(ends, axis=1).min(axis=1)
-    on_study_days = (last - pop["TRTSDT"]).dt.days + 1
-    received = adqs[adqs["ANL01FL"].eq("Y")].groupby("AVISIT")["USUBJID"].nunique()
+    on_study = pd.Series(((last - pop["TRTSDT"]).dt.days + 1).to_numpy(), index=pop["USUBJID"].to_numpy())
+    got = adqs[adqs["ANL01FL"].eq("Y") & adqs["USUBJID"].isin(on_study.index)]
+    received = got.groupby("AVISIT")["USUBJID"].unique()
+
+    def expected_at(week: int) -> pd.Index:
+        return on_study.index[(on_study >= 7 * week + 1 - window_days).to_numpy()]
+
+    weeks, week = [], interval_weeks
+    last_received = int(got["AVISITN"].max()) if got["AVISITN"].notna().any() else 0
+    while len(expected_at(week)) or week <= last_received:
+        weeks.append(week)
+        week += interval_weeks
     rows = []
-    for visit in visit_order(adqs):
-        if visit == "BASELINE":
-            expected = len(pop)
-        else:
-            week = int(visit.split()[1])
-            expected = int((on_study_days >= 7 * week + 1 - window_days).sum())
-        got = int(received.get(visit, 0))
-        rows.append({"Visit": visit, "Expected": expected, "Received": got,
-                     "Compliance (%)": round_half_up(100 * got / expected, 1) if expected else "-"})
+    for visit, expected in [("BASELINE", on_study.index)] + [(f"WEEK {w}", expected_at(w)) for w in weeks]:
+        returned = pd.Index(received.get(visit, []))
+        n_exp, n_got = len(expected), int(returned.isin(expected).sum())
+        rows.append({"Visit": visit, "Expected": n_exp, "Received": n_got,
+                     "Compliance (%)": round_half_up(100 * n_got / n_exp, 1) if n_exp else "-",
+                     "Off-schedule": int((~returned.isin(expected)).sum())})
     return pd.DataFrame(rows).set_index("Visit")
+
+
+def without_baseline(adsl: pd.DataFrame, adqs: pd.DataFrame, population: str = "SAFFL") -> pd.Series:
+    """USUBJIDs of ``population`` subjects with no baseline questionnaire (no ADQS record with
+    ABLFL = Y for any scale). They have no change from baseline, so they are absent from the
+    change, mixed-model, responder and time-to-deterioration analyses (ADQS rules)."""
+    pop = adsl.loc[adsl[population].eq("Y"), "USUBJID"]
+    with_base = adqs.loc[adqs["ABLFL"].eq("Y"), "USUBJID"].unique() if len(adqs) else []
+    return pop[~pop.isin(with_base)].reset_index(drop=True)
+
+
+def incomplete_dates(adqs: pd.DataFrame) -> pd.DataFrame:
+    """Questionnaires (subject, visit) kept in ADQS without an analysis date because QSDTC is
+    partial or missing (ADQS ``ADTINCFL`` = Y): they get no analysis visit and are in no
+    by-visit analysis."""
+    if "ADTINCFL" not in adqs.columns:
+        return pd.DataFrame(columns=["USUBJID", "VISIT"])
+    return adqs.loc[adqs["ADTINCFL"].eq("Y"), ["USUBJID", "VISIT"]].drop_duplicates().reset_index(drop=True)
 
 
 def _ci(values: pd.Series, alpha: float = 0.05) -> tuple[float, float]:
@@ -104,7 +139,7 @@ def mixed_model(adqs: pd.DataFrame, paramcd: str, min_n: int = 5, alpha: float =
     Returns (estimates: visit, n, estimate, ci_low, ci_high; info: n_subjects, n_obs, converged,
     random-intercept variance, residual variance, visits left out).
     """
-    import statsmodels.formula.api as smf
+    from .stats import random_intercept_reml
 
     data = adqs[adqs["PARAMCD"].eq(paramcd) & adqs["CHG"].notna() & adqs["BASE"].notna()].copy()
     counts = data.groupby("AVISITN").size()
@@ -114,28 +149,30 @@ def mixed_model(adqs: pd.DataFrame, paramcd: str, min_n: int = 5, alpha: float =
     info = {"n_subjects": int(data["USUBJID"].nunique()), "n_obs": len(data), "visits_left_out": dropped}
     if data["AVISITN"].nunique() < 1 or data["USUBJID"].nunique() < 3:
         return pd.DataFrame(columns=["visit", "n", "estimate", "ci_low", "ci_high"]), {**info, "converged": False}
-    data["BASEC"] = data["BASE"] - data["BASE"].mean()
-    data["VISIT"] = pd.Categorical(data["AVISITN"].astype(int), categories=sorted(kept.astype(int)))
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        fit = smf.mixedlm("CHG ~ C(VISIT) + BASEC", data, groups=data["USUBJID"]).fit(reml=True)
-    names = fit.fe_params.index
-    cov = fit.cov_params().loc[names, names]
+    levels = sorted(kept.astype(int))
+    visit = pd.Categorical(data["AVISITN"].astype(int), categories=levels)
+    # treatment coding, first kept visit as reference (as patsy's C(VISIT)); baseline centred
+    design = pd.get_dummies(visit, prefix="WEEK", drop_first=True, dtype=float).set_axis(data.index)
+    design.insert(0, "Intercept", 1.0)
+    design["BASEC"] = data["BASE"] - data["BASE"].mean()
+    try:
+        fit = random_intercept_reml(data["CHG"], design, data["USUBJID"])
+    except (ValueError, np.linalg.LinAlgError):
+        return pd.DataFrame(columns=["visit", "n", "estimate", "ci_low", "ci_high"]), {**info, "converged": False}
+    names = design.columns
     z = sps.norm.ppf(1 - alpha / 2)
     out = []
-    for level in data["VISIT"].cat.categories:
+    for level in levels:
         contrast = pd.Series(0.0, index=names)
         contrast["Intercept"] = 1.0
-        term = f"C(VISIT)[T.{level}]"
-        if term in contrast.index:
-            contrast[term] = 1.0
-        est = float(contrast @ fit.fe_params)
-        se = float(np.sqrt(contrast @ cov @ contrast))
-        out.append({"visit": f"WEEK {level}", "n": int((data["VISIT"] == level).sum()), "estimate": est,
+        if f"WEEK_{level}" in contrast.index:
+            contrast[f"WEEK_{level}"] = 1.0
+        est = float(contrast @ fit["params"])
+        se = float(np.sqrt(contrast @ fit["cov_params"] @ contrast))
+        out.append({"visit": f"WEEK {level}", "n": int((visit == level).sum()), "estimate": est,
                     "ci_low": est - z * se, "ci_high": est + z * se})
-    info.update(converged=bool(fit.converged) and not any("converge" in str(w.message).lower() for w in caught),
-                group_variance=float(fit.cov_re.iloc[0, 0]), residual_variance=float(fit.scale),
-                baseline_coefficient=float(fit.fe_params["BASEC"]))
+    info.update(converged=fit["converged"], group_variance=fit["tau2"], residual_variance=fit["sigma2"],
+                baseline_coefficient=float(fit["params"]["BASEC"]))
     return pd.DataFrame(out), info
 
 

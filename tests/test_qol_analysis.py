@@ -5,7 +5,8 @@ References: the EORTC QLQ-C30 scoring (tested in test_qol_scoring.py) applied th
 baseline rules worked out by hand; the mixed model against a second implementation (with a
 balanced design and a subject-level covariate, generalised least squares under compound symmetry
 equals ordinary least squares for the fixed effects, so statsmodels OLS gives the same visit
-estimates); the t-based CI against scipy; compliance and time to deterioration counted by hand.
+estimates); the t-based CI against scipy; compliance, partial-date flags and time to deterioration
+counted by hand.
 """
 
 from __future__ import annotations
@@ -179,3 +180,40 @@ def test_responders_equal_a_plain_count():
     assert int(table.loc["WEEK 6", "n"]) == len(fa)
     assert table.loc["WEEK 6", "Improved"].split()[0] == str(improved) or (improved == 0 and table.loc["WEEK 6", "Improved"] == "0")
     assert table.loc["WEEK 6", "Deteriorated"].split()[0] == str(worse) or (worse == 0 and table.loc["WEEK 6", "Deteriorated"] == "0")
+
+
+def test_compliance_counts_received_among_expected_and_lists_scheduled_visits():
+    """Counted by hand. On study until day 131 (LSTALVDT), so windows open through week 18 (day
+    127 - 14 = 113) but not week 24 (155 - 14 = 141). A: baseline and week 12. B: baseline,
+    progressed on day 20, yet returned a week-6 questionnaire (off-schedule, not received).
+    C: none. Nobody returned one at week 18: the visit is still listed."""
+    rows = (qs_rows("A", 1, WORKED, "BASELINE") + qs_rows("A", 85, WORKED, "WEEK 12")
+            + qs_rows("B", 1, WORKED, "BASELINE") + qs_rows("B", 43, WORKED, "WEEK 6"))
+    adsl = adsl_for(["A", "B", "C"]).assign(LSTALVDT=REF + pd.Timedelta(days=130))
+    adqs = derive_adqs(adsl, pd.DataFrame(rows))
+    table = qol_analysis.compliance(adsl, adqs, 6, 14, "SAFFL", pd.Series({"B": REF + pd.Timedelta(days=19)}))
+    assert table.index.tolist() == ["BASELINE", "WEEK 6", "WEEK 12", "WEEK 18"]
+    assert table["Expected"].tolist() == [3, 2, 2, 2]
+    assert table["Received"].tolist() == [2, 0, 1, 0]
+    assert table["Off-schedule"].tolist() == [0, 1, 0, 0]
+    assert table["Compliance (%)"].tolist() == ["66.7", "0.0", "50.0", "0.0"]
+
+
+def test_partial_questionnaire_date_is_kept_and_flagged():
+    """A questionnaire dated only to the month (or undated) is scored and kept with ADTINCFL = Y,
+    no ADT/ADY and no analysis visit (ADQS rules); B never had a baseline questionnaire."""
+    partial = [{**r, "QSDTC": "2024-04"} for r in qs_rows("A", 85, WORKED, "WEEK 12")]
+    undated = [{**r, "QSDTC": None} for r in qs_rows("A", 127, WORKED, "WEEK 18")]
+    rows = qs_rows("A", 1, WORKED, "BASELINE") + partial + undated + qs_rows("B", 43, WORKED, "WEEK 6")
+    adsl = adsl_for(["A", "B"])
+    adqs = derive_adqs(adsl, pd.DataFrame(rows))
+    flagged = adqs[adqs["ADTINCFL"].eq("Y")]
+    assert sorted(flagged["VISIT"].unique()) == ["WEEK 12", "WEEK 18"]
+    assert flagged["ADT"].isna().all() and flagged["ADY"].isna().all()
+    assert flagged["AVISIT"].eq("UNSCHEDULED").all() and flagged["ANL01FL"].eq("").all()
+    expected = score_qlq_c30(pd.DataFrame([WORKED], columns=[f"Q{k}" for k in range(1, 31)]))
+    ql = flagged[flagged["PARAMCD"].eq("QL2")]["AVAL"]
+    assert ql.tolist() == pytest.approx([expected.loc[0, "QL2"]] * 2)
+    assert adqs.loc[adqs["ADTINCFL"].ne("Y"), "ADTINCFL"].eq("").all()
+    assert qol_analysis.incomplete_dates(adqs).values.tolist() == [["A", "WEEK 12"], ["A", "WEEK 18"]]
+    assert qol_analysis.without_baseline(adsl, adqs).tolist() == ["B"]

@@ -10,6 +10,10 @@ source      SDTM QS records with ``QSTESTCD`` EOR0101-EOR0130 (item k = the last
 PARAMCD     the Scoring Manual's scale codes (QL2 PF2 RF2 EF CF SF FA NV PA DY SL AP CO DI FI)
             and SUMSC, scored by :func:`mpmlib.qol.score_qlq_c30` (half rule).
 ADT, ADY    questionnaire date (complete QSDTC) and study day (first dose = day 1, no day 0).
+ADTINCFL    "Y" when QSDTC is partial or missing: the questionnaire is kept (scored, counted) but
+            has no ADT/ADY, so no analysis visit ("UNSCHEDULED"), no baseline and no change. Not
+            imputed: a visit window needs the day. QC (X-002 / QS-005) accepts partial dates, so
+            this flag is where they show (``qol_analysis.incomplete_dates``).
 AVISIT      analysis visit by window, not the nominal visit: "BASELINE" = the last questionnaire on
             or before day 1; "WEEK w" for w = every ``interval_weeks`` weeks: target day 7w + 1,
             +- ``window_days``; anything else "UNSCHEDULED". ``ANL01FL`` = the questionnaire
@@ -31,7 +35,7 @@ from ..dates import dtc_to_date, require_valid_dtc
 from ..errors import DataError
 
 DEFAULT_SETTINGS = {"interval_weeks": 6, "window_days": 14, "meaningful_change": 10}
-COLUMNS = ["USUBJID", "PARAMCD", "PARAM", "AVAL", "ADT", "ADY", "VISIT", "AVISIT", "AVISITN", "ABLFL", "ANL01FL",
+COLUMNS = ["USUBJID", "PARAMCD", "PARAM", "AVAL", "ADT", "ADY", "ADTINCFL", "VISIT", "AVISIT", "AVISITN", "ABLFL", "ANL01FL",
            "BASE", "CHG", "DIRECTION", "DETERFL", "IMPRFL"]
 ITEM_CODE = r"^EOR01(\d{2})$"
 
@@ -45,8 +49,8 @@ def derive_adqs(adsl: pd.DataFrame, qs: pd.DataFrame | None, settings: dict | No
     if forms.empty:
         return pd.DataFrame(columns=COLUMNS)
     scores = score_qlq_c30(forms[["USUBJID", *[f"Q{k}" for k in range(1, 31)]]])  # USUBJID names subjects in errors
-    long = scores.join(forms[["USUBJID", "VISIT", "ADT", "ADY"]]).melt(
-        id_vars=["USUBJID", "VISIT", "ADT", "ADY"], var_name="PARAMCD", value_name="AVAL")
+    ids = ["USUBJID", "VISIT", "ADT", "ADY", "ADTINCFL"]
+    long = scores.join(forms[ids]).melt(id_vars=ids, var_name="PARAMCD", value_name="AVAL")
     scales = load_scales("QLQ-C30").set_index("code")
     labels = {**scales["label"].to_dict(), "SUMSC": "QLQ-C30 summary score"}
     direction = {**{c: (-1 if k == "symptom" else 1) for c, k in scales["kind"].items()}, "SUMSC": 1}
@@ -63,7 +67,8 @@ def derive_adqs(adsl: pd.DataFrame, qs: pd.DataFrame | None, settings: dict | No
 
 
 def questionnaires(qs: pd.DataFrame | None, adsl: pd.DataFrame) -> pd.DataFrame:
-    """One row per subject and questionnaire (visit + date) with items Q1-Q30, ADT and ADY.
+    """One row per subject and questionnaire (visit + date) with items Q1-Q30, ADT, ADY and
+    ADTINCFL (module rules: a partial or missing QSDTC keeps the questionnaire, flagged).
 
     A questionnaire with no answered item is not a questionnaire received. Two answers to one
     item of one questionnaire are a :class:`DataError`.
@@ -97,6 +102,7 @@ def questionnaires(qs: pd.DataFrame | None, adsl: pd.DataFrame) -> pd.DataFrame:
     wide.columns = [f"Q{k}" for k in wide.columns]
     wide = wide[wide.notna().any(axis=1)].reset_index()
     wide["ADT"] = dtc_to_date(wide["QSDTC"])
+    wide["ADTINCFL"] = np.where(wide["ADT"].isna(), "Y", "")     # partial or missing QSDTC: kept, flagged
     trtsdt = wide["USUBJID"].map(adsl.set_index("USUBJID")["TRTSDT"])
     days = (wide["ADT"] - trtsdt).dt.days
     wide["ADY"] = days + (days >= 0)
