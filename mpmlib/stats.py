@@ -237,3 +237,83 @@ def km_summary(time, event, conf_type: str = "log-log", alpha: float = 0.05, lan
     return {"n": int(t.size), "events": int(e.sum()), "censored": int(t.size - e.sum()),
             "median": median, "ci_low": low, "ci_high": high,
             "landmarks": km_survival_at(t, e, list(landmarks), conf_type, alpha)}
+
+
+# --- linear mixed model with a random intercept ----------------------------------------------
+
+def random_intercept_reml(y, X, groups) -> dict:
+    """REML fit of y = X b + u_g + e, u_g ~ N(0, tau2), e ~ N(0, sigma2), one random intercept per
+    group (the model of ``statsmodels`` ``mixedlm(..., groups=g).fit(reml=True)``, SAS PROC MIXED
+    ``RANDOM intercept / SUBJECT=g`` and R ``lme4::lmer(y ~ x + (1 | g))``).
+
+    Rule: with gamma = tau2 / sigma2 the marginal covariance of group i is
+    sigma2 (I + gamma J), whose inverse is (I - w_i J) / sigma2 with w_i = gamma / (1 + n_i gamma)
+    and whose log-determinant is n_i log sigma2 + log(1 + n_i gamma). Profiling b and sigma2 out
+    of the restricted log-likelihood (Harville, JASA 1977;72:320; Laird & Ware, Biometrics
+    1982;38:963) leaves one parameter, maximised over log gamma by bounded Brent search:
+
+        l_R(gamma) = -1/2 [(N - p) (1 + log(2 pi Q / (N - p))) + sum log(1 + n_i gamma) + log|A|]
+
+    with A = X'X - sum w_i s_i s_i' (s_i = column sums of X in group i), b = A^-1 (X'y - sum
+    w_i s_i t_i) (t_i = sum of y in group i), Q = r'r - sum w_i (sum of r in group i)^2 and
+    sigma2 = Q / (N - p). The covariance of b is sigma2 A^-1 = (X' V^-1 X)^-1, as lme4 and PROC
+    MIXED report (model-based, Wald).
+
+    Everything is a group sum, so the fit is vectorised: no loop over subjects (statsmodels
+    loops over groups at every likelihood evaluation, ~30 s for 10,000 subjects). Checked
+    against statsmodels MixedLM on its documented ``dietox`` example and on unbalanced data
+    (tests/test_stats.py). ``tau2`` may be 0 (boundary: then the fit is ordinary least squares).
+
+    Returns a dict: ``params`` (b, indexed like the columns of ``X``), ``cov_params`` (DataFrame),
+    ``tau2``, ``sigma2``, ``loglike`` (REML), ``converged``, ``n_obs``, ``n_groups``.
+    """
+    from scipy import optimize
+
+    X = pd.DataFrame(X).astype(float)
+    y = np.asarray(y, dtype=float)
+    codes, _ = pd.factorize(pd.Series(groups).to_numpy())
+    if len(y) != len(X) or len(codes) != len(y):
+        raise ValueError("y, X and groups must have the same length")
+    bad = ~np.isfinite(y) | ~np.isfinite(X.to_numpy()).all(axis=1) | (codes < 0)
+    if bad.any():
+        raise ValueError(f"missing or infinite values in y, X or groups at positions {np.flatnonzero(bad)[:10].tolist()}")
+    x = X.to_numpy()
+    n_obs, p = x.shape
+    if np.linalg.matrix_rank(x) < p:
+        raise ValueError("the fixed-effects design matrix is not of full rank")
+    if n_obs - p < 1:
+        raise ValueError("no residual degrees of freedom")
+    n_groups = int(codes.max()) + 1
+    sizes = np.bincount(codes, minlength=n_groups).astype(float)
+    sx = np.zeros((n_groups, p))
+    np.add.at(sx, codes, x)
+    sy = np.bincount(codes, weights=y, minlength=n_groups)
+    xtx, xty = x.T @ x, x.T @ y
+    dof = n_obs - p
+
+    def profile(log_gamma: float):
+        gamma = np.exp(log_gamma)
+        w = gamma / (1.0 + sizes * gamma)
+        a = xtx - (sx * w[:, None]).T @ sx
+        b = np.linalg.solve(a, xty - sx.T @ (w * sy))
+        r = y - x @ b
+        sr = np.bincount(codes, weights=r, minlength=n_groups)
+        q = float(r @ r - np.sum(w * sr ** 2))
+        _, logdet = np.linalg.slogdet(a)
+        loglike = -0.5 * (dof * (1.0 + np.log(2.0 * np.pi * q / dof)) + np.sum(np.log1p(sizes * gamma)) + logdet)
+        return loglike, gamma, a, b, q
+
+    bounds = (-25.0, 15.0)                     # gamma from 1e-11 (tau2 = 0 in effect) to 3e6
+    best = optimize.minimize_scalar(lambda t: -profile(t)[0], bounds=bounds, method="bounded",
+                                    options={"xatol": 1e-9, "maxiter": 500})
+    loglike, gamma, a, b, q = profile(best.x)
+    zero = profile(bounds[0])                  # the boundary tau2 = 0, which Brent cannot reach
+    if zero[0] > loglike:
+        loglike, gamma, a, b, q = zero
+    sigma2 = q / dof
+    cov = sigma2 * np.linalg.inv(a)
+    at_upper = best.x > bounds[1] - 1e-3
+    return {"params": pd.Series(b, index=X.columns), "cov_params": pd.DataFrame(cov, index=X.columns, columns=X.columns),
+            "tau2": float(gamma * sigma2) if gamma > np.exp(bounds[0] + 1) else 0.0, "sigma2": float(sigma2),
+            "loglike": float(loglike), "converged": bool(best.success) and not at_upper,
+            "n_obs": int(n_obs), "n_groups": n_groups}
