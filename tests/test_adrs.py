@@ -95,13 +95,49 @@ def test_worst_response_on_one_date_and_partial_date():
                        "RSSEQ": [1, 2, 3, 4]})
     adrs = derive_adrs(adsl, rs)
     ovr = adrs[adrs["PARAMCD"].eq("OVR")]
-    assert ovr["ANL01FL"].tolist() == ["Y", "", "", "Y"] or sorted(ovr["ANL01FL"]) == ["", "", "Y", "Y"]
+    # RSSEQ 1 SD and 2 PD on 02-15: the PD (worse, admiralonco worst_resp) is used; 3 CHECK is excluded
+    assert ovr.set_index("RSSEQ")["ANL01FL"].to_dict() == {1: "", 2: "Y", 3: "", 4: "Y"}
     assert best(adrs, "BOR")["A"] == ("PD", "02-15")
     sd_partial = ovr[ovr["RSSEQ"].eq(4)].iloc[0]
     assert sd_partial["ADT"] == pd.Timestamp("2024-04-30") and sd_partial["ADTF"] == "D"
     excl = excluded_records(adrs)
     assert set(excl["ANLEXCL"]) == {"response value not in RECIST 1.1 terms: CHECK",
                                     "another response on the same date is worse"}
+
+
+def test_best_response_nd_is_not_evaluable():
+    """Only ND (not done) assessments: BOR/CBOR NE with AVAL 6, never ND with AVAL missing (RECIST
+    1.1 §4.4: a time point without imaging is NE, Table 3 has no ND; admiralonco's deprecated
+    derive_param_confirmed_bor gave ND with AVAL NA, methods.md §1.4 golden test 2, subject 7)."""
+    adsl = pd.DataFrame({"USUBJID": ["A", "B"], "TTEREFDT": pd.to_datetime(["2024-01-01"] * 2), "DTHDT": pd.NaT})
+    rs = pd.DataFrame({"USUBJID": ["A", "A", "B"], "RSTESTCD": "OVRLRESP", "RSEVAL": "INVESTIGATOR",
+                       "RSSTRESC": ["ND", "ND", "PR"], "RSDTC": ["2024-02-15", "2024-04-01", "2024-02-01"],
+                       "RSSEQ": [1, 2, 1]})
+    adrs = derive_adrs(adsl, rs)
+    for paramcd in ("BOR", "CBOR"):
+        row = adrs[adrs["PARAMCD"].eq(paramcd) & adrs["USUBJID"].eq("A")].iloc[0]
+        assert (row["AVALC"], row["AVAL"], row["ADT"]) == ("NE", 6.0, pd.Timestamp("2024-02-15"))
+    assert best(adrs, "CBOR")["B"] == ("NE", "02-01")        # unconfirmed PR before day 42: NE
+
+
+def test_assessments_after_the_data_cutoff_are_not_used():
+    """Cut-off 2024-03-31 (ADSL DCUTDT): the CR of 04-15 and its confirmation are excluded with a
+    reason, BOR is the SD of 02-20 (>= 42 days); a death after the cut-off is DEATH = N. Reference:
+    hand computation with RECIST 1.1 Table 3; the cut is the one ADTTE applies."""
+    adsl = pd.DataFrame({"USUBJID": ["A"], "TTEREFDT": pd.to_datetime(["2024-01-01"]),
+                         "DTHDT": pd.to_datetime(["2024-06-01"]), "DCUTDT": pd.Timestamp("2024-03-31")})
+    rs = pd.DataFrame({"USUBJID": "A", "RSTESTCD": "OVRLRESP", "RSEVAL": "INVESTIGATOR",
+                       "RSSTRESC": ["SD", "CR", "CR"], "RSDTC": ["2024-02-20", "2024-04-15", "2024-05-20"],
+                       "RSSEQ": [1, 2, 3]})
+    adrs = derive_adrs(adsl, rs)
+    assert best(adrs, "BOR")["A"] == ("SD", "02-20") and best(adrs, "CBOR")["A"] == ("SD", "02-20")
+    assert best(adrs, "CRSP")["A"] == ("N", None) and best(adrs, "RSP")["A"] == ("N", None)
+    assert best(adrs, "LSTA")["A"] == ("SD", "02-20") and best(adrs, "DEATH")["A"] == ("N", None)
+    ovr = adrs[adrs["PARAMCD"].eq("OVR")].set_index("RSSEQ")
+    assert ovr["ANL01FL"].to_dict() == {1: "Y", 2: "", 3: ""}
+    assert excluded_records(adrs)["ANLEXCL"].tolist() == ["after the data cut-off"] * 2
+    # without a cut-off the CR counts
+    assert best(derive_adrs(adsl.assign(DCUTDT=pd.NaT), rs), "CBOR")["A"] == ("CR", "04-15")
 
 
 # ---- pharmaverse references ----------------------------------------------------------------

@@ -144,3 +144,73 @@ def test_impossible_new_therapy_date_is_a_clear_error():
     cm = pd.DataFrame({"USUBJID": ["A"], "CMCAT": ["SUBSEQUENT ANTI-CANCER THERAPY"], "CMSTDTC": ["2024-02-30"]})
     with pytest.raises(DataError, match=r"CM\.CMSTDTC: not a valid ISO 8601 date.*USUBJID: A"):
         derive_adtte(adsl, derive_adrs(adsl, None), cm)
+
+
+# ---- all censored, data cut-off and responses that cannot start a duration of response -----
+
+def test_pfs_when_no_subject_has_an_event():
+    """Every subject censored (no PD, no death): FDA 2018 rules 2 and 5 by hand, censored at the
+    last adequate assessment or at day 1; before the fix derive_pfs raised "Must have equal len
+    keys" here."""
+    adsl = pd.DataFrame({"USUBJID": ["A", "B", "C"], "TTEREFDT": REF, "DCUTDT": pd.NaT, "DTHDT": pd.NaT,
+                         "LSTALVDT": REF + pd.Timedelta(days=300)})
+    rs = pd.DataFrame({"USUBJID": ["A", "A", "B"], "RSTESTCD": "OVRLRESP", "RSSTRESC": ["PR", "PR", "SD"],
+                       "RSDTC": [day(43), day(85), day(43)], "RSSEQ": [1, 2, 1]})
+    tte = derive_adtte(adsl, derive_adrs(adsl, rs)).set_index(["USUBJID", "PARAMCD"])
+    pfs = tte.xs("PFS", level="PARAMCD")
+    assert pfs["CNSR"].tolist() == [1, 1, 1]
+    assert pfs["AVAL"].tolist() == [85, 43, 1]
+    assert pfs["CNSDTDSC"].tolist() == ["Alive without progression at last adequate assessment"] * 2 + [
+        "No adequate post-baseline assessment"]
+    assert (tte.loc[("A", "DOR"), "AVAL"], tte.loc[("A", "DOR"), "CNSR"]) == (85 - 43 + 1, 1)
+    # and with no response data at all
+    assert derive_adtte(adsl, derive_adrs(adsl, None)).query("PARAMCD == 'PFS'")["CNSR"].eq(1).all()
+
+
+def test_response_after_data_cutoff_gives_no_duration_of_response():
+    """Cut-off at day 100: the PRs on days 120 and 160 are not analysed (ADRS ANLEXCL), so the
+    subject is not a responder and has no DOR; before the fix CRSP was Y at day 120 while PFS was
+    censored at day 43, a DoR of -76 days. Reference: hand computation (FDA 2018 rule 5)."""
+    adsl = pd.DataFrame({"USUBJID": ["A"], "TTEREFDT": REF, "DCUTDT": REF + pd.Timedelta(days=99),
+                         "DTHDT": pd.NaT, "LSTALVDT": REF + pd.Timedelta(days=300)})
+    rs = pd.DataFrame({"USUBJID": "A", "RSTESTCD": "OVRLRESP", "RSSTRESC": ["SD", "PR", "PR"],
+                       "RSDTC": [day(43), day(120), day(160)], "RSSEQ": [1, 2, 3]})
+    adrs = derive_adrs(adsl, rs)
+    tte = derive_adtte(adsl, adrs)
+    assert "DOR" not in set(tte["PARAMCD"])
+    assert (tte.query("PARAMCD == 'PFS'")[["AVAL", "CNSR"]].iloc[0].tolist()) == [43, 1]
+
+
+def test_response_after_new_anticancer_therapy_gives_no_duration_of_response():
+    """New anticancer therapy on day 50, confirmed PR from day 85: PFS is censored at the last
+    adequate assessment before the therapy (day 43, FDA 2018 rule 3), so a DoR from day 85 would
+    be negative. The response is not attributable to study treatment: no DOR/TTR record when
+    ADRS was derived without CM, and no response at all when derived with CM."""
+    adsl = pd.DataFrame({"USUBJID": ["A", "B"], "TTEREFDT": REF, "DCUTDT": pd.NaT, "DTHDT": pd.NaT,
+                         "LSTALVDT": REF + pd.Timedelta(days=300)})
+    rs = pd.DataFrame({"USUBJID": ["A"] * 3 + ["B"] * 2, "RSTESTCD": "OVRLRESP",
+                       "RSSTRESC": ["SD", "PR", "PR", "PR", "PR"],
+                       "RSDTC": [day(43), day(85), day(127), day(43), day(85)], "RSSEQ": [1, 2, 3, 1, 2]})
+    cm = pd.DataFrame({"USUBJID": ["A"], "CMCAT": ["SUBSEQUENT ANTI-CANCER THERAPY"], "CMSTDTC": [day(50)]})
+    for adrs in (derive_adrs(adsl, rs), derive_adrs(adsl, rs, None, cm)):
+        tte = derive_adtte(adsl, adrs, cm).set_index(["USUBJID", "PARAMCD"])
+        assert ("A", "DOR") not in tte.index and ("A", "TTR") not in tte.index
+        assert (tte.loc[("A", "PFS"), "AVAL"], tte.loc[("A", "PFS"), "CNSR"]) == (43, 1)
+        assert tte.loc[("B", "DOR"), "AVAL"] == 85 - 43 + 1        # B, without new therapy, unchanged
+        assert (tte.xs("DOR", level="PARAMCD")["AVAL"] >= 1).all()
+    with_cm = derive_adrs(adsl, rs, None, cm).query("USUBJID == 'A'").set_index("PARAMCD")
+    assert with_cm.loc["CBOR", "AVALC"] == "SD" and with_cm.loc["CRSP", "AVALC"] == "N"
+    assert with_cm.loc["OVR", "ANLEXCL"].tolist() == ["", *["after the start of new anticancer therapy"] * 2]
+
+
+def test_death_before_a_response_date_is_a_clear_error():
+    """A death dated before a response assessment would give a negative DoR: DataError naming
+    ADSL.DTHDT and the subject (DEVELOPERS.md: bad data gives a clear error)."""
+    from mpmlib.errors import DataError
+
+    adsl = pd.DataFrame({"USUBJID": ["A"], "TTEREFDT": REF, "DCUTDT": pd.NaT, "DTHDT": REF + pd.Timedelta(days=39),
+                         "LSTALVDT": REF + pd.Timedelta(days=39)})
+    rs = pd.DataFrame({"USUBJID": "A", "RSTESTCD": "OVRLRESP", "RSSTRESC": ["PR", "PR"],
+                       "RSDTC": [day(43), day(85)], "RSSEQ": [1, 2]})
+    with pytest.raises(DataError, match=r"ADSL\.DTHDT: .*negative.*USUBJID: A"):
+        derive_adtte(adsl, derive_adrs(adsl, rs))

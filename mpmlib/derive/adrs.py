@@ -28,6 +28,32 @@ DEATH  death (ADSL ``DTHDT``)
 ``AVAL`` of response parameters: CR 1, PR 2, SD 3, NON-CR/NON-PD 4, PD 5, NE 6, MISSING 7
 (admiralonco ``aval_resp``); of Y/N parameters: 1/0. A subject without any usable assessment
 has BOR/CBOR ``MISSING`` (not evaluable in the tables) and every flag ``N``.
+
+Best response ND: a subject whose best candidate is ND (only ND assessments) gets BOR/CBOR
+``NE`` (AVAL 6), never ``ND``. RECIST 1.1 has no ND best response (§4.4, missing assessments and
+inevaluable designation: a time point without imaging is NE; Table 3 ends in NE).
+admiralonco's deprecated ``derive_param_confirmed_bor`` returned ``ND`` with ``AVAL`` NA
+(``aval_resp`` has no ND; methods.md §1.4, golden test 2), which falls out of every response
+table while staying in the denominator; its successor events (``response_sources.R``) have no
+ND event. Such a subject had an assessment visit, so it counts as not evaluable (NE), not as
+"no post-baseline assessment" (MISSING).
+
+Records not used for analysis (``ANL01FL`` blank, reason in ``ANLEXCL``, listed by
+:func:`excluded_records`), besides unknown values and missing dates:
+
+* assessments **after the data cut-off** (ADSL ``DCUTDT`` = parameter ``data_cutoff``): the
+  analysis uses data up to the cut-off, the same cut ADTTE applies to PFS, OS and DoR, so a
+  response after the cut can no longer start a duration of response that ends at the cut;
+* assessments **after the start of new anticancer therapy**, when CM is given and
+  ``efficacy.new_therapy_censoring`` is on (first CM record with ``CMCAT`` in
+  ``efficacy.new_therapy_cmcat``, a partial date completed to the first day, as in ADTTE). The
+  FDA 2018 endpoint guidance censors PFS, and so DoR, at the last assessment before new
+  anticancer therapy (methods.md §2.1); a response seen only after it is not attributable to
+  study treatment and would give a duration of response ending before it starts. An
+  assessment on the day the new therapy starts still counts (as in ADTTE: the scan precedes
+  the treatment).
+
+DEATH is ``N`` for a death after the cut-off.
 """
 
 from __future__ import annotations
@@ -68,8 +94,10 @@ DEFAULT_SETTINGS = {"evaluator": "INVESTIGATOR", "reference_date": None, "confir
                     "response_date_imputation": "last"}
 
 
-def derive_adrs(adsl: pd.DataFrame, rs: pd.DataFrame | None, settings: dict | None = None) -> pd.DataFrame:
-    """Build ADRS from ADSL and SDTM RS (RECIST 1.1 overall responses).
+def derive_adrs(adsl: pd.DataFrame, rs: pd.DataFrame | None, settings: dict | None = None,
+                cm: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Build ADRS from ADSL and SDTM RS (RECIST 1.1 overall responses), and optionally CM (new
+    anticancer therapy: later assessments are not used, module docstring).
 
     ``settings`` is ``params["efficacy"]``; missing keys take :data:`DEFAULT_SETTINGS`. The
     reference date is ADSL ``TTEREFDT`` unless ``reference_date`` names another ADSL date
@@ -82,7 +110,7 @@ def derive_adrs(adsl: pd.DataFrame, rs: pd.DataFrame | None, settings: dict | No
     ref = reference_dates(adsl, s["reference_date"])
     if rs is None or rs.empty:
         return _empty_adrs()
-    ovr = derive_ovr(rs, ref, s["evaluator"], s["response_date_imputation"])
+    ovr = derive_ovr(rs, ref, s["evaluator"], s["response_date_imputation"], analysis_limits(adsl, cm, s))
     used = ovr[ovr["ANL02FL"].eq("Y")]
     records = flag_confirmed(used, s["confirmation_days"], s["max_ne_between"], s["max_sd_between"])
     records = records.merge(ref, on="USUBJID", how="left")
@@ -102,6 +130,7 @@ def derive_adrs(adsl: pd.DataFrame, rs: pd.DataFrame | None, settings: dict | No
         last_assessment(ovr, subjects),
         death(adsl),
     ]
+
     adrs = pd.concat([ovr.assign(PARAMCD="OVR"), *params], ignore_index=True)
     adrs["PARAM"] = adrs["PARAMCD"].map(PARAM_LABELS)
     adrs = adrs.merge(ref, on="USUBJID", how="left")
@@ -124,8 +153,23 @@ def reference_dates(adsl: pd.DataFrame, variable: str | None) -> pd.DataFrame:
     return adsl[["USUBJID"]].assign(REFDT=adsl[variable].to_numpy())
 
 
+def analysis_limits(adsl: pd.DataFrame, cm: pd.DataFrame | None, settings: dict) -> pd.DataFrame:
+    """USUBJID, DCUTDT (ADSL data cut-off) and NACTDT (first new anticancer therapy from CM, when
+    given and ``new_therapy_censoring`` is on): assessments after either are not analysed."""
+    from .adtte import DEFAULT_SETTINGS as TTE_DEFAULTS, new_therapy_dates
+
+    out = adsl[["USUBJID"]].assign(DCUTDT=adsl["DCUTDT"].to_numpy() if "DCUTDT" in adsl else pd.NaT)
+    out["DCUTDT"] = pd.to_datetime(out["DCUTDT"])
+    nact = None
+    if settings.get("new_therapy_censoring", TTE_DEFAULTS["new_therapy_censoring"]):
+        nact = new_therapy_dates(cm, settings.get("new_therapy_cmcat") or TTE_DEFAULTS["new_therapy_cmcat"])
+    out["NACTDT"] = out["USUBJID"].map(nact) if nact is not None else pd.NaT
+    out["NACTDT"] = pd.to_datetime(out["NACTDT"])
+    return out
+
+
 def derive_ovr(rs: pd.DataFrame, ref: pd.DataFrame, evaluator: str = "INVESTIGATOR",
-               imputation: str = "last") -> pd.DataFrame:
+               imputation: str = "last", limits: pd.DataFrame | None = None) -> pd.DataFrame:
     """OVR records with ADT, AVALC, AVAL, ANL01FL, ANL02FL and ANLEXCL.
 
     * Source: RS ``RSTESTCD = "OVRLRESP"`` and, when RSEVAL is present, ``RSEVAL = evaluator``.
@@ -135,6 +179,8 @@ def derive_ovr(rs: pd.DataFrame, ref: pd.DataFrame, evaluator: str = "INVESTIGAT
     * ANL01FL: a valid response (:data:`VALID_RESPONSES`) dated on or after the reference date;
       of two on one date, the worst (:data:`WORST_RANK`; then the highest RSSEQ).
     * ANL02FL: ANL01FL records up to and including the first PD.
+    * ``limits`` (:func:`analysis_limits`): records after the data cut-off (DCUTDT) or after the
+      start of new anticancer therapy (NACTDT) are not used, with the reason in ANLEXCL.
     """
     for var in ("USUBJID", "RSTESTCD", "RSSTRESC", "RSDTC"):
         if var not in rs.columns:
@@ -156,6 +202,10 @@ def derive_ovr(rs: pd.DataFrame, ref: pd.DataFrame, evaluator: str = "INVESTIGAT
     ovr = ovr.merge(ref, on="USUBJID", how="left")
     reason = pd.Series("", index=ovr.index, dtype="object")
     reason[ovr["ADT"].lt(ovr["REFDT"])] = "before reference date"
+    if limits is not None:
+        lim = ovr[["USUBJID"]].merge(limits, on="USUBJID", how="left").set_index(ovr.index)
+        reason[ovr["ADT"].gt(lim["NACTDT"])] = "after the start of new anticancer therapy"
+        reason[ovr["ADT"].gt(lim["DCUTDT"])] = "after the data cut-off"
     reason[ovr["REFDT"].isna()] = "no reference date (not treated)"
     reason[ovr["ADT"].isna()] = "assessment date missing or without month"
     reason[~ovr["AVALC"].isin(VALID_RESPONSES)] = "response value not in RECIST 1.1 terms: " + ovr["AVALC"].astype(str)
@@ -256,11 +306,13 @@ def response_priority(records: pd.DataFrame, confirmed: bool) -> pd.Series:
 
 def best_response(records: pd.DataFrame, subjects: pd.DataFrame, confirmed: bool) -> pd.DataFrame:
     """BOR (``confirmed=False``) or CBOR: the candidate with the lowest priority, earliest date
-    first; ``MISSING`` for a subject without usable assessments."""
+    first; ``MISSING`` for a subject without usable assessments; ``NE`` (not ND) for a subject
+    whose best candidate is ND (module docstring)."""
     cand = records.assign(_P=response_priority(records, confirmed))
     best = cand.sort_values(["USUBJID", "_P", "ADT"], kind="stable").drop_duplicates("USUBJID")
     out = subjects.merge(best[["USUBJID", "_P", "ADT", "VISIT", "VISITNUM", "RSSEQ"]], on="USUBJID", how="left")
-    out["AVALC"] = out["_P"].fillna(8).astype(int).map(PRIORITY_AVALC)
+    # ND (priority 7) is reported as NE: RECIST 1.1 has no ND best response (module docstring)
+    out["AVALC"] = out["_P"].fillna(8).astype(int).map(PRIORITY_AVALC).replace({"ND": "NE"})
     out["AVAL"] = out["AVALC"].map(AVAL_RESP).astype(float)
     out["ANL01FL"] = "Y"
     return out.drop(columns="_P")
@@ -297,8 +349,11 @@ def last_assessment(ovr: pd.DataFrame, subjects: pd.DataFrame) -> pd.DataFrame:
 
 
 def death(adsl: pd.DataFrame) -> pd.DataFrame:
-    """DEATH: Y/N from ADSL DTHDT (ADT = date of death)."""
+    """DEATH: Y/N from ADSL DTHDT (ADT = date of death); a death after the data cut-off (ADSL
+    DCUTDT) is not used, as in ADTTE."""
     out = adsl[["USUBJID"]].assign(ADT=adsl["DTHDT"].to_numpy() if "DTHDT" in adsl else pd.NaT)
+    if "DCUTDT" in adsl.columns:
+        out["ADT"] = out["ADT"].where(~(out["ADT"] > adsl["DCUTDT"].to_numpy()))
     return _yes_no_from_date(out, "DEATH")
 
 

@@ -19,7 +19,8 @@ of Cancer Drugs and Biologics* (2018), Table of PFS censoring (the primary analy
 5. Otherwise no event -> censored at the last adequate assessment.
 
 An *adequate* assessment is a time-point response other than NE/ND (ADRS OVR, ANL01FL).
-Events and assessments after the data cut-off (ADSL ``DCUTDT``) are not used.
+Events and assessments after the data cut-off (ADSL ``DCUTDT``) are not used. With no event at
+all (every subject censored) every record is a censoring.
 Rules 3 and 4 can be switched off (``new_therapy_censoring: false``, ``missed_assessments:
 null``), which reproduces the pharmaverse ``ad_adtte.R`` template.
 
@@ -33,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from ..dates import dtc_to_date, require_valid_dtc
+from ..errors import DataError
 
 PARAM_LABELS = {"PFS": "Progression-free survival (days)", "OS": "Overall survival (days)",
                 "DOR": "Duration of response (days)", "TTR": "Time to response (days)"}
@@ -71,7 +73,7 @@ def derive_adtte(adsl: pd.DataFrame, adrs: pd.DataFrame, cm: pd.DataFrame | None
     nact = new_therapy_dates(cm, s["new_therapy_cmcat"]) if s["new_therapy_censoring"] else None
     pfs = derive_pfs(base, ovr, nact, s)
     frames = [pfs, derive_os(base)]
-    frames += derive_dor_ttr(base, adrs, pfs, s["dor_response"])
+    frames += derive_dor_ttr(base, adrs, pfs, s["dor_response"], nact)
     frames = [f for f in frames if len(f)]
     if not frames:
         return pd.DataFrame(columns=COLUMNS)
@@ -128,10 +130,14 @@ def derive_pfs(base: pd.DataFrame, ovr: pd.DataFrame, nact: pd.Series | None, s:
     out["CNSDTDSC"] = np.where(b["LASTADT"].notna(), "Alive without progression at last adequate assessment",
                                "No adequate post-baseline assessment")
     has_event = b["EVDT"].notna()
-    out.loc[has_event, ["ADT", "CNSR", "EVNTDESC", "CNSDTDSC"]] = list(zip(
-        b.loc[has_event, "EVDT"], [0] * int(has_event.sum()), b.loc[has_event, "EVKIND"], [""] * int(has_event.sum())))
-    out.loc[has_event, "SRCDOM"] = np.where(b.loc[has_event, "EVKIND"].eq("Disease progression"), "ADRS", "ADSL")
-    out.loc[has_event, "SRCVAR"] = np.where(b.loc[has_event, "EVKIND"].eq("Disease progression"), "ADT", "DTHDT")
+    # column by column with where(): also right when no subject has an event (all censored)
+    progression = b["EVKIND"].eq("Disease progression")
+    out["ADT"] = b["EVDT"].where(has_event, out["ADT"])
+    out["CNSR"] = np.where(has_event, 0, out["CNSR"])
+    out["EVNTDESC"] = np.where(has_event, b["EVKIND"], out["EVNTDESC"])
+    out["CNSDTDSC"] = np.where(has_event, "", out["CNSDTDSC"])
+    out["SRCDOM"] = np.where(has_event, np.where(progression, "ADRS", "ADSL"), out["SRCDOM"])
+    out["SRCVAR"] = np.where(has_event, np.where(progression, "ADT", "DTHDT"), out["SRCVAR"])
     out.loc[~has_event & b["LASTADT"].notna(), ["SRCDOM", "SRCVAR"]] = ["ADRS", "ADT"]
 
     if s.get("missed_assessments"):
@@ -173,18 +179,38 @@ def derive_os(base: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def derive_dor_ttr(base: pd.DataFrame, adrs: pd.DataFrame, pfs: pd.DataFrame, response: str = "CRSP") -> list:
+def derive_dor_ttr(base: pd.DataFrame, adrs: pd.DataFrame, pfs: pd.DataFrame, response: str = "CRSP",
+                   nact: pd.Series | None = None) -> list:
     """DOR and TTR for responders (``response``: ``CRSP`` confirmed, ``RSP`` unconfirmed).
 
     DOR starts at the first date response criteria were met (the response ADT) and ends with
     the PFS event or censoring date (same rules as PFS). TTR is reference date to that first
     response, an event for every responder (a descriptive measure in responders).
+
+    A duration of response is never negative:
+
+    * responses after the data cut-off are not in ADRS (``derive_adrs``), nor after the start of
+      new anticancer therapy when ADRS was derived with CM. As a second line here, a response
+      first seen **after the start of new anticancer therapy** (``nact``, PFS rule 3) gives no
+      DOR and no TTR record: it is not attributable to study treatment (FDA 2018 endpoint
+      guidance, PFS and DoR censored at the last assessment before new therapy), and its PFS
+      censoring date lies before the response;
+    * any other response after the subject's PFS event (a death dated before a response
+      assessment) is impossible data: :class:`~mpmlib.errors.DataError` naming the subjects.
     """
     if not len(adrs):
         return []
     rsp = adrs[adrs["PARAMCD"].eq(response) & adrs["AVALC"].eq("Y")][["USUBJID", "ADT"]]
     rsp = rsp.rename(columns={"ADT": "RSPDT"}).merge(base[["USUBJID", "STARTDT"]], on="USUBJID")
+    if nact is not None and len(rsp):
+        rsp = rsp[~(rsp["RSPDT"] > rsp["USUBJID"].map(nact))]
     dor = rsp.merge(pfs.drop(columns=["STARTDT", "PARAMCD"]), on="USUBJID")
+    negative = dor["ADT"] < dor["RSPDT"]
+    if negative.any():
+        raise DataError("ADSL", "DTHDT", "response assessment after the PFS event (death before a response "
+                        "date): duration of response would be negative", dor.loc[negative, "USUBJID"],
+                        "; ".join(f"response {r:%Y-%m-%d}, PFS {a:%Y-%m-%d}" for r, a in
+                                  zip(dor.loc[negative, "RSPDT"].head(5), dor.loc[negative, "ADT"].head(5))))
     dor = dor.assign(PARAMCD="DOR", STARTDT=dor["RSPDT"]).drop(columns="RSPDT")
     ttr = rsp.assign(PARAMCD="TTR", ADT=rsp["RSPDT"], CNSR=0, EVNTDESC="First response (" + response + ")",
                      CNSDTDSC="", SRCDOM="ADRS", SRCVAR="ADT").drop(columns="RSPDT")
