@@ -299,7 +299,7 @@ def epv_note(info: dict, minimum: float = 10) -> str:
     (Firth's penalized likelihood and why, model problems)."""
     epv = info.get("events_per_variable")
     dropped = info.get("n_dropped") or 0
-    text = (f"{info.get('n_used', 0)} subjects ({dropped} left out: a model factor missing), "
+    text = (f"{info.get('n_used', 0)} subjects ({dropped} left out for a missing model factor), "
             f"{info.get('n_events', 0)} events, events per variable {fmt_estimate(epv)}")
     if epv is not None and np.isfinite(epv) and epv < minimum:
         text += (f" — **below {minimum:g}: the model is over-fitted and its estimates unreliable "
@@ -326,7 +326,9 @@ def count_tests(results: list[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
                 continue
             p = pd.to_numeric(table[column], errors="coerce").to_numpy(float)
             counts[name] = counts.get(name, 0) + int(np.isfinite(p).sum())
-    out = pd.DataFrame({"Tests": list(counts.values())}, index=pd.Index(list(counts), name="Family"))
+    ph = "Proportional-hazards check"
+    order = [f for f in counts if f != ph] + ([ph] if ph in counts else [])      # PH checks last
+    out = pd.DataFrame({"Tests": [counts[f] for f in order]}, index=pd.Index(order, name="Family"))
     out.loc["Total"] = int(out["Tests"].sum())
     return out.astype(int)
 

@@ -49,7 +49,7 @@ chosen = [v for v in cfg["multivariable"] if v in labels]
 responders = efficacy.population(adsl, eff["population"])
 treated = efficacy.population(adsl, "SAFFL")
 has_rs = bool(adrs["PARAMCD"].eq("OVR").any())
-n_tests = {"count": 0}
+tests = []  # (family, result table): every p-value shown, counted at the end
 display(Markdown(
     f"**Factors analysed:** {', '.join(labels.values()) or 'none'}  \n"
     + (f"**Not in this input (not analysed):** {', '.join(absent)}  \n" if absent else "")
@@ -59,24 +59,26 @@ display(Markdown(
 
 
 # %% [markdown]
-# ## Confirmed objective response by factor
+# ## Confirmed objective response and disease control by factor
 #
-# Response rate with an exact 95% CI in each subgroup (all subjects of the response population are
-# counted; a "Missing" row holds those without the factor). The dashed line is the overall rate.
+# Rate with an exact (Clopper–Pearson) 95% CI in each subgroup, for confirmed objective response
+# (CR or PR) and disease control (CR, PR or SD). All subjects of the response population are
+# counted; a "Missing" row holds those without the factor. The dashed line is the overall rate.
 
 # %%
 if has_rs and specs:
-    frame = factors.factor_frame(responders, specs)
+    frame = factors.factor_frame(responders, specs).reset_index(drop=True)
     best = efficacy.best_response_by_subject(adrs, responders, "CBOR")
-    orr = best.isin(efficacy.ORR_CODES).astype(int).reset_index(drop=True)
-    dcr = best.isin(efficacy.DCR_CODES).astype(int).reset_index(drop=True)
-    frame = frame.reset_index(drop=True)
-    rates = factors.subgroup_rates(frame, orr, specs)
-    figure = plots_factors.forest_plot(factors.rate_forest_rows(rates), xlabel="Objective response rate (%)",
-                                       reference=orr.mean(), log_scale=False, percent=True, label_right="Responders/n")
-    display(figure)
-    plt.close(figure)
-    display(factors.rates_display(rates))
+    outcomes = {"Objective response (confirmed)": best.isin(efficacy.ORR_CODES).astype(int).reset_index(drop=True),
+                "Disease control": best.isin(efficacy.DCR_CODES).astype(int).reset_index(drop=True)}
+    for name, outcome in outcomes.items():
+        rates = factors.subgroup_rates(frame, outcome, specs)
+        display(Markdown(f"**{name}**"))
+        figure = plots_factors.forest_plot(factors.rate_forest_rows(rates), xlabel=f"{name}: rate (%)",
+                                           reference=outcome.mean(), log_scale=False, percent=True, label_right="Events/n")
+        display(figure)
+        plt.close(figure)
+        display(factors.rates_display(rates))
 else:
     display(Markdown("_Not available: no tumour response data (RS) or no factors in this input._"))
 
@@ -86,69 +88,101 @@ else:
 # Univariable logistic regression for each factor (continuous factors both per unit and at their
 # pre-specified categories). When a factor separates the outcome (for example, no responder in one
 # level) ordinary maximum likelihood has no finite estimate; Firth's penalized likelihood is used
-# instead (marked "Firth", with profile-likelihood CIs), as is usual with small samples.
+# instead (marked "Firth" in the tables and "F" in the forest plot, with profile-likelihood CIs), as
+# is usual with small samples. The Note column gives every reason that applies (why Firth was used,
+# a term that could not be estimated). The multivariable model uses complete cases: the number of
+# subjects left out is given with its events per variable.
 
 # %%
 if has_rs and specs:
-    for name, outcome in (("Objective response (confirmed)", orr), ("Disease control", dcr)):
+    for name, outcome in outcomes.items():
         uni = factors.univariable_logistic(frame, outcome, specs)
-        n_tests["count"] += len(uni)
+        tests.append(("Logistic regression, univariable", uni))
         display(Markdown(f"**{name}: univariable**"))
         display(factors.ratios_display(uni, "Odds ratio"))
-        if name.startswith("Objective"):
-            figure = plots_factors.forest_plot(factors.ratio_forest_rows(uni), xlabel="Odds ratio (log scale)",
-                                               label_right="OR (95% CI)")
-            display(figure)
-            plt.close(figure)
-        if chosen:
-            table, info = factors.multivariable(frame, specs, chosen, outcome=outcome)
-            display(Markdown(f"**{name}: multivariable** ({', '.join(labels[v] for v in chosen)}): {factors.epv_note(info, cfg['min_events_per_variable'])}"))
-            display(factors.ratios_display(factors.multivariable_rows(labels, table, {**info, "method": info.get("method")},
-                                                                      "odds_ratio"), "Odds ratio"))
+        figure = plots_factors.forest_plot(factors.ratio_forest_rows(uni), xlabel=f"Odds ratio, {name.lower()} (log scale)",
+                                           label_right="OR (95% CI)", footnote=factors.firth_footnote(uni))
+        display(figure)
+        plt.close(figure)
+
+# %%
+if has_rs and specs and chosen:
+    for name, outcome in outcomes.items():
+        table, info = factors.multivariable(frame, specs, chosen, outcome=outcome)
+        multi = factors.multivariable_rows(labels, table, info, "odds_ratio")
+        tests.append(("Logistic regression, multivariable", multi))
+        display(Markdown(f"**{name}: multivariable** ({', '.join(labels[v] for v in chosen)}): "
+                         f"{factors.epv_note(info, cfg['min_events_per_variable'])}"))
+        display(factors.ratios_display(multi, "Odds ratio"))
 
 # %% [markdown]
 # ## Progression-free and overall survival by factor
 #
-# Log-rank test across the levels of each factor, then hazard ratios from univariable Cox models and
-# the pre-specified multivariable model. Every Cox model is checked for proportional hazards
-# (Schoenfeld residuals, rank time); where the check fails the hazard ratio is an average over a
-# changing effect and is marked. Population: all treated subjects.
+# Kaplan–Meier curves by factor level (continuous factors at their pre-specified cut-points; the
+# legend gives the number of subjects per level, "Missing" included so every treated subject is
+# shown), then the log-rank test across the non-missing levels of each factor, and hazard ratios
+# from univariable Cox models and the pre-specified multivariable model. Every Cox model is checked
+# for proportional hazards (Schoenfeld residuals, rank time; "PH test p"); where the check fails the
+# hazard ratio is an average over a changing effect and is marked. Population: all treated subjects.
 
 # %%
 survival = [("PFS", "Progression-free survival")] if has_rs else []
 survival.append(("OS", "Overall survival"))
 tframe = factors.factor_frame(treated, specs).reset_index(drop=True) if specs else None
+ttes = {}
 for paramcd, title in survival:
     tte = efficacy.tte_data(adtte, treated, paramcd).set_index("USUBJID").reindex(treated["USUBJID"]).reset_index()
-    if not specs or tte["AVAL"].isna().all():
+    if specs and tte["AVAL"].notna().any():
+        ttes[paramcd] = (title, tte)
+    else:
         display(Markdown(f"_{title}: not available in this input._"))
-        continue
-    display(Markdown(f"### {title}"))
-    display(Markdown("**Log-rank tests**"))
+
+# %%
+for paramcd, (title, tte) in ttes.items():
+    curves = factors.km_by_factor(tframe, tte, specs, eff["km_conf_type"], eff["alpha"])
+    figure = plots_factors.km_grid(curves, ylabel=f"{paramcd} probability", title=f"{title} by factor level")
+    display(figure)
+    plt.close(figure)
+
+# %%
+for paramcd, (title, tte) in ttes.items():
+    display(Markdown(f"### {title}\n\n**Log-rank tests**"))
     lr = factors.logrank_by_factor(tframe, tte, specs)
-    n_tests["count"] += len(lr)
+    tests.append(("Log-rank test", lr))
     display(factors.logrank_display(lr))
     uni = factors.univariable_cox(tframe, tte, specs)
-    n_tests["count"] += len(uni)
+    tests.append(("Cox regression, univariable", uni))
     display(Markdown("**Hazard ratios, univariable**"))
     display(factors.ratios_display(uni, "Hazard ratio"))
     figure = plots_factors.forest_plot(factors.ratio_forest_rows(uni), xlabel=f"Hazard ratio for {paramcd} (log scale)",
                                        label_right="HR (95% CI)")
     display(figure)
     plt.close(figure)
-    if chosen:
-        table, info = factors.multivariable(tframe, specs, chosen, tte=tte)
-        display(Markdown(f"**Hazard ratios, multivariable** ({', '.join(labels[v] for v in chosen)}): {factors.epv_note(info, cfg['min_events_per_variable'])}"
-                         + ("" if not info.get("ph_violated") else
-                            f"; proportional hazards doubtful for {', '.join(info['ph_violated'])}")))
-        display(factors.ratios_display(factors.multivariable_rows(labels, table, info, "hazard_ratio"), "Hazard ratio"))
+
+# %%
+for paramcd, (title, tte) in ttes.items():
+    if not chosen:
+        break
+    table, info = factors.multivariable(tframe, specs, chosen, tte=tte)
+    multi = factors.multivariable_rows(labels, table, info, "hazard_ratio")
+    tests.append(("Cox regression, multivariable", multi))
+    display(Markdown(f"**{title}: hazard ratios, multivariable** ({', '.join(labels[v] for v in chosen)}): "
+                     f"{factors.epv_note(info, cfg['min_events_per_variable'])}"
+                     + ("" if not info.get("ph_violated") else
+                        f"; proportional hazards doubtful for {', '.join(info['ph_violated'])}")))
+    display(factors.ratios_display(multi, "Hazard ratio"))
 
 # %% [markdown]
 # ## How many tests were made
 #
-# Every p-value above is unadjusted. With this many tests, some "significant" results are expected by
-# chance alone even if no factor matters.
+# Every p-value above is unadjusted. Counted here: every p-value shown in this report (univariable
+# and multivariable models, log-rank tests and proportional-hazards checks), by family; a p-value
+# that could not be computed ("-") is not a test. With this many tests, some "significant" results
+# are expected by chance alone even if no factor matters. *Source: `factors.count_tests`.*
 
 # %%
-display(Markdown(f"**Hypothesis tests in this report:** {n_tests['count']}. At a 5% level, about "
-                 f"{fmt_estimate(0.05 * n_tests['count'])} would be expected to reach p < 0.05 by chance alone."))
+counts = factors.count_tests(tests)
+n_tests = int(counts.loc["Total", "Tests"])
+display(Markdown(f"**Hypothesis tests in this report:** {n_tests}. At a 5% level, about "
+                 f"{fmt_estimate(0.05 * n_tests)} would be expected to reach p < 0.05 by chance alone."))
+display(counts)

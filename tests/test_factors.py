@@ -185,6 +185,7 @@ def test_count_tests_counts_every_finite_p_value_by_family():
                                   ("Cox, multivariable", multi), ("Log-rank", lr), ("Cox, univariable", uni)])
     assert counts["Tests"].to_dict() == {"Logistic, univariable": 1, "Proportional-hazards check": 5,
                                          "Cox, univariable": 4, "Cox, multivariable": 2, "Log-rank": 2, "Total": 14}
+    assert counts.index[-2:].tolist() == ["Proportional-hazards check", "Total"]
 
 
 def test_km_by_factor_equals_km_tables_per_level(adsl):
