@@ -57,11 +57,19 @@ if not has_qs:
 # %% [markdown]
 # ## Questionnaire compliance
 #
-# Questionnaires received out of those expected at each visit. Expected: treated subjects still on
-# study when the visit window opened (not dead, not past their last contact or the data cut-off)
-# and, as the protocol collects questionnaires at each tumour assessment up to the first
-# progression, not yet progressed (`qol.expected_until`).
+# Questionnaires received out of those expected at each scheduled visit (every visit of the
+# schedule is listed, also one where nobody returned a questionnaire). Expected: treated subjects
+# still on study when the visit window opened (not dead, not past their last contact or the data
+# cut-off) and, as the protocol collects questionnaires at each tumour assessment up to the first
+# progression, not yet progressed (`qol.expected_until`). Received counts only expected subjects,
+# so compliance cannot exceed 100%; a questionnaire from a subject no longer expected (e.g. after
+# progression) is counted apart as *off-schedule*.
 # Low compliance late in follow-up means the later means describe a selected, healthier group.
+#
+# Treated subjects without a baseline questionnaire have no change from baseline: they are absent
+# from every change analysis below (mean change, mixed model, responders, time to deterioration).
+# A questionnaire with a partial or missing date (QSDTC) is kept in ADQS, flagged `ADTINCFL`, but
+# cannot be placed in a visit window, so it is in no by-visit analysis.
 
 # %%
 if has_qs:
@@ -69,6 +77,11 @@ if has_qs:
     display(qol_analysis.compliance(adsl, adqs, cfg["interval_weeks"], cfg["window_days"], cfg["population"], stop))
     from mpmlib.derive.adqs import missed_questionnaires
 
+    no_base = qol_analysis.without_baseline(adsl, adqs, cfg["population"])
+    undated = qol_analysis.incomplete_dates(adqs)
+    display(Markdown(f"**Treated subjects without a baseline questionnaire** (absent from the change analyses): "
+                     f"{len(no_base)} of {int(adsl[cfg['population']].eq('Y').sum())}  \n"
+                     f"**Questionnaires with a partial or missing date** (no analysis visit): {len(undated)}"))
     missed = missed_questionnaires(run.sdtm.get("qs"))
     if len(missed):
         display(Markdown(f"**Questionnaires recorded as not done:** {len(missed)}, by reason"))
@@ -104,7 +117,12 @@ if has_qs:
 # ## Linear mixed model for change from baseline
 #
 # For each key scale: change from baseline ~ visit + baseline score, with a random intercept per
-# subject (restricted maximum likelihood, statsmodels MixedLM). It uses every available
+# subject (restricted maximum likelihood). Its assumptions: the random intercept implies the same
+# correlation between any two visits of a subject however far apart (compound symmetry) and the
+# same variance at every visit; random intercepts and residuals are normally distributed. The 95%
+# confidence intervals are Wald (normal-approximation) intervals from the fixed-effects covariance,
+# without a small-sample degrees-of-freedom correction, so with few subjects they are somewhat too
+# narrow. It uses every available
 # questionnaire and is unbiased if missing questionnaires are *missing at random* given the scores
 # already observed; it does not impute. Questionnaires stop when patients deteriorate or die, so
 # missingness is probably informative and the estimates are optimistic: read them together with
