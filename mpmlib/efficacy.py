@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from . import stats
+from .errors import DataError
 from .tables import fmt_estimate, n_pct, round_half_up
 
 DAYS_PER_MONTH = 30.4375
@@ -36,9 +37,18 @@ def population(adsl: pd.DataFrame, flag: str) -> pd.DataFrame:
 
 def best_response_by_subject(adrs: pd.DataFrame, subjects: pd.DataFrame, paramcd: str = "CBOR") -> pd.Series:
     """BOR/CBOR per subject of ``subjects`` (index USUBJID); a subject without an ADRS record
-    (e.g. no RS at all) is ``MISSING``."""
+    (e.g. no RS at all) is ``MISSING``; a best response ``ND`` (an ADRS written before
+    ``derive.adrs`` mapped it) is ``NE``, RECIST 1.1 having no ND best response (see
+    ``mpmlib.derive.adrs``). Any other value outside :data:`BOR_ROWS` is a DataError: it would
+    fall out of every table while staying in the denominator."""
     rows = adrs[adrs["PARAMCD"].eq(paramcd)].set_index("USUBJID")["AVALC"]
-    return subjects["USUBJID"].map(rows).fillna("MISSING").set_axis(subjects["USUBJID"])
+    best = subjects["USUBJID"].map(rows).fillna("MISSING").replace({"ND": "NE"}).set_axis(subjects["USUBJID"])
+    unknown = ~best.isin([code for code, _ in BOR_ROWS])
+    if unknown.any():
+        raise DataError("ADRS", f"AVALC (PARAMCD={paramcd})", "best response must be one of "
+                        + ", ".join(code for code, _ in BOR_ROWS), best.index[unknown],
+                        f"found {sorted(set(best[unknown].astype(str)))}")
+    return best
 
 
 def response_rates(adrs: pd.DataFrame, subjects: pd.DataFrame, alpha: float = 0.05,
@@ -66,7 +76,9 @@ def response_rates(adrs: pd.DataFrame, subjects: pd.DataFrame, alpha: float = 0.
 def response_table(adrs: pd.DataFrame, subjects: pd.DataFrame, alpha: float = 0.05,
                    null_rate: float | None = None) -> pd.DataFrame:
     """Display table: best overall response with and without confirmation, n (%) of the
-    population, then ORR and DCR with exact CIs (percent, one decimal)."""
+    population, then ORR and DCR with exact CIs (percent, one decimal). Every subject is in
+    exactly one BOR row (:func:`best_response_by_subject`: ND shown as NE, unknown values an
+    error), so the rows add up to N."""
     n = len(subjects)
     conf, unconf = (best_response_by_subject(adrs, subjects, p) for p in ("CBOR", "BOR"))
     lines = []

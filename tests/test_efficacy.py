@@ -169,3 +169,29 @@ def test_responder_durations_equal_plain_statistics():
     assert table.loc["Observed median (min, max), months", "Duration of response"] == "2.0 (1.0, 3.0)"
     assert table.loc["Events (progression or death)", "Duration of response"] == "2"
     assert table.loc["Responders", "Time to response"] == "3"
+
+
+def test_best_response_nd_is_counted_once_as_not_evaluable():
+    """A subject with only ND assessments is in the NE row of the response table and in the
+    not-evaluable listing; every subject is in exactly one BOR row (reference: a plain count of
+    the subjects, 3). An old ADRS still carrying BOR "ND" is shown as NE as well; an unknown
+    best response is a DataError instead of a silent loss."""
+    from mpmlib.errors import DataError
+
+    adsl = pd.DataFrame({"USUBJID": ["A", "B", "C"], "TTEREFDT": pd.Timestamp("2024-01-01"), "DTHDT": pd.NaT})
+    rs = pd.DataFrame({"USUBJID": ["A", "B", "B"], "RSTESTCD": "OVRLRESP", "RSSTRESC": ["ND", "PR", "PR"],
+                       "RSDTC": ["2024-02-15", "2024-02-15", "2024-03-30"]})
+    adrs = derive_adrs(adsl, rs)
+    table = efficacy.response_table(adrs, adsl)
+    for column in table.columns:
+        counts = {label: int(table.loc[label, column].split(" ")[0]) for _, label in efficacy.BOR_ROWS}
+        assert sum(counts.values()) == 3
+        assert counts["Not evaluable (NE)"] == 1 and counts["No post-baseline assessment"] == 1
+    listing = efficacy.not_evaluable_listing(adrs, adsl)
+    assert sorted(listing["Confirmed BOR"]) == ["MISSING", "NE"]
+    old = adrs.copy()
+    old.loc[old["PARAMCD"].isin(["BOR", "CBOR"]) & old["USUBJID"].eq("A"), ["AVALC", "AVAL"]] = ["ND", np.nan]
+    assert efficacy.best_response_by_subject(old, adsl).to_dict() == {"A": "NE", "B": "PR", "C": "MISSING"}
+    old.loc[old["PARAMCD"].eq("CBOR") & old["USUBJID"].eq("A"), "AVALC"] = "UNKNOWN"
+    with pytest.raises(DataError, match=r"ADRS\.AVALC \(PARAMCD=CBOR\).*USUBJID: A"):
+        efficacy.response_table(old, adsl)
