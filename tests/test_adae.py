@@ -137,3 +137,38 @@ def test_relationship_qnam_missing_from_suppae_is_a_clear_error():
         derive_adae(hand_adsl(), ae, supp, {"relationship": {"H101": {"qnam": "AERELH1"}}})
     with pytest.raises(DataError, match=r"SUPPAE\.QNAM=AERELH1"):
         derive_adae(hand_adsl(), ae, None, {"relationship": {"H101": {"qnam": "AERELH1"}}})
+
+
+def test_subject_without_h101_gets_the_window_from_the_last_dose_of_any_study_drug():
+    """S3 received only the PD-1 inhibitor (H101EDT missing, TRTEDT 2024-06-01): the window ends at
+    TRTEDT + 30 + 7 = 2024-07-08 (module docstring), not never. Reference: hand computation."""
+    adsl = pd.concat([hand_adsl(), pd.DataFrame({
+        "USUBJID": ["S3"], "TRT01A": "ARM", "TRTSDT": pd.to_datetime(["2024-03-10"]),
+        "TRTEDT": pd.to_datetime(["2024-06-01"]), "H101EDT": pd.NaT, "DTHDT": pd.NaT})], ignore_index=True)
+    ae = hand_ae(USUBJID="S3", AESEQ=[1, 2, 3], AESTDTC=["2024-04-01", "2024-07-08", "2024-07-09"])
+    adae = derive_adae(adsl, ae, None, {"window_anchor": "H101", "window_days": 30, "grace_days": 7})
+    assert adae.sort_values("AESEQ")["TRTEMFL"].tolist() == ["Y", "Y", "N"]
+
+
+def test_partial_start_in_first_dose_month_is_capped_at_the_end_date():
+    """AESTDTC 2024-03, AEENDTC 2024-03-05, first dose 2024-03-10: admiral derive_vars_dtm with
+    min_dates = TRTSDT and max_dates = AENDT imputes 2024-03-05 (never after the end), so the AE
+    ended before the first dose and is not emergent; an end after the first dose keeps the first
+    dose date (conservative rule unchanged). Reference: hand computation of the admiral rule."""
+    ae = hand_ae(AESEQ=[1, 2, 3], AESTDTC=["2024-03", "2024-03", "2024"],
+                 AEENDTC=["2024-03-05", "2024-03-20", "2024-02-10"])
+    got = derive_adae(hand_adsl(), ae, None, {"window_days": None}).set_index("AESEQ")
+    assert got.loc[1, "ASTDT"] == pd.Timestamp("2024-03-05") and got.loc[1, "TRTEMFL"] == "N"
+    assert got.loc[2, "ASTDT"] == pd.Timestamp("2024-03-10") and got.loc[2, "TRTEMFL"] == "Y"
+    assert got.loc[3, "ASTDT"] == pd.Timestamp("2024-02-10") and got.loc[3, "TRTEMFL"] == "N"
+    assert (got["ASTDT"] <= got["AENDT"]).all()
+
+
+def test_ae_starting_after_the_data_cutoff_is_not_emergent():
+    """Data cut-off 2024-05-01 (ADSL DCUTDT): an AE from 2024-05-02 is not in the analysis
+    (TRTEMFL N) although within the window; one on the cut-off day is. Reference: hand computation."""
+    adsl = hand_adsl().assign(DCUTDT=pd.Timestamp("2024-05-01"))
+    ae = hand_ae(AESEQ=[1, 2], AESTDTC=["2024-05-01", "2024-05-02"])
+    adae = derive_adae(adsl, ae, None, {"window_days": None})
+    assert adae.sort_values("AESEQ")["TRTEMFL"].tolist() == ["Y", "N"]
+    assert derive_adae(adsl.assign(DCUTDT=pd.NaT), ae, None, {"window_days": None})["TRTEMFL"].tolist() == ["Y", "Y"]

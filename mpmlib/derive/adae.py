@@ -5,10 +5,13 @@ Rules (parameters are keys of ``safety:`` in the parameter file):
 
 =========== ===================================================================================
 ASTDT       AE start date. A partial AESTDTC is imputed conservatively (admiral ``ad_adae.R``:
-            ``highest_imputation = "M"``, ``date_imputation = "first"``, ``min_dates = TRTSDT``):
-            to the first day of the month / year, or to the first dose date when that falls in
-            the same month / year and later, so an AE that may have started on treatment counts
-            as emergent. ``ASTDTF`` = "D" / "M" when imputed.
+            ``highest_imputation = "M"``, ``date_imputation = "first"``, ``min_dates = TRTSDT``,
+            ``max_dates = AENDT``): to the first day of the month / year, or to the first dose
+            date when that falls in the same month / year and later, so an AE that may have
+            started on treatment counts as emergent; but never after the AE end date (AENDT)
+            when that lies in the same month / year (admiral ``derive_vars_dtm(max_dates =)``:
+            the imputed date is capped at the end date), so an AE that ended before the first
+            dose is not made emergent and ASTDT <= AENDT. ``ASTDTF`` = "D" / "M" when imputed.
 AENDT       AE end date; a partial AEENDTC is imputed to the last day of the month / year, never
             after the death date. ``AENDTF`` as above.
 ASTDY       study day of onset (first dose = day 1, no day 0).
@@ -16,8 +19,15 @@ TRTEMFL     treatment-emergent (admiral ``derive_var_trtemfl``): ASTDT on or aft
             of any study drug (TRTSDT) and no later than the last dose of ``window_anchor`` (a
             study drug code, e.g. H101; null = last dose of any study drug, TRTEDT) +
             ``window_days`` + ``grace_days`` (protocol: "through 30 (+7) days after the last
-            administration of H101"); ``window_days: null`` = no end window (CDISC pilot). An AE
-            without any start date counts as emergent unless it ended before the first dose.
+            administration of H101"); ``window_days: null`` = no end window (CDISC pilot). A
+            subject who never received the anchoring drug (``<CODE>EDT`` missing) but another
+            study drug has the window end at the last dose of any study drug (TRTEDT) + the
+            same window: the protocol window follows the last study treatment the subject
+            actually had (admiral ``derive_var_trtemfl`` would otherwise have no end date and
+            flag every later AE). An AE without any start date counts as emergent unless it
+            ended before the first dose. AEs starting after the data cut-off (ADSL ``DCUTDT``,
+            parameter ``data_cutoff``) are not emergent: data after the cut-off are not
+            analysed (as ADRS and ADTTE; undated AEs are kept).
 ATOXGRN     CTCAE grade 1-5 from AETOXGR; without AETOXGR in the data, from AESEV (MILD 1,
             MODERATE 2, SEVERE 3) and ``GRSRC = "AESEV"`` says so. ``GR3FL``: grade >= 3.
 REL<CODE>FL related to study drug <CODE> (``relationship`` mapping: a SUPPAE QNAM or AEREL);
@@ -75,18 +85,21 @@ def derive_adae(adsl: pd.DataFrame, ae: pd.DataFrame | None, suppae: pd.DataFram
     adae["TRTA"] = adae["USUBJID"].map(subj["TRT01A"])
     trtsdt = adae["USUBJID"].map(subj["TRTSDT"])
     dthdt = adae["USUBJID"].map(subj["DTHDT"]) if "DTHDT" in subj else pd.Series(pd.NaT, index=adae.index)
-    adae["ASTDT"] = impute_start_date(adae["AESTDTC"], trtsdt)
-    adae["ASTDTF"] = date_imputation_flag(adae["AESTDTC"]).where(adae["ASTDT"].notna(), "")
     end = adae["AEENDTC"] if "AEENDTC" in adae.columns else pd.Series(np.nan, index=adae.index, dtype=object)
     adae["AEENDTC"] = end
     aendt = dtc_to_date(end, "last")
     adae["AENDT"] = aendt.where(~(aendt > dthdt), dthdt)
     adae["AENDTF"] = date_imputation_flag(end).where(adae["AENDT"].notna(), "")
+    adae["ASTDT"] = impute_start_date(adae["AESTDTC"], trtsdt, adae["AENDT"])
+    adae["ASTDTF"] = date_imputation_flag(adae["AESTDTC"]).where(adae["ASTDT"].notna(), "")
     days = (adae["ASTDT"] - trtsdt).dt.days
     adae["ASTDY"] = days + (days >= 0)
     last = adae["USUBJID"].map(subj[anchor]) if anchor else pd.Series(pd.NaT, index=adae.index)
+    if "TRTEDT" in subj:                # anchoring drug never given: last dose of any study drug
+        last = last.fillna(adae["USUBJID"].map(subj["TRTEDT"]))
+    cutoff = adae["USUBJID"].map(subj["DCUTDT"]) if "DCUTDT" in subj else None
     adae["TRTEMFL"] = treatment_emergent(adae["ASTDT"], adae["AENDT"], trtsdt, last,
-                                         s["window_days"], s["grace_days"])
+                                         s["window_days"], s["grace_days"], cutoff)
     adae = derive_grade(adae)
     adae["SERFL"] = np.where(_text(adae, "AESER").eq("Y"), "Y", "N")
     adae["DISCFL"] = np.where(_text(adae, "AEACN").isin([v.upper() for v in s["discontinuation_acn"]]), "Y", "N")
@@ -110,26 +123,39 @@ def window_end_variable(adsl: pd.DataFrame, anchor: str | None) -> str:
     return variable
 
 
-def impute_start_date(dtc: pd.Series, trtsdt: pd.Series) -> pd.Series:
+def impute_start_date(dtc: pd.Series, trtsdt: pd.Series, aendt: pd.Series | None = None) -> pd.Series:
     """Conservative AE start date (module docstring): first day of the missing period, moved to
-    the first dose date when that lies later within the same period."""
+    the first dose date when that lies later within the same period, then capped at the AE end
+    date ``aendt`` when the end lies within the period (admiral ``derive_vars_dtm``
+    ``min_dates = TRTSDT``, ``max_dates = AENDT``: the imputed date is never after the end).
+    An end date before the whole period (impossible data) leaves the first day of the period."""
     parts = split_dtc(dtc)
     first = dtc_to_date(dtc, "first")
     last = dtc_to_date(dtc, "last")
     partial = parts["day"].isna() & first.notna()
     bump = partial & (trtsdt > first) & (trtsdt <= last)
-    return first.where(~bump, trtsdt)
+    imputed = first.where(~bump, trtsdt)
+    if aendt is not None:
+        cap = partial & (imputed > aendt) & (aendt >= first)
+        imputed = imputed.where(~cap, aendt)
+    return imputed
 
 
 def treatment_emergent(astdt: pd.Series, aendt: pd.Series, trtsdt: pd.Series, last_dose: pd.Series,
-                       window_days: int | None, grace_days: int = 0) -> pd.Series:
-    """TRTEMFL "Y"/"N" (admiral ``derive_var_trtemfl`` with ``end_window``; see module)."""
+                       window_days: int | None, grace_days: int = 0,
+                       cutoff: pd.Series | None = None) -> pd.Series:
+    """TRTEMFL "Y"/"N" (admiral ``derive_var_trtemfl`` with ``end_window``; see module).
+
+    ``last_dose`` is the end-window anchor per AE (the caller falls back to TRTEDT when the
+    anchoring drug was never given); an AE starting after ``cutoff`` (data cut-off) is "N"."""
     treated = trtsdt.notna()
     if window_days is None:
         within = pd.Series(True, index=astdt.index)
     else:
         limit = last_dose + pd.to_timedelta(window_days + (grace_days or 0), unit="D")
         within = ~(astdt > limit)
+    if cutoff is not None:
+        within &= ~(astdt > cutoff)
     started_on = (astdt >= trtsdt) & within
     undated = astdt.isna() & ~(aendt < trtsdt)
     return pd.Series(np.where(treated & (started_on | undated), "Y", "N"), index=astdt.index)
