@@ -6,12 +6,18 @@ Conventions (ICH E3 §12.2, FDA "Standard Safety Tables and Figures" integrated 
 * Columns: one per treatment group (``safety.by``) plus ``Total``; the denominator of every
   percentage is the column's number of subjects in the population, so nobody is dropped.
 * A subject is counted once per row (per SOC, per preferred term); "events" count records.
-* Tables by maximum grade count each subject once per term, at the worst CTCAE grade.
+* Tables by maximum grade count each subject once per term, at the worst CTCAE grade. A TEAE
+  without a grade (ATOXGRN missing) is never dropped: a subject whose every record of the term
+  has no grade is counted under "Grade missing" (:data:`GRADE_MISSING`); with at least one
+  graded record, at the worst known grade (the grades shown are those recorded; FDA Standard
+  Safety Tables and Figures guide 2022: every subject with the event is counted once). So the
+  grade columns always add up to "All grades".
 * Rows are sorted by descending frequency in the Total column, then alphabetically.
 """
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +27,9 @@ from .tables import n_pct
 
 ANY = "Any treatment-emergent AE"
 ALL_TERMS = "All terms"
+#: grade category of a subject whose TEAEs of a term all lack a CTCAE grade
+GRADE_MISSING = "Missing"
+GRADE_CATEGORIES = ["1", "2", "3", "4", "5", GRADE_MISSING]
 
 
 def population(adsl: pd.DataFrame, flag: str = "SAFFL", by: str = "TRT01A") -> pd.DataFrame:
@@ -142,23 +151,32 @@ def soc_pt_table(counts: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(wide, index=pd.MultiIndex.from_tuples(labels, names=["System organ class", "Preferred term"]))
 
 
+def worst_grade(teaes: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """One row per ``by`` group (a subject and term, say) with GRADE: the worst recorded CTCAE
+    grade as "1".."5", or :data:`GRADE_MISSING` when no record of the group has a grade
+    (module docstring). No record is dropped."""
+    worst = teaes.groupby(by, as_index=False, dropna=False)["ATOXGRN"].max()     # max skips missing grades
+    worst["GRADE"] = worst["ATOXGRN"].map(lambda g: GRADE_MISSING if pd.isna(g) else str(int(g)))
+    return worst.drop(columns="ATOXGRN")
+
+
 def max_grade_counts(teaes: pd.DataFrame, pop: pd.DataFrame) -> pd.DataFrame:
     """Subjects by their worst grade per preferred term (and for any TEAE), per column:
-    SOC, PT, column, N, grade (1-5 or "Any"), subjects."""
+    SOC, PT, column, N, grade ("Any", "1".."5" or "Missing": no grade on any of the subject's
+    records of the term), subjects. The grade categories add up to "Any"."""
     sizes = group_sizes(pop)
-    worst = (teaes.dropna(subset=["ATOXGRN"]).groupby(["USUBJID", "GROUP", "AEBODSYS", "AEDECOD"], as_index=False)
-             ["ATOXGRN"].max())
-    worst_any = teaes.dropna(subset=["ATOXGRN"]).groupby(["USUBJID", "GROUP"], as_index=False)["ATOXGRN"].max()
+    worst = worst_grade(teaes, ["USUBJID", "GROUP", "AEBODSYS", "AEDECOD"])
+    worst_any = worst_grade(teaes, ["USUBJID", "GROUP"])
     records = []
 
     def add(soc, pt, rows):
         for group in sizes:
             sub = rows if group == "Total" else rows[rows["GROUP"].eq(group)]
-            grades = sub["ATOXGRN"].astype(int).value_counts()
+            grades = sub["GRADE"].value_counts()
             records.append({"SOC": soc, "PT": pt, "column": group, "N": sizes[group], "grade": "Any",
                             "subjects": int(sub["USUBJID"].nunique())})
-            for g in range(1, 6):
-                records.append({"SOC": soc, "PT": pt, "column": group, "N": sizes[group], "grade": str(g),
+            for g in GRADE_CATEGORIES:
+                records.append({"SOC": soc, "PT": pt, "column": group, "N": sizes[group], "grade": g,
                                 "subjects": int(grades.get(g, 0))})
 
     add(ANY, "", worst_any)
@@ -175,14 +193,18 @@ def max_grade_counts(teaes: pd.DataFrame, pop: pd.DataFrame) -> pd.DataFrame:
 
 def max_grade_table(counts: pd.DataFrame) -> pd.DataFrame:
     """Display of :func:`max_grade_counts`: rows = preferred terms (no SOC rows), columns = each
-    group x (All grades, Grade 1..5), n (%)."""
+    group x (All grades, Grade 1..5, Grade missing), n (%). The "Grade missing" column is shown
+    only when some subject is in it (otherwise it is zero everywhere)."""
     if counts.empty:
         return pd.DataFrame({"": ["No treatment-emergent adverse events"]}).set_index("")
+    show_missing = bool(counts.loc[counts["grade"].eq(GRADE_MISSING), "subjects"].sum())
     wide = {}
     for (group, grade), rows in counts.groupby(["column", "grade"], sort=False):
+        if grade == GRADE_MISSING and not show_missing:
+            continue
         n = int(rows["N"].iloc[0])
-        wide[(f"{group} (N={n})", "All grades" if grade == "Any" else f"Grade {grade}")] = \
-            [n_pct(s, n) for s in rows["subjects"]]
+        label = "All grades" if grade == "Any" else "Grade missing" if grade == GRADE_MISSING else f"Grade {grade}"
+        wide[(f"{group} (N={n})", label)] = [n_pct(s, n) for s in rows["subjects"]]
     first = counts[(counts["column"] == counts["column"].iloc[0]) & counts["grade"].eq("Any")]
     out = pd.DataFrame(wide, index=[ANY if s == ANY else pt for s, pt in zip(first["SOC"], first["PT"])])
     out.columns = pd.MultiIndex.from_tuples(out.columns)
@@ -190,25 +212,56 @@ def max_grade_table(counts: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def top_terms_by_grade(teaes: pd.DataFrame, top: int = 15) -> pd.DataFrame:
-    """For the bar chart: the ``top`` most frequent preferred terms (subjects, all columns),
-    index = term, columns 1-5 = subjects by their worst grade for the term."""
-    worst = teaes.dropna(subset=["ATOXGRN"]).groupby(["USUBJID", "AEDECOD"])["ATOXGRN"].max().astype(int)
-    table = worst.groupby(level="AEDECOD").value_counts().unstack(fill_value=0)
-    table = table.reindex(columns=range(1, 6), fill_value=0)
+def top_terms_by_grade(teaes: pd.DataFrame, top: int = 15, missing: bool = False) -> pd.DataFrame:
+    """For the bar chart: the ``top`` most frequent preferred terms (subjects, all columns,
+    those without a grade included), index = term, columns 1-5 = subjects by their worst grade
+    for the term, and with ``missing=True`` a column "Missing" (no grade recorded for the term).
+
+    The bar chart (``plots_safety.teae_grade_bars``) takes grades 1-5 only, so by default the
+    "Missing" column is left out: ``attrs["grade_missing"]`` then holds the number of
+    subject-terms not drawn and a warning names it (never a silent loss)."""
+    worst = worst_grade(teaes, ["USUBJID", "AEDECOD"])
+    table = pd.crosstab(worst["AEDECOD"], worst["GRADE"]) if len(worst) else pd.DataFrame()
+    table = table.reindex(columns=GRADE_CATEGORIES, fill_value=0)
     totals = table.sum(axis=1)
     order = sorted(table.index, key=lambda t: (-totals[t], t))[:top]
-    return table.loc[order]
+    table = table.loc[order]
+    table.columns = [int(c) if c != GRADE_MISSING else c for c in table.columns]
+    table.index.name, table.columns.name = "AEDECOD", None
+    if missing:
+        return table
+    n_missing = int(table[GRADE_MISSING].sum())
+    table = table.drop(columns=GRADE_MISSING)
+    table.attrs["grade_missing"] = n_missing
+    if n_missing:
+        warnings.warn(f"{n_missing} subject(s) x term(s) among the top terms have no CTCAE grade (ADAE.ATOXGRN "
+                      "missing): counted in the tables under 'Grade missing', not drawn in the bars", stacklevel=2)
+    return table
 
 
-def irae_onsets(teaes: pd.DataFrame) -> pd.DataFrame:
+def irae_onsets(teaes: pd.DataFrame, missing_grade: bool = False) -> pd.DataFrame:
     """Immune-related TEAEs, first onset per subject and term: TERM, ONSET_DAY (study day),
-    GRADE (worst grade of that term for the subject)."""
+    GRADE (worst grade of that term for the subject; NaN when none of its records has a grade).
+
+    The onset plot (``plots_safety.irae_onset_plot``) takes grades 1-5 only, so by default a
+    subject-term without any grade is left out, counted in ``attrs["grade_missing"]`` and named
+    in a warning; ``missing_grade=True`` keeps it with GRADE NaN. Undated onsets (ASTDY
+    missing) cannot be placed on a time axis and are counted in ``attrs["undated"]``."""
     if "AEIRFL" not in teaes.columns or teaes.empty:
         return pd.DataFrame(columns=["TERM", "ONSET_DAY", "GRADE"])
-    ir = teaes[teaes["AEIRFL"].eq("Y") & teaes["ASTDY"].notna()]
+    ir_all = teaes[teaes["AEIRFL"].eq("Y")]
+    ir = ir_all[ir_all["ASTDY"].notna()]
     out = ir.groupby(["USUBJID", "AEDECOD"], as_index=False).agg(ONSET_DAY=("ASTDY", "min"), GRADE=("ATOXGRN", "max"))
-    return out.rename(columns={"AEDECOD": "TERM"})[["TERM", "ONSET_DAY", "GRADE"]].dropna()
+    out = out.rename(columns={"AEDECOD": "TERM"})[["TERM", "ONSET_DAY", "GRADE"]]
+    undated = ir_all.groupby(["USUBJID", "AEDECOD"]).ngroups - len(out)
+    n_missing = int(out["GRADE"].isna().sum())
+    if not missing_grade:
+        out = out[out["GRADE"].notna()].reset_index(drop=True)
+        if n_missing:
+            warnings.warn(f"{n_missing} immune-related subject x term(s) have no CTCAE grade (ADAE.ATOXGRN missing): "
+                          "counted in the tables under 'Grade missing', not drawn in the onset plot", stacklevel=2)
+    out.attrs.update(grade_missing=n_missing, undated=int(undated))
+    return out
 
 
 def deaths_listing(adsl: pd.DataFrame, pop: pd.DataFrame, adae: pd.DataFrame, window_end: str = "TRTEDT") -> pd.DataFrame:

@@ -86,6 +86,14 @@ def plain_subjects(teaes: pd.DataFrame, by: list[str]) -> pd.Series:
     return pd.concat([per_group, total])
 
 
+def plain_events(teaes: pd.DataFrame, by: list[str]) -> dict:
+    """Independent count of records per key and group, and per key for Total."""
+    out = {(*k, g): int(n) for (*k, g), n in teaes.groupby(by + ["GROUP"]).size().items()}
+    for k, n in teaes.groupby(by).size().items():
+        out[(*(k if isinstance(k, tuple) else (k,)), "Total")] = int(n)
+    return out
+
+
 @pytest.mark.parametrize("dataset", ["pilot", "demo"])
 def test_soc_pt_counts_equal_plain_groupby(dataset, request):
     params, adsl, adae, pop, teaes = request.getfixturevalue(dataset)
@@ -98,6 +106,38 @@ def test_soc_pt_counts_equal_plain_groupby(dataset, request):
     # SOCs in descending Total frequency
     socs = counts[counts["PT"].eq("") & counts["column"].eq("Total") & counts["SOC"].ne(safety.ANY)]["subjects"]
     assert socs.is_monotonic_decreasing
+    # SOC rows (PT "") and event counts (records) against plain groupbys as well
+    soc_rows = counts[counts["PT"].eq("") & counts["SOC"].ne(safety.ANY) & counts["subjects"].gt(0)]
+    assert (soc_rows.set_index(["SOC", "column"])["subjects"].sort_index().to_dict()
+            == plain_subjects(teaes, ["AEBODSYS"]).sort_index().to_dict())
+    assert (terms.set_index(["SOC", "PT", "column"])["events"].sort_index().to_dict()
+            == plain_events(teaes, ["AEBODSYS", "AEDECOD"]))
+    assert soc_rows.set_index(["SOC", "column"])["events"].sort_index().to_dict() == plain_events(teaes, ["AEBODSYS"])
+    any_row = counts[counts["SOC"].eq(safety.ANY)].set_index("column")
+    assert any_row.loc["Total", "events"] == len(teaes) and any_row.loc["Total", "subjects"] == teaes["USUBJID"].nunique()
+
+
+def test_overview_flag_rows_equal_plain_groupby_on_demo(demo):
+    """Every overview row (grade >= 3, serious, related to each drug and to any, immune-related,
+    leading to discontinuation, fatal): subjects and events per column equal a plain filter and
+    groupby of the demo ADAE TEAEs (independent computation)."""
+    params, adsl, adae, pop, teaes = demo
+    drugs = safety.drug_labels(params["adsl"]["study_drugs"])
+    counts = safety.overview_counts(teaes, pop, drugs).set_index(["row", "column"])
+    flags = {"CTCAE grade >= 3": "GR3FL", "Serious": "SERFL", "Related to any study drug": "RELANYFL",
+             "Immune-related": "AEIRFL", "Leading to treatment discontinuation": "DISCFL",
+             "Fatal (outcome death)": "FATALFL",
+             **{f"Related to {label}": f"REL{code}FL" for code, label in drugs.items()}}
+    assert set(flags) == set(counts.index.get_level_values("row")) - {safety.ANY}
+    assert {"RELH101FL", "RELPD1FL"} <= set(flags.values())
+    sizes = safety.group_sizes(pop)
+    for row, flag in flags.items():
+        rows = teaes[teaes[flag].eq("Y")]
+        for column in sizes:
+            sub = rows if column == "Total" else rows[rows["GROUP"].eq(column)]
+            assert tuple(counts.loc[(row, column), ["subjects", "events"]]) == (sub["USUBJID"].nunique(), len(sub)), row
+    assert counts.loc[("Immune-related", "Total"), "subjects"] > 0       # the demo exercises the rows
+    assert counts.loc[("Related to H101", "Total"), "subjects"] > 0
 
 
 def test_max_grade_counts_each_subject_once_at_worst_grade(demo):
@@ -110,6 +150,45 @@ def test_max_grade_counts_each_subject_once_at_worst_grade(demo):
         assert rows["Any"] == len(subjects) == sum(rows[str(g)] for g in range(1, 6))
         for grade, n in subjects.value_counts().items():
             assert rows[str(grade)] == n
+
+
+def test_missing_grade_is_counted_once_under_grade_missing(demo):
+    """Demo TEAEs with the grade removed from some records: every subject with a TEAE of a term
+    is in exactly one grade category, the worst recorded grade or "Missing" when no record of
+    the term has a grade; checked against a plain groupby (max skips missing, then fill)."""
+    params, adsl, adae, pop, teaes = demo
+    teaes = teaes.copy()
+    first_of_term = ~teaes.duplicated("AEDECOD")
+    teaes.loc[first_of_term | (teaes.index % 7 == 0), "ATOXGRN"] = float("nan")
+    assert teaes["ATOXGRN"].isna().sum() > 0
+    counts = safety.max_grade_counts(teaes, pop)
+    total = counts[counts["column"].eq("Total")]
+    plain = teaes.groupby(["AEDECOD", "USUBJID"])["ATOXGRN"].max()
+    plain = plain.map(lambda g: "Missing" if pd.isna(g) else str(int(g)))
+    assert (plain == "Missing").any()
+    for term, grades in plain.groupby(level=0):
+        rows = total[total["PT"].eq(term)].set_index("grade")["subjects"]
+        assert rows["Any"] == grades.index.get_level_values(1).nunique()
+        assert rows["Any"] == sum(rows[g] for g in safety.GRADE_CATEGORIES)
+        assert {g: int(rows[g]) for g in safety.GRADE_CATEGORIES if rows[g]} == grades.value_counts().to_dict()
+    any_rows = total[total["SOC"].eq(safety.ANY)].set_index("grade")["subjects"]
+    per_subject = teaes.groupby("USUBJID")["ATOXGRN"].max()
+    assert any_rows["Missing"] == per_subject.isna().sum()
+    assert any_rows["Any"] == teaes["USUBJID"].nunique() == sum(any_rows[g] for g in safety.GRADE_CATEGORIES)
+    table = safety.max_grade_table(counts)
+    assert ("Total (N=%d)" % len(pop), "Grade missing") in table.columns
+    assert not demo[4]["ATOXGRN"].isna().any()           # the shipped demo has every grade: no such column
+    assert ("Total (N=%d)" % len(pop), "Grade missing") not in safety.max_grade_table(
+        safety.max_grade_counts(demo[4], pop)).columns
+    with pytest.warns(UserWarning, match="no CTCAE grade"):
+        top = safety.top_terms_by_grade(teaes, 5)
+    assert list(top.columns) == [1, 2, 3, 4, 5] and top.attrs["grade_missing"] > 0
+    full = safety.top_terms_by_grade(teaes, 5, missing=True)
+    plain_n = teaes.groupby("AEDECOD")["USUBJID"].nunique()
+    assert full.sum(axis=1).to_dict() == plain_n[full.index].to_dict()
+    irae_all = safety.irae_onsets(teaes, missing_grade=True)
+    irae = teaes[teaes["AEIRFL"].eq("Y") & teaes["ASTDY"].notna()]
+    assert len(irae_all) == irae.groupby(["USUBJID", "AEDECOD"]).ngroups
 
 
 def test_top_terms_and_irae_onsets(demo):
