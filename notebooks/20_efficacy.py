@@ -103,7 +103,7 @@ else:
 # *Source: `efficacy.tte_summary`, `efficacy.censoring_table`, `plots_efficacy.km_plot`.*
 
 # %%
-def km_section(paramcd: str, ylabel: str) -> None:
+def km_section(paramcd: str, ylabel: str, xlabel: str = "Months since first dose") -> None:
     """KM plot with numbers at risk, summary and censoring table; by arm when there are several."""
     data = efficacy.tte_data(adtte, treated, paramcd).merge(treated[["USUBJID", "TRT01A"]], on="USUBJID")
     if data.empty:
@@ -111,7 +111,8 @@ def km_section(paramcd: str, ylabel: str) -> None:
         return
     by = "TRT01A" if data["TRT01A"].nunique() > 1 else None
     km = efficacy.km_analysis(data, by, eff["km_conf_type"], eff["alpha"], eff["landmark_months"])
-    figure = plots_efficacy.km_plot(km["curves"], km["at_risk"], ylabel=ylabel, median_lines=km["medians"])
+    figure = plots_efficacy.km_plot(km["curves"], km["at_risk"], xlabel=xlabel, ylabel=ylabel,
+                                    median_lines=km["medians"])
     display(figure)
     plt.close(figure)
     display(efficacy.tte_display(km["summaries"], eff["alpha"], eff["km_conf_type"]))
@@ -142,15 +143,19 @@ display(Markdown(f"**Median follow-up (reverse Kaplan–Meier):** {fmt_estimate(
 # In subjects with a confirmed response (`dor_response` in the parameters). Duration of response
 # runs from the first assessment showing the response to progression or death, censored as PFS;
 # a "+" marks a censored maximum. Time to response runs from day 1 to that first assessment.
+# Responses after the data cut-off or after the start of new anticancer therapy do not count.
+# The Kaplan–Meier plot and summary of duration of response are shown even when no responder
+# has progressed or died yet: the median is then not reached (NE).
+# *Source: `efficacy.responder_durations`, `efficacy.km_analysis`, `plots_efficacy.km_plot`.*
 
 # %%
 if has_rs:
     dor = efficacy.tte_data(adtte, treated, "DOR")
-    ttr = efficacy.tte_data(adtte, treated, "TTR")
-    display(efficacy.responder_durations(dor, ttr))
-    if dor["EVENT"].sum() > 0:
-        dor_summary = efficacy.tte_summary(dor, eff["km_conf_type"], eff["alpha"], eff["landmark_months"])
-        display(efficacy.tte_display({"Duration of response": dor_summary}, eff["alpha"], eff["km_conf_type"]))
+    display(efficacy.responder_durations(dor, efficacy.tte_data(adtte, treated, "TTR")))
+    if len(dor) and dor["EVENT"].sum() == 0:
+        display(Markdown(f"**No progression or death among the {len(dor)} responder(s) yet:** every duration "
+                         "of response is censored, so the median is not reached (NE)."))
+    km_section("DOR", "Probability of remaining in response", "Months since first response")
 else:
     display(Markdown(NO_RS))
 
