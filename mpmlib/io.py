@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -112,6 +113,31 @@ def read_sdtm(folder: str | Path, file_map: dict[str, str] | None = None) -> dic
     """Read every domain file in ``folder`` (see :func:`find_domain_files`)."""
     return {domain: read_domain(path, domain)
             for domain, path in find_domain_files(folder, file_map).items()}
+
+
+class SdtmFolder(Mapping):
+    """The domains of an SDTM folder as a read-only mapping (domain -> DataFrame) that reads a
+    file only when its domain is first used, then keeps it.
+
+    Same files and rules as :func:`read_sdtm`; the domain list (``list(sdtm)``, ``"qs" in sdtm``)
+    costs no reading. A report notebook that works from the derived ADaM and looks at one SDTM
+    domain reads that one file, not the whole folder (7 s for 10,000 subjects).
+    """
+
+    def __init__(self, folder: str | Path, file_map: dict[str, str] | None = None):
+        self.files = find_domain_files(folder, file_map)
+        self._read: dict[str, pd.DataFrame] = {}
+
+    def __getitem__(self, domain: str) -> pd.DataFrame:
+        if domain not in self._read:
+            self._read[domain] = read_domain(self.files[domain], domain)   # KeyError for an absent domain
+        return self._read[domain]
+
+    def __iter__(self):
+        return iter(self.files)
+
+    def __len__(self) -> int:
+        return len(self.files)
 
 
 def sha256_file(path: str | Path) -> str:

@@ -5,6 +5,7 @@ Notebooks call :func:`setup` and :func:`load_run`; nothing else hides in noteboo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,7 +47,7 @@ class Run:
     """One analysis run: its parameters, SDTM and ADaM datasets."""
 
     params: dict
-    sdtm: dict[str, pd.DataFrame]
+    sdtm: Mapping[str, pd.DataFrame]
     adam: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     @property
@@ -57,9 +58,11 @@ class Run:
 def load_run(params_file: str, sdtm_dir: str | None = None, out_dir: str | None = None,
              adam_dir: str | None = None) -> Run:
     """Load parameters and SDTM; read ADaM from ``adam_dir`` (what ``mpm report`` derived) or,
-    when a notebook is opened on its own, derive it in memory from the same functions."""
+    when a notebook is opened on its own, derive it in memory from the same functions.
+
+    SDTM domains are read when first used (:class:`mpmlib.io.SdtmFolder`)."""
     params = override_paths(load_params(params_file), sdtm_dir, out_dir)
-    sdtm = io.read_sdtm(params["sdtm"]["dir"], params["sdtm"]["files"])
+    sdtm = io.SdtmFolder(params["sdtm"]["dir"], params["sdtm"]["files"])
     if adam_dir and Path(adam_dir).is_dir():
         adam = {name: pd.read_parquet(Path(adam_dir) / f"{name}.parquet") for name in ADAM_DATASETS}
     else:

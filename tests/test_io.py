@@ -161,3 +161,25 @@ def test_sha256(tmp_path):
     path = tmp_path / "x.txt"
     path.write_bytes(b"abc")
     assert sha256_file(path) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"  # FIPS 180-2 example
+
+
+def test_sdtm_folder_reads_each_domain_once_on_first_use(tmp_path, monkeypatch):
+    """SdtmFolder = read_sdtm, domain by domain when used: same frames; listing the domains reads
+    nothing; a domain is read once; an absent domain is a KeyError (``.get`` gives None)."""
+    import mpmlib.io as mio
+
+    (tmp_path / "dm.csv").write_text("STUDYID,USUBJID,AGE\nS,S-1,60\nS,S-2, 71\n")
+    (tmp_path / "ae.csv").write_text("STUDYID,USUBJID,AESEQ,AETERM\nS,S-1,1,Nausea \n")
+    calls = []
+    real = mio.read_domain
+    monkeypatch.setattr(mio, "read_domain", lambda path, domain=None: calls.append(domain) or real(path, domain))
+    lazy = mio.SdtmFolder(tmp_path)
+    assert sorted(lazy) == ["ae", "dm"] and len(lazy) == 2 and "qs" not in lazy and calls == []
+    eager = read_sdtm(tmp_path)
+    calls.clear()
+    pd.testing.assert_frame_equal(lazy["dm"], eager["dm"])
+    lazy["dm"]
+    assert calls == ["dm"]
+    assert lazy.get("qs") is None
+    with pytest.raises(KeyError):
+        lazy["qs"]
