@@ -1,8 +1,10 @@
 """Analysis parameter files (``params/*.yaml``): load, fill defaults, resolve paths.
 
 A parameter file names the input, the output and every setting a statistician might argue
-about; the defaults live here, each with its reason. Relative paths are resolved against the
-directory the command runs from (the project root for ``make``); ``${VAR}`` is expanded from
+about; the defaults live here, each with its reason. Relative paths in a parameter file are
+resolved against the project root (so a notebook opened in JupyterLab, whose working directory is
+``notebooks/``, reads the same folders as ``make``); folders given on the command line
+(``--sdtm``, ``--out``) against the directory the command runs from. ``${VAR}`` is expanded from
 the environment, with ``MPM_EXTERNAL`` defaulting to ``../shared/external`` beside the project
 (public CDISC data used by tests and the external parameter files).
 """
@@ -178,9 +180,9 @@ def load_params(path: str | Path) -> dict:
     params["_name"] = path.stem
     if not params["sdtm"]["dir"]:
         raise ParamsError(f"{path}: sdtm.dir is required (the folder holding the SDTM files)")
-    params["sdtm"]["dir"] = str(resolve_path(params["sdtm"]["dir"]))
+    params["sdtm"]["dir"] = str(resolve_path(params["sdtm"]["dir"], PROJECT_ROOT))
     out = params["output"]["dir"] or f"outputs/{path.stem}"
-    params["output"]["dir"] = str(resolve_path(out))
+    params["output"]["dir"] = str(resolve_path(out, PROJECT_ROOT))
     if params["data_cutoff"] is not None:
         params["data_cutoff"] = str(params["data_cutoff"])
     if params["adsl"]["reference_date"] not in ("TRTSDT", "RANDDT"):
@@ -296,8 +298,9 @@ def override_paths(params: dict, sdtm_dir: str | None = None, out_dir: str | Non
     return params
 
 
-def resolve_path(value: str | Path) -> Path:
-    """Expand ``${VAR}`` (``MPM_EXTERNAL`` has a default) and make the path absolute."""
+def resolve_path(value: str | Path, base: Path | None = None) -> Path:
+    """Expand ``${VAR}`` (``MPM_EXTERNAL`` has a default) and make the path absolute (a relative
+    path is taken from ``base``, by default the current directory)."""
     env = dict(os.environ)
     env.setdefault("MPM_EXTERNAL", str(external_data_dir()))
     text = str(value)
@@ -305,7 +308,8 @@ def resolve_path(value: str | Path) -> Path:
         text = text.replace("${" + key + "}", val)
     if "${" in text:
         raise ParamsError(f"undefined environment variable in path: {value}")
-    return Path(text).expanduser().resolve()
+    path = Path(text).expanduser()
+    return (path if path.is_absolute() or base is None else Path(base) / path).resolve()
 
 
 def external_data_dir() -> Path:

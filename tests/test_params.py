@@ -3,7 +3,7 @@
 import pytest
 
 from mpmlib.errors import ParamsError
-from mpmlib.params import DEFAULTS, load_params, override_paths
+from mpmlib.params import DEFAULTS, PROJECT_ROOT, load_params, override_paths
 
 
 def write(tmp_path, text, name="run.yaml"):
@@ -16,9 +16,20 @@ def test_defaults_and_output_named_after_the_file(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     params = load_params(write(tmp_path, "sdtm:\n  dir: data\n", "trial_x.yaml"))
     assert params["_name"] == "trial_x"
-    assert params["output"]["dir"] == str(tmp_path / "outputs" / "trial_x")
-    assert params["sdtm"]["dir"] == str(tmp_path / "data")
+    assert params["output"]["dir"] == str(PROJECT_ROOT / "outputs" / "trial_x")
+    assert params["sdtm"]["dir"] == str(PROJECT_ROOT / "data")
     assert params["adsl"]["reference_date"] == DEFAULTS["adsl"]["reference_date"] == "TRTSDT"
+
+
+def test_relative_paths_in_a_parameter_file_are_from_the_project_root(monkeypatch):
+    """A notebook opened in JupyterLab runs in notebooks/ with params_file="../params/demo.yaml":
+    it must read the same SDTM folder as make does from the project root."""
+    monkeypatch.chdir(PROJECT_ROOT / "notebooks")
+    from_notebooks = load_params("../params/demo.yaml")
+    monkeypatch.chdir(PROJECT_ROOT)
+    from_root = load_params("params/demo.yaml")
+    assert from_notebooks["sdtm"]["dir"] == from_root["sdtm"]["dir"] == str(PROJECT_ROOT / "data" / "demo")
+    assert from_notebooks["output"]["dir"] == from_root["output"]["dir"] == str(PROJECT_ROOT / "outputs" / "demo")
 
 
 def test_override_replaces_input_and_drops_file_mapping(tmp_path, monkeypatch):

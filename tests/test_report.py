@@ -256,3 +256,19 @@ def test_every_shipped_parameter_file_runs_end_to_end(name, tmp_path, monkeypatc
     for notebook in params["report"]["notebooks"]:
         page = (report / f"{notebook}.html").read_text()
         assert "Traceback" not in page and "Error" not in re.sub(r"<style.*?</style>", "", page, flags=re.S), notebook
+
+
+def test_notebooks_run_as_they_open_in_jupyterlab(tmp_path, monkeypatch):
+    """An analyst opens a notebook in JupyterLab (working directory notebooks/) and runs it on
+    its defaults: no injected parameters, ADaM derived in memory. Every notebook must run."""
+    from mpmlib.report import NOTEBOOKS_DIR, NotebookRunner
+
+    local_jupyter(tmp_path, monkeypatch)
+    names = load_params(PROJECT_ROOT / "params" / "demo.yaml")["report"]["notebooks"]
+    with NotebookRunner(NOTEBOOKS_DIR) as runner:
+        for name in names:
+            nb = nbformat.read(NOTEBOOKS_DIR / f"{name}.ipynb", as_version=4)
+            runner.run(nb, name, tmp_path / f"{name}.ipynb", tmp_path / "failed")   # MpmError names a failing cell
+            errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+            assert not errors and any(c.get("outputs") for c in nb.cells), name
+    assert not list(NOTEBOOKS_DIR.glob("*.csv")), "a notebook on its defaults must not write into notebooks/"
