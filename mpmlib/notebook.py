@@ -76,7 +76,7 @@ def derive_all(sdtm: dict[str, pd.DataFrame], params: dict) -> dict[str, pd.Data
     adex = derive_adex(adsl, sdtm.get("ex"), params["adsl"]["study_drugs"], params["adsl"]["ex_missing_end"],
                        params["safety"]["planned_dosing"])
     adae = derive_adae(adsl, sdtm.get("ae"), sdtm.get("suppae"), params["safety"])
-    adrs = derive_adrs(adsl, sdtm.get("rs"), params["efficacy"])
+    adrs = derive_adrs(adsl, sdtm.get("rs"), params["efficacy"], sdtm.get("cm"))
     adtte = derive_adtte(adsl, adrs, sdtm.get("cm"), params["efficacy"])
     adtr = derive_adtr(adsl, sdtm.get("tu"), sdtm.get("tr"), params["efficacy"]["evaluator"],
                        params["efficacy"]["reference_date"] or "TTEREFDT", sdtm.get("rs"))

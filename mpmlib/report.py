@@ -26,6 +26,7 @@ from importlib import metadata
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 
 from . import io
 from .errors import MpmError
@@ -47,8 +48,9 @@ def build_report(params: dict, notebooks_dir: Path = NOTEBOOKS_DIR) -> Path:
     Incremental: a notebook whose inputs (its notebook file, the code, the parameters, the lock
     and the ADaM / QC / SDTM files it reads, :data:`NOTEBOOK_INPUTS`) are unchanged since the last
     run is not executed again: its executed copy is converted again with this run's provenance
-    footer and its CSV tables are carried over. All notebooks that do run share one kernel
-    (imports paid once).
+    footer and its CSV tables are carried over. The notebooks that do run share a few kernels
+    (:class:`KernelPool`, one per core: imports paid once per kernel, notebooks in parallel),
+    started before data QC so that they import the analysis stack while QC runs.
     """
     from .lock import check_locked_run
     from .validate import summary_text, validate_sdtm
@@ -63,7 +65,9 @@ def build_report(params: dict, notebooks_dir: Path = NOTEBOOKS_DIR) -> Path:
     if report_dir.is_dir():
         report_dir.rename(previous)            # kept only to reuse unchanged pages, deleted below
     files = io.find_domain_files(params["sdtm"]["dir"], params["sdtm"]["files"])
+    pool = KernelPool(notebooks_dir, report_kernels(len(params["report"]["notebooks"])))
     try:
+        pool.start()                           # kernels import the analysis stack while QC runs
         # 1. the gate: data QC first; its report is written whatever the verdict
         qc = validate_sdtm(params["sdtm"]["dir"], params["sdtm"]["files"], params["qc"])
         qc.save(out / "qc")
@@ -83,17 +87,16 @@ def build_report(params: dict, notebooks_dir: Path = NOTEBOOKS_DIR) -> Path:
         cache = json.loads(cache_file.read_text()) if cache_file.is_file() else {}
         keys = {name: notebook_key(name, notebooks_dir, params, out, files) for name in notebooks}
         try:
-            with NotebookRunner(notebooks_dir) as runner:
-                entries = []
-                for name in notebooks:
-                    if cache.get(name) == keys[name] and reuse_pages(name, previous, staging, executed_dir):
-                        entries.append(rerender(name, executed_dir, staging, footer))
-                        print(f"  {name}: inputs unchanged, page carried over")
-                    else:
-                        started = time.perf_counter()
-                        entries.append(render_notebook(name, notebooks_dir, staging, executed_dir, failed_dir,
-                                                       params, out, footer, runner))
-                        print(f"  {name}: executed ({time.perf_counter() - started:.1f} s)")
+            entries, to_run = {}, []
+            for name in notebooks:
+                if cache.get(name) == keys[name] and reuse_pages(name, previous, staging, executed_dir):
+                    entries[name] = rerender(name, executed_dir, staging, footer)
+                    print(f"  {name}: inputs unchanged, page carried over")
+                else:
+                    to_run.append(name)
+            entries.update(pool.render_all(to_run, lambda name, runner: arender_notebook(
+                name, notebooks_dir, staging, executed_dir, failed_dir, params, out, footer, runner)))
+            entries = [entries[name] for name in notebooks]
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             cache_file.unlink(missing_ok=True)
@@ -106,6 +109,7 @@ def build_report(params: dict, notebooks_dir: Path = NOTEBOOKS_DIR) -> Path:
         cache_file.write_text(json.dumps(keys, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         write_make_dependencies(out, params, files, notebooks, notebooks_dir)
     finally:
+        pool.close()
         shutil.rmtree(previous, ignore_errors=True)
     if not qc.passed:
         os.utime(report_dir / "index.html", (0, 0))    # make must not call a stopped run up to date
@@ -229,10 +233,26 @@ def qc_verdict(qc) -> str:
 def render_notebook(name: str, notebooks_dir: Path, staging: Path, executed_dir: Path, failed_dir: Path,
                     params: dict, out: Path, footer: str = "", runner=None) -> dict:
     """Execute one notebook and write its HTML into ``staging``; return its index entry."""
+    from nbclient.util import run_sync
+
+    if runner is None:
+        with NotebookRunner(notebooks_dir) as own:
+            return run_sync(arender_notebook)(name, notebooks_dir, staging, executed_dir, failed_dir,
+                                              params, out, footer, own)
+    return run_sync(arender_notebook)(name, notebooks_dir, staging, executed_dir, failed_dir, params, out,
+                                      footer, runner)
+
+
+async def arender_notebook(name: str, notebooks_dir: Path, staging: Path, executed_dir: Path, failed_dir: Path,
+                           params: dict, out: Path, footer: str, runner: "NotebookRunner") -> dict:
+    """:func:`render_notebook` on a given kernel, as a coroutine (for :class:`KernelPool`)."""
     source = notebooks_dir / f"{name}.ipynb"
     if not source.is_file():
         raise MpmError(f"report.notebooks: notebook not found: {source}")
-    nb = execute_notebook(source, executed_dir / f"{name}.ipynb", params, out, failed_dir, runner)
+    nb = parameterised_notebook(source, params, out)
+    await runner.arun(nb, source.stem, executed_dir / f"{name}.ipynb", failed_dir)
+    nb = normalise_notebook(nb)
+    nbformat.write(nb, executed_dir / f"{name}.ipynb")
     title = notebook_title(nb) or name
     (staging / f"{name}.html").write_text(notebook_to_html(nb, title, footer), encoding="utf-8")
     return {"name": name, "title": title, "file": f"{name}.html"}
@@ -245,9 +265,9 @@ def write_adam(adam: dict, adam_dir: Path) -> None:
         io.write_dataset(df, adam_dir / f"{name}.parquet")
 
 
-def execute_notebook(source: Path, executed: Path, params: dict, out: Path, failed_dir: Path, runner=None):
-    """Execute with the run's parameters injected by papermill (the ADaM, QC and table folders;
-    only parameters the notebook declares), normalise, return the notebook node."""
+def parameterised_notebook(source: Path, params: dict, out: Path):
+    """The notebook with the run's parameters injected by papermill (the ADaM, QC and table
+    folders; only parameters the notebook declares)."""
     import papermill as pm
     from papermill.parameterize import parameterize_notebook
 
@@ -256,19 +276,43 @@ def execute_notebook(source: Path, executed: Path, params: dict, out: Path, fail
                  "tables_dir": str(out / "report.partial")}     # CSV tables land next to the HTML
     nb = pm.iorw.load_notebook_node(str(source))
     declared = set(pm.inspect_notebook(str(source)))
-    nb = parameterize_notebook(nb, {k: v for k, v in available.items() if k in declared}, report_mode=False)
-    if runner is None:
-        with NotebookRunner(source.parent) as own:
-            own.run(nb, source.stem, executed, failed_dir)
-    else:
-        runner.run(nb, source.stem, executed, failed_dir)
-    nb = normalise_notebook(nb)
-    nbformat.write(nb, executed)
-    return nb
+    return parameterize_notebook(nb, {k: v for k, v in available.items() if k in declared}, report_mode=False)
+
+
+#: Analysis modules the kernels import while data QC runs in the report process (every
+#: notebook imports what it uses itself; this only moves the cost off the critical path).
+KERNEL_WARMUP = ("import matplotlib, seaborn, lifelines, statsmodels.api, scipy.stats, pandas\n"
+                 "import mpmlib.notebook, mpmlib.efficacy, mpmlib.safety, mpmlib.qol_analysis, mpmlib.factors\n"
+                 "import mpmlib.plots_efficacy, mpmlib.plots_safety, mpmlib.plots_qol, mpmlib.plots_factors")
+
+#: Relative cost of each notebook (seconds at 10,000 subjects, docs/benchmarks.md): the fixed
+#: plan that spreads notebooks over the kernels. Unknown notebooks count as 1.
+NOTEBOOK_COST = {"40_qol": 8.0, "50_influencing_factors": 6.0, "20_efficacy": 6.0, "30_safety": 3.5,
+                 "00_data_overview": 3.0, "10_data_qc": 0.5}
+
+
+def report_kernels(n_notebooks: int) -> int:
+    """Kernels for a report: one per core, at most 2 (measured: a third brings nothing on 2
+    cores and costs memory), never more than there are notebooks. ``MPM_KERNELS`` overrides."""
+    wanted = int(os.environ.get("MPM_KERNELS", min(2, os.cpu_count() or 1)))
+    return max(1, min(wanted, n_notebooks))
+
+
+def kernel_plan(names: list[str], kernels: int) -> list[list[str]]:
+    """Which kernel runs which notebooks: longest first to the least-loaded kernel (LPT), ties
+    to the lower kernel number, each kernel's list in report order. Fixed by the notebook list
+    alone, so every run of the same report runs the same notebooks together."""
+    loads, plan = [0.0] * kernels, [[] for _ in range(kernels)]
+    for name in sorted(names, key=lambda n: (-NOTEBOOK_COST.get(n, 1.0), names.index(n))):
+        k = loads.index(min(loads))
+        plan[k].append(name)
+        loads[k] += NOTEBOOK_COST.get(name, 1.0)
+    return [sorted(p, key=names.index) for p in plan if p]
 
 
 class NotebookRunner:
-    """One Python kernel shared by the notebooks of a report, started on first use (nbclient).
+    """One Python kernel shared by several notebooks (nbclient), started on first use or by
+    :meth:`start` (which also sends :data:`KERNEL_WARMUP` without waiting for it).
 
     Each notebook starts from an empty namespace (``%reset -f``); modules stay imported, which is
     what makes a report of several notebooks fast. Cells run in order with errors stopping the
@@ -283,37 +327,46 @@ class NotebookRunner:
         return self
 
     def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def close(self) -> None:
         if self.boot is not None:
             from nbclient.util import run_sync
 
             run_sync(self.boot._async_cleanup_kernel)()
             self.boot = None
-        return False
 
-    def _start(self):
+    async def astart(self, warmup: str | None = None) -> None:
         from nbclient import NotebookClient
-        from nbclient.util import run_sync
 
         self.boot = NotebookClient(nbformat.v4.new_notebook(), kernel_name=KERNEL_NAME,
                                    resources={"metadata": {"path": str(self.cwd)}},
                                    extra_arguments=["--IPKernelApp.log_level=ERROR"])  # no TCP notice on stderr
         self.boot.km = self.boot.create_kernel_manager()
-        run_sync(self.boot.async_start_new_kernel)(cwd=str(self.cwd))
-        run_sync(self.boot.async_start_new_kernel_client)()
+        await self.boot.async_start_new_kernel(cwd=str(self.cwd))
+        await self.boot.async_start_new_kernel_client()
+        if warmup:
+            self.boot.kc.execute(warmup, silent=True, store_history=False)   # no output; replies ignored
 
-    def run(self, nb, name: str, executed: Path, failed_dir: Path) -> None:
+    def start(self, warmup: str | None = KERNEL_WARMUP) -> None:
+        from nbclient.util import run_sync
+
+        run_sync(self.astart)(warmup)
+
+    async def arun(self, nb, name: str, executed: Path, failed_dir: Path) -> None:
         from nbclient import NotebookClient
         from nbclient.exceptions import CellExecutionError
 
         if self.boot is None:
-            self._start()
+            await self.astart()
         # a clean namespace for every notebook: a first cell, taken out again after the run
         nb.cells.insert(0, nbformat.v4.new_code_cell("%reset -f"))
         client = NotebookClient(nb, km=self.boot.km, timeout=1800, allow_errors=False,
                                 resources={"metadata": {"path": str(self.cwd)}})
         client.kc = self.boot.kc
         try:
-            client.execute()
+            await client.async_execute()
         except CellExecutionError as exc:
             nb.cells.pop(0)
             failed_dir.mkdir(parents=True, exist_ok=True)
@@ -323,6 +376,70 @@ class NotebookRunner:
             raise MpmError(f"notebook {name} failed in cell {cell}: {exc.ename}: {exc.evalue} "
                            f"(executed copy: {failed_dir / executed.name})") from None
         nb.cells.pop(0)
+
+    def run(self, nb, name: str, executed: Path, failed_dir: Path) -> None:
+        from nbclient.util import run_sync
+
+        run_sync(self.arun)(nb, name, executed, failed_dir)
+
+
+class KernelPool:
+    """The kernels of one report. Notebooks are spread over them by :func:`kernel_plan` and run
+    concurrently (one asyncio loop drives every kernel; each kernel runs its notebooks in order);
+    a page is converted to HTML as soon as its notebook is done, while the other kernels work.
+
+    Only the scheduling is parallel: each notebook starts from an empty namespace in a kernel
+    whose state (imported modules) is the same whichever notebooks ran before, so the HTML does
+    not depend on the plan (the byte-identical test runs the report twice; the incremental test
+    runs single notebooks).
+    """
+
+    def __init__(self, cwd: Path, size: int):
+        self.runners = [NotebookRunner(cwd) for _ in range(size)]
+
+    def start(self) -> None:
+        import asyncio
+
+        from nbclient.util import run_sync
+
+        async def start_all():
+            await asyncio.gather(*(r.astart(KERNEL_WARMUP) for r in self.runners))
+        run_sync(start_all)()
+
+    def close(self) -> None:
+        for runner in self.runners:
+            runner.close()
+
+    def render_all(self, names: list[str], render) -> dict:
+        """``render(name, runner)`` for every notebook, concurrently across kernels; returns
+        ``{name: entry}``. The first failure stops the run (the other kernels finish their
+        current notebook and are shut down with the pool)."""
+        import asyncio
+
+        from nbclient.util import run_sync
+
+        if not names:
+            return {}
+        plan = kernel_plan(names, len(self.runners))
+        entries: dict = {}
+
+        async def work(runner, queue):
+            for name in queue:
+                started = time.perf_counter()
+                entries[name] = await render(name, runner)
+                print(f"  {name}: executed ({time.perf_counter() - started:.1f} s)", flush=True)
+
+        async def run_plan():
+            tasks = [asyncio.ensure_future(work(r, q)) for r, q in zip(self.runners, plan)]
+            try:
+                await asyncio.gather(*tasks)
+            except BaseException:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                raise
+        run_sync(run_plan)()
+        return entries
 
 
 _ADDRESS = re.compile(r" at 0x[0-9a-f]+")
@@ -384,7 +501,7 @@ def latest_data_date(sdtm: dict) -> str | None:
     for df in sdtm.values():
         for col in df.columns:
             if col.endswith("DTC"):
-                text = df[col].dropna().astype(str).str.slice(0, 10)
+                text = pd.Series(pd.unique(df[col].dropna().astype(str))).str.slice(0, 10)   # distinct values
                 text = text[text.str.fullmatch(r"\d{4}-\d{2}-\d{2}")]
                 if len(text):
                     candidate = text.max()

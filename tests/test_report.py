@@ -272,3 +272,36 @@ def test_notebooks_run_as_they_open_in_jupyterlab(tmp_path, monkeypatch):
             errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
             assert not errors and any(c.get("outputs") for c in nb.cells), name
     assert not list(NOTEBOOKS_DIR.glob("*.csv")), "a notebook on its defaults must not write into notebooks/"
+
+
+def test_latest_data_date_takes_complete_dates_only():
+    """The index's 'date of data': latest complete ISO 8601 date in any --DTC variable; partial
+    dates and missing values are not dates of data; the time part is ignored."""
+    import pandas as pd
+
+    from mpmlib.report import latest_data_date
+
+    sdtm = {"ae": pd.DataFrame({"AESTDTC": ["2025-03-01", "2025-12", None, "2025-03-01"],
+                                "AETERM": ["2099-01-01", "x", "y", "z"]}),
+            "rs": pd.DataFrame({"RSDTC": ["2025-06-30T10:15", "2025", "2025-06-29"]})}
+    assert latest_data_date(sdtm) == "2025-06-30"
+    assert latest_data_date({"dm": pd.DataFrame({"RFSTDTC": [None, "2024-05"]})}) is None
+
+
+def test_kernel_plan_is_fixed_and_balanced(monkeypatch):
+    """Longest-processing-time-first over the kernels (Graham 1969), fixed by the notebook list:
+    the same report always runs the same notebooks together; one kernel runs everything in
+    report order; MPM_KERNELS overrides the core count, never beyond the number of notebooks."""
+    from mpmlib.report import NOTEBOOK_COST, kernel_plan, report_kernels
+
+    names = ["00_data_overview", "10_data_qc", "20_efficacy", "30_safety", "40_qol", "50_influencing_factors"]
+    plan = kernel_plan(names, 2)
+    assert plan == kernel_plan(list(names), 2)
+    assert sorted(n for p in plan for n in p) == sorted(names)
+    assert all(p == sorted(p, key=names.index) for p in plan)
+    loads = [sum(NOTEBOOK_COST[n] for n in p) for p in plan]
+    assert max(loads) - min(loads) <= max(NOTEBOOK_COST.values())
+    assert kernel_plan(names, 1) == [names]
+    assert kernel_plan(["10_data_qc"], 2) == [["10_data_qc"]]
+    monkeypatch.setenv("MPM_KERNELS", "3")
+    assert report_kernels(6) == 3 and report_kernels(1) == 1

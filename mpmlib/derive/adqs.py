@@ -79,8 +79,11 @@ def questionnaires(qs: pd.DataFrame | None, adsl: pd.DataFrame) -> pd.DataFrame:
         if var not in qs.columns:
             raise DataError("QS", var, "required variable is missing")
     require_valid_dtc(qs, "QS", "QSDTC")
-    item = qs["QSTESTCD"].astype(str).str.extract(ITEM_CODE)[0]
-    rows = qs[item.notna()].assign(ITEM=item[item.notna()].astype(int))
+    codes, testcds = pd.factorize(qs["QSTESTCD"].astype(str))      # match each distinct code once
+    item_of_code = pd.Series(testcds).str.extract(ITEM_CODE)[0].astype(float).to_numpy()
+    item = pd.Series(item_of_code[codes], index=qs.index)
+    keep = [c for c in ("USUBJID", "VISIT", "QSDTC", "QSSTRESN", "QSSTRESC") if c in qs.columns]
+    rows = qs.loc[item.notna(), keep].assign(ITEM=item[item.notna()].astype(int))
     if rows.empty:
         return pd.DataFrame()
     source = "QSSTRESN" if "QSSTRESN" in rows.columns else "QSSTRESC"
