@@ -229,7 +229,7 @@ def _read_rda(path: Path) -> pd.DataFrame:
     return df
 
 
-RDA_ATTEMPTS = 4
+RDA_ATTEMPTS = 8
 
 _READ = {"csv": _read_csv, "xpt": _read_xpt, "parquet": _read_parquet, "rda": _read_rda}
 
