@@ -305,3 +305,21 @@ def test_kernel_plan_is_fixed_and_balanced(monkeypatch):
     assert kernel_plan(["10_data_qc"], 2) == [["10_data_qc"]]
     monkeypatch.setenv("MPM_KERNELS", "3")
     assert report_kernels(6) == 3 and report_kernels(1) == 1
+
+
+def test_a_page_does_not_depend_on_what_ran_before_it_in_its_kernel(two_demo_runs, tmp_path, monkeypatch):
+    """The kernel pool runs several notebooks per kernel (KernelPool): each page must be the same
+    when its notebook runs alone in a fresh kernel. Second implementation of the run: every
+    notebook executed on its own kernel, against the pages of the full report, byte for byte."""
+    from mpmlib.report import NOTEBOOKS_DIR, collect_provenance, provenance_footer, render_notebook
+    from mpmlib import io
+
+    local_jupyter(tmp_path, monkeypatch)
+    run = two_demo_runs[0]
+    params = override_paths(load_params(PROJECT_ROOT / "params" / "demo.yaml"), None, str(run))
+    files = io.find_domain_files(params["sdtm"]["dir"], params["sdtm"]["files"])
+    footer = provenance_footer(collect_provenance(params, files))
+    for name in ("50_influencing_factors", "30_safety"):       # each shares a kernel in the full run
+        render_notebook(name, NOTEBOOKS_DIR, tmp_path, tmp_path, tmp_path / "failed", params, run, footer)
+        alone = (tmp_path / f"{name}.html").read_bytes()
+        assert alone == (run / "report" / f"{name}.html").read_bytes(), name
