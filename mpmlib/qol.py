@@ -1,8 +1,18 @@
-"""Questionnaire (PRO) scale scoring driven by a scale table; EORTC QLQ-C30 v3.0 is shipped.
+"""Questionnaire (PRO) scale scoring driven by tables; EORTC QLQ-C30 v3.0 is shipped.
 
-The table ``mpmlib/resources/qlq_c30_scales.csv`` has one row per scale: ``instrument, code, label,
-kind (global/functional/symptom), items (space-separated item numbers), item_min, item_max,
-in_summary (Y/N)``. Another instrument needs only more rows there (``score_instrument``), no code.
+Two tables, both data (``mpmlib/resources/README.md``):
+
+* the instrument table ``qol_instruments.csv``, one row per instrument: ``instrument, qstestcd``
+  (regular expression on SDTM ``QSTESTCD`` whose one group is the item number), ``n_items``,
+  ``scales`` (the scale table's file name, next to the instrument table), ``summary_code`` and
+  ``summary_label`` (an optional summary score over the ``in_summary`` scales; empty = none);
+* a scale table per instrument, one row per scale: ``instrument, code, label, kind
+  (global/functional/symptom), items (space-separated item numbers), item_min, item_max,
+  in_summary (Y/N)``.
+
+Another instrument needs only rows in these tables, no code: :func:`score_questionnaire` scores it
+and ``mpmlib.derive.adqs`` carries it into ADQS. Every function taking ``instruments`` accepts
+the path of another instrument table (its scale files beside it), or None for the shipped one.
 
 Sources (summarised in ``/work/shared/notes/methods.md`` §5):
 
@@ -27,6 +37,8 @@ Rules (items in columns ``Q1..Qn``, NaN = not answered):
 from __future__ import annotations
 
 import importlib.resources
+import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -38,15 +50,64 @@ QLQ_C30_COLUMNS = ["QL2", "PF2", "RF2", "EF", "CF", "SF", "FA", "NV", "PA", "DY"
                    "DI", "FI", "SUMSC"]
 
 
-def load_scales(instrument: str = "QLQ-C30") -> pd.DataFrame:
-    """Rows of the shipped scale table for ``instrument``, in table order (ValueError if none)."""
-    res = importlib.resources.files("mpmlib").joinpath("resources", "qlq_c30_scales.csv")
-    with res.open(encoding="utf-8") as handle:
-        table = pd.read_csv(handle, dtype={"items": str, "in_summary": str}, keep_default_na=False)
-    out = table[table["instrument"] == instrument].reset_index(drop=True)
+INSTRUMENT_COLUMNS = ["instrument", "qstestcd", "n_items", "scales", "summary_code", "summary_label"]
+
+
+def _read_table(name: str, instruments: str | Path | None) -> pd.DataFrame:
+    """A CSV table shipped in ``mpmlib/resources`` (``instruments`` None) or in the folder of the
+    instrument table ``instruments``; every column read as text except the numeric ones."""
+    dtype = {"items": str, "in_summary": str, "qstestcd": str, "summary_code": str, "summary_label": str}
+    if instruments is None:
+        res = importlib.resources.files("mpmlib").joinpath("resources", name)
+        with res.open(encoding="utf-8") as handle:
+            return pd.read_csv(handle, dtype=dtype, keep_default_na=False)
+    return pd.read_csv(Path(instruments).parent / name, dtype=dtype, keep_default_na=False)
+
+
+def load_instruments(instruments: str | Path | None = None) -> pd.DataFrame:
+    """The instrument table (module docstring), checked: the columns are there, instrument names
+    are unique, ``qstestcd`` is a regular expression with exactly one group (the item number) and
+    ``n_items`` a whole number >= 1 (ValueError otherwise: a table error, not a data error)."""
+    if instruments is None:
+        table = _read_table("qol_instruments.csv", None)
+    else:
+        table = pd.read_csv(instruments, dtype=str, keep_default_na=False)
+    missing = [c for c in INSTRUMENT_COLUMNS if c not in table.columns]
+    if missing:
+        raise ValueError(f"instrument table: columns missing {missing}")
+    if table["instrument"].duplicated().any():
+        raise ValueError(f"instrument table: instrument listed twice "
+                         f"{sorted(set(table.loc[table['instrument'].duplicated(), 'instrument']))}")
+    for name, pattern in zip(table["instrument"], table["qstestcd"]):
+        if re.compile(pattern).groups != 1:
+            raise ValueError(f"instrument table: qstestcd of {name} must have exactly one group (the item number)")
+    n = pd.to_numeric(table["n_items"], errors="coerce")
+    if (n.isna() | (n < 1) | (n % 1 != 0)).any():
+        raise ValueError("instrument table: n_items must be a whole number >= 1")
+    return table.assign(n_items=n.astype(int)).reset_index(drop=True)
+
+
+def instrument(name: str, instruments: str | Path | None = None) -> pd.Series:
+    """The row of the instrument table for ``name`` (ValueError naming the known ones if none)."""
+    table = load_instruments(instruments)
+    rows = table[table["instrument"] == name]
+    if rows.empty:
+        raise ValueError(f"unknown instrument {name!r}; the instrument table has {sorted(table['instrument'])}")
+    return rows.iloc[0]
+
+
+def load_scales(instrument_name: str = "QLQ-C30", instruments: str | Path | None = None) -> pd.DataFrame:
+    """Rows of the scale table of ``instrument_name``, in table order (ValueError if none); its
+    items must lie in 1..n_items of the instrument table."""
+    entry = instrument(instrument_name, instruments)
+    table = _read_table(entry["scales"], instruments)
+    out = table[table["instrument"] == instrument_name].reset_index(drop=True)
     if out.empty:
-        raise ValueError(f"unknown instrument {instrument!r}; the scale table has "
+        raise ValueError(f"unknown instrument {instrument_name!r}; the scale table {entry['scales']} has "
                          f"{sorted(table['instrument'].unique())}")
+    outside = sorted({k for its in _item_lists(out) for k in its if not 1 <= k <= entry["n_items"]})
+    if outside:
+        raise ValueError(f"scale table of {instrument_name}: items {outside} outside 1-{entry['n_items']}")
     return out
 
 
@@ -129,9 +190,45 @@ def summary_score(scores: pd.DataFrame, scales: pd.DataFrame | None = None) -> p
     return pd.Series(vals.mean(axis=1), index=scores.index, name="SUMSC")
 
 
-def score_instrument(items: pd.DataFrame, instrument: str, min_fraction: float = 0.5) -> pd.DataFrame:
-    """Scale scores of any instrument in the shipped table: ``score_scales(items, load_scales(...))``."""
-    return score_scales(items, load_scales(instrument), min_fraction)
+def score_instrument(items: pd.DataFrame, instrument_name: str, min_fraction: float = 0.5,
+                     instruments: str | Path | None = None) -> pd.DataFrame:
+    """Scale scores (no summary score) of any instrument in the instrument table:
+    ``score_scales(items, load_scales(...))``."""
+    return score_scales(items, load_scales(instrument_name, instruments), min_fraction)
+
+
+def score_questionnaire(items: pd.DataFrame, instrument_name: str,
+                        instruments: str | Path | None = None) -> pd.DataFrame:
+    """Every scale of ``instrument_name`` (half rule) and, when the instrument table names a
+    ``summary_code``, its summary score (:func:`summary_score`), in table order, with the index of
+    ``items`` (wide ``Q1..Qn``; a ``USUBJID`` column names subjects in errors)."""
+    entry = instrument(instrument_name, instruments)
+    scales = load_scales(instrument_name, instruments)
+    out = score_scales(items, scales)
+    if entry["summary_code"]:
+        out[entry["summary_code"]] = summary_score(out, scales).to_numpy()
+    return out
+
+
+def parameters(instruments: str | Path | None = None) -> pd.DataFrame:
+    """One row per scored parameter of every instrument, in table order: PARAMCD, PARAM, PARCAT1
+    (instrument) and DIRECTION (+1 when a higher score is better: global, functional and summary
+    scores; -1 for symptom scales, EORTC Scoring Manual §4). A PARAMCD used by two instruments is
+    a ValueError: it must name one parameter in ADQS (ADaM IG: PARAMCD to PARAM is one to one)."""
+    rows = []
+    for entry in load_instruments(instruments).itertuples():
+        scales = load_scales(entry.instrument, instruments)
+        rows += [{"PARAMCD": code, "PARAM": label, "PARCAT1": entry.instrument,
+                  "DIRECTION": -1 if kind == "symptom" else 1}
+                 for code, label, kind in zip(scales["code"], scales["label"], scales["kind"])]
+        if entry.summary_code:
+            rows.append({"PARAMCD": entry.summary_code, "PARAM": entry.summary_label,
+                         "PARCAT1": entry.instrument, "DIRECTION": 1})
+    out = pd.DataFrame(rows, columns=["PARAMCD", "PARAM", "PARCAT1", "DIRECTION"])
+    twice = sorted(set(out.loc[out["PARAMCD"].duplicated(), "PARAMCD"]))
+    if twice:
+        raise ValueError(f"instrument tables: PARAMCD used by two scales or instruments {twice}")
+    return out
 
 
 def score_qlq_c30(items: pd.DataFrame) -> pd.DataFrame:
@@ -140,9 +237,7 @@ def score_qlq_c30(items: pd.DataFrame) -> pd.DataFrame:
     Returns columns QL2 PF2 RF2 EF CF SF FA NV PA DY SL AP CO DI FI SUMSC with the input's index
     (Scoring Manual 3rd ed. with the half rule; SUMSC per Giesinger 2016). Missing item columns or
     a response that is not an integer in range raise ``DataError`` naming the item (and the
-    USUBJIDs when ``items`` has a USUBJID column).
+    USUBJIDs when ``items`` has a USUBJID column). The shipped tables' QLQ-C30 entry, scored by
+    :func:`score_questionnaire`.
     """
-    scales = load_scales("QLQ-C30")
-    out = score_scales(items, scales)
-    out["SUMSC"] = summary_score(out, scales)
-    return out[QLQ_C30_COLUMNS]
+    return score_questionnaire(items, "QLQ-C30")[QLQ_C30_COLUMNS]

@@ -217,3 +217,79 @@ def test_partial_questionnaire_date_is_kept_and_flagged():
     assert adqs.loc[adqs["ADTINCFL"].ne("Y"), "ADTINCFL"].eq("").all()
     assert qol_analysis.incomplete_dates(adqs).values.tolist() == [["A", "WEEK 12"], ["A", "WEEK 18"]]
     assert qol_analysis.without_baseline(adsl, adqs).tolist() == ["B"]
+
+
+# --- a second instrument from tables only ------------------------------------------------------
+
+TOY_INSTRUMENT = "instrument,qstestcd,n_items,scales,summary_code,summary_label\n" \
+                 "TOY-4,^TOY(\\d)$,4,toy_scales.csv,TOYSUM,Toy summary score\n"
+TOY_SCALES = ("instrument,code,label,kind,items,item_min,item_max,in_summary\n"
+              "TOY-4,TF,Toy functioning,functional,1 2,1,4,Y\n"
+              "TOY-4,TS,Toy symptom,symptom,3 4,0,10,Y\n")
+
+
+def toy_tables(tmp_path, with_c30: bool = True):
+    """A made-up 2-scale, 4-item instrument (items TOY1-TOY4) written as table rows in tmp files;
+    with_c30 adds the shipped QLQ-C30 row and a copy of its scale table beside it."""
+    from importlib.resources import files
+
+    shipped = files("mpmlib").joinpath("resources")
+    lines = TOY_INSTRUMENT.splitlines()
+    if with_c30:
+        lines.insert(1, shipped.joinpath("qol_instruments.csv").read_text(encoding="utf-8").splitlines()[1])
+        (tmp_path / "qlq_c30_scales.csv").write_text(shipped.joinpath("qlq_c30_scales.csv").read_text(encoding="utf-8"))
+    (tmp_path / "instruments.csv").write_text("\n".join(lines) + "\n")
+    (tmp_path / "toy_scales.csv").write_text(TOY_SCALES)
+    return tmp_path / "instruments.csv"
+
+
+def toy_rows(subject, day, answers, visit):
+    date = (REF + pd.Timedelta(days=day - 1)).strftime("%Y-%m-%d")
+    return [{"USUBJID": subject, "QSTESTCD": f"TOY{k}", "QSSTRESN": a, "VISIT": visit, "QSDTC": date}
+            for k, a in enumerate(answers, 1)]
+
+
+def test_second_instrument_defined_by_table_rows_is_scored_into_adqs(tmp_path):
+    """Hand-computed (Scoring Manual formulas applied to the toy table): baseline TF items 1, 2 ->
+    RS 1.5 -> (1 - 0.5/3) * 100 = 83.33; TS items 5, missing (half rule: 1 of 2) -> 5/10 * 100 =
+    50; TOYSUM = mean(83.33, 100 - 50) = 66.67. Week 6: TF 3, 3 -> 33.33; TS 8, 6 -> 70; TOYSUM
+    = mean(33.33, 30) = 31.67. Every change is a deterioration of >= 10 points (TS worsens upward).
+    The QLQ-C30 records of the same QS give the same rows as with the shipped tables."""
+    table = toy_tables(tmp_path)
+    rows = (qs_rows("A", 1, WORKED, "BASELINE") + toy_rows("A", 1, [1, 2, 5, None], "BASELINE")
+            + toy_rows("A", 43, [3, 3, 8, 6], "WEEK 6"))
+    qs = pd.DataFrame(rows)
+    adqs = derive_adqs(adsl_for(["A"]), qs, instruments=table)
+    toy = adqs[adqs["PARCAT1"].eq("TOY-4")].set_index(["PARAMCD", "AVISIT"])
+    assert adqs["PARAMCD"].drop_duplicates().tolist()[-3:] == ["TF", "TS", "TOYSUM"]
+    assert toy["AVAL"].to_dict() == pytest.approx({
+        ("TF", "BASELINE"): 250 / 3, ("TS", "BASELINE"): 50.0, ("TOYSUM", "BASELINE"): 200 / 3,
+        ("TF", "WEEK 6"): 100 / 3, ("TS", "WEEK 6"): 70.0, ("TOYSUM", "WEEK 6"): 95 / 3})
+    assert toy.xs("WEEK 6", level="AVISIT")["CHG"].tolist() == pytest.approx([-50.0, 20.0, -35.0])
+    assert toy.xs("WEEK 6", level="AVISIT")["DETERFL"].tolist() == ["Y", "Y", "Y"]
+    assert toy.xs("BASELINE", level="AVISIT")["PARAM"].tolist() == ["Toy functioning", "Toy symptom", "Toy summary score"]
+    assert toy["DIRECTION"].xs("BASELINE", level="AVISIT").tolist() == [1, -1, 1]
+    c30 = adqs[adqs["PARCAT1"].eq("QLQ-C30")].reset_index(drop=True)
+    pd.testing.assert_frame_equal(c30, derive_adqs(adsl_for(["A"]), qs))   # TOY records ignored there
+    (tmp_path / "toy_only").mkdir()
+    only_toy = derive_adqs(adsl_for(["A"]), qs, instruments=toy_tables(tmp_path / "toy_only", with_c30=False))
+    assert set(only_toy["PARCAT1"]) == {"TOY-4"} and len(only_toy) == 6
+
+
+def test_instrument_table_errors_are_named(tmp_path):
+    """An item code beyond n_items is a DataError naming the subject; a PARAMCD shared by two
+    instruments or a QSTESTCD matching two patterns is a table error (ValueError)."""
+    from mpmlib.errors import DataError
+
+    table = toy_tables(tmp_path)
+    with pytest.raises(DataError, match=r"QS\.QSTESTCD: item number outside .*\[USUBJID: B\].*TOY5"):
+        derive_adqs(adsl_for(["B"]), pd.DataFrame(toy_rows("B", 1, [1, 2, 3, 4, 5], "BASELINE")), instruments=table)
+    with pytest.raises(DataError, match=r"QS\.QSTESTCD: item number outside .*EOR0131"):
+        derive_adqs(adsl_for(["A"]), pd.DataFrame(qs_rows("A", 1, WORKED + [1], "BASELINE")))
+    (tmp_path / "toy_scales.csv").write_text(TOY_SCALES.replace(",TF,", ",PF2,"))
+    with pytest.raises(ValueError, match=r"PARAMCD used by two .*PF2"):
+        derive_adqs(adsl_for(["A"]), pd.DataFrame(toy_rows("A", 1, [1, 2, 3, 4], "BASELINE")), instruments=table)
+    (tmp_path / "toy_scales.csv").write_text(TOY_SCALES)
+    table.write_text(table.read_text().replace("^TOY(\\d)$", "^(?:TOY|EOR010)(\\d)$"))
+    with pytest.raises(ValueError, match=r"match the patterns of TOY-4 and QLQ-C30"):
+        derive_adqs(adsl_for(["A"]), pd.DataFrame(qs_rows("A", 1, WORKED, "BASELINE")), instruments=table)

@@ -203,3 +203,21 @@ def test_second_instrument_from_table_only():
     assert score_scales(df, toy, min_fraction=1.0)["SYM"].isna().tolist() == [False, True, True]
     c30 = items(EXAMPLE)
     pd.testing.assert_frame_equal(score_instrument(c30, "QLQ-C30"), score_qlq_c30(c30)[SCALES])
+
+
+def test_shipped_instrument_table_maps_cdisc_item_codes():
+    """CDISC QS terminology for the QLQ-C30 (issue 6): QSTESTCD EOR0101-EOR0130 are items 1-30;
+    other codes (QSALL, another instrument's EOR02xx) are not QLQ-C30 items. The shipped entry
+    scored through score_questionnaire is score_qlq_c30."""
+    from mpmlib.derive.adqs import item_codes
+    from mpmlib.qol import load_instruments, score_questionnaire
+
+    table = load_instruments()
+    entry = table.set_index("instrument").loc["QLQ-C30"]
+    assert (entry["n_items"], entry["scales"], entry["summary_code"]) == (30, "qlq_c30_scales.csv", "SUMSC")
+    codes = pd.Series([f"EOR01{k:02d}" for k in range(1, 31)] + ["QSALL", "EOR0201", "XEOR0101"])
+    got = item_codes(codes, table)
+    assert got["ITEM"].tolist()[:30] == list(range(1, 31)) and got["ITEM"].iloc[30:].isna().all()
+    assert got["INSTRUMENT"].iloc[:30].eq("QLQ-C30").all() and got["INSTRUMENT"].iloc[30:].isna().all()
+    c30 = items(EXAMPLE, index=["S1"])
+    pd.testing.assert_frame_equal(score_questionnaire(c30, "QLQ-C30"), score_qlq_c30(c30))

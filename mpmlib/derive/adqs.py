@@ -1,14 +1,19 @@
-"""ADQS (ADaM BDS): EORTC QLQ-C30 scale scores per subject and questionnaire, with analysis
-visit, baseline, change from baseline and clinically meaningful change flags.
+"""ADQS (ADaM BDS): questionnaire scale scores (EORTC QLQ-C30, and any instrument of the
+instrument table) per subject and questionnaire, with analysis visit, baseline, change from
+baseline and clinically meaningful change flags.
 
 Rules (parameters are keys of ``qol:`` in the parameter file):
 
 =========== ====================================================================================
-source      SDTM QS records with ``QSTESTCD`` EOR0101-EOR0130 (item k = the last two digits);
-            ``QSALL`` "not done" records say a questionnaire was missed (see :func:`missed_questionnaires`).
-            Item responses are ``QSSTRESN`` (else ``QSSTRESC``); an unanswered item is missing.
-PARAMCD     the Scoring Manual's scale codes (QL2 PF2 RF2 EF CF SF FA NV PA DY SL AP CO DI FI)
-            and SUMSC, scored by :func:`mpmlib.qol.score_qlq_c30` (half rule).
+source      SDTM QS records whose ``QSTESTCD`` matches an instrument's ``qstestcd`` pattern of the
+            instrument table (``mpmlib/resources/qol_instruments.csv``; QLQ-C30: EOR0101-EOR0130,
+            item k = the last two digits); a code matching an item number outside 1..n_items
+            is a DataError. ``QSALL`` "not done" records say a questionnaire was missed (see
+            :func:`missed_questionnaires`). Item responses are ``QSSTRESN`` (else ``QSSTRESC``);
+            an unanswered item is missing.
+PARAMCD     the scale codes of the instrument's scale table (QLQ-C30: the Scoring Manual's QL2 PF2
+            RF2 EF CF SF FA NV PA DY SL AP CO DI FI) and its summary score (QLQ-C30: SUMSC),
+            scored by :func:`mpmlib.qol.score_questionnaire` (half rule); PARCAT1 = instrument.
 ADT, ADY    questionnaire date (complete QSDTC) and study day (first dose = day 1, no day 0).
 ADTINCFL    "Y" when QSDTC is partial or missing: the questionnaire is kept (scored, counted) but
             has no ADT/ADY, so no analysis visit ("UNSCHEDULED"), no baseline and no change. Not
@@ -19,14 +24,16 @@ AVISIT      analysis visit by window, not the nominal visit: "BASELINE" = the la
             +- ``window_days``; anything else "UNSCHEDULED". ``ANL01FL`` = the questionnaire
             closest to the target (the earlier one on a tie) when a window has two.
 BASE, CHG   baseline score and change from it (CHG only for post-baseline analysis records).
-DIRECTION   +1 when a higher score is better (global health status, functional scales, SUMSC),
-            -1 when it is worse (symptom scales) - EORTC Scoring Manual §4.
+DIRECTION   +1 when a higher score is better (global health status, functional scales, summary
+            score), -1 when it is worse (symptom scales) - EORTC Scoring Manual §4.
 DETERFL     worsened by at least ``meaningful_change`` points (Osoba et al., J Clin Oncol 1998;
             16:139-144: 10 points is a "moderate" change); IMPRFL improved by at least that much.
 =========== ====================================================================================
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -35,57 +42,97 @@ from ..dates import dtc_to_date, require_valid_dtc
 from ..errors import DataError
 
 DEFAULT_SETTINGS = {"interval_weeks": 6, "window_days": 14, "meaningful_change": 10}
-COLUMNS = ["USUBJID", "PARAMCD", "PARAM", "AVAL", "ADT", "ADY", "ADTINCFL", "VISIT", "AVISIT", "AVISITN", "ABLFL", "ANL01FL",
+COLUMNS = ["USUBJID", "PARAMCD", "PARAM", "PARCAT1", "AVAL", "ADT", "ADY", "ADTINCFL", "VISIT", "AVISIT", "AVISITN", "ABLFL", "ANL01FL",
            "BASE", "CHG", "DIRECTION", "DETERFL", "IMPRFL"]
-ITEM_CODE = r"^EOR01(\d{2})$"
 
 
-def derive_adqs(adsl: pd.DataFrame, qs: pd.DataFrame | None, settings: dict | None = None) -> pd.DataFrame:
-    """ADQS from ADSL and SDTM QS (module rules); empty frame with the columns when QS is absent."""
-    from ..qol import load_scales, score_qlq_c30
+def derive_adqs(adsl: pd.DataFrame, qs: pd.DataFrame | None, settings: dict | None = None,
+                instruments: str | Path | None = None) -> pd.DataFrame:
+    """ADQS from ADSL and SDTM QS (module rules); empty frame with the columns when QS is absent.
+
+    ``instruments``: path of an instrument table (its scale tables beside it) instead of the
+    shipped one (:mod:`mpmlib.qol`); an instrument is scored only from its own items."""
+    from ..qol import load_instruments, parameters, score_questionnaire
 
     s = {**DEFAULT_SETTINGS, **(settings or {})}
-    forms = questionnaires(qs, adsl)
+    table = load_instruments(instruments)
+    params = parameters(instruments).set_index("PARAMCD")
+    forms = questionnaires(qs, adsl, instruments)
     if forms.empty:
         return pd.DataFrame(columns=COLUMNS)
-    scores = score_qlq_c30(forms[["USUBJID", *[f"Q{k}" for k in range(1, 31)]]])  # USUBJID names subjects in errors
     ids = ["USUBJID", "VISIT", "ADT", "ADY", "ADTINCFL"]
-    long = scores.join(forms[ids]).melt(id_vars=ids, var_name="PARAMCD", value_name="AVAL")
-    scales = load_scales("QLQ-C30").set_index("code")
-    labels = {**scales["label"].to_dict(), "SUMSC": "QLQ-C30 summary score"}
-    direction = {**{c: (-1 if k == "symptom" else 1) for c, k in scales["kind"].items()}, "SUMSC": 1}
-    long["PARAM"] = long["PARAMCD"].map(labels)
-    long["DIRECTION"] = long["PARAMCD"].map(direction)
+    parts = []
+    for name, n_items in zip(table["instrument"], table["n_items"]):
+        these = forms[forms["INSTRUMENT"].eq(name)]
+        if these.empty:
+            continue
+        items = ["USUBJID", *[f"Q{k}" for k in range(1, n_items + 1)]]   # USUBJID names subjects in errors
+        scores = score_questionnaire(these[items], name, instruments)
+        parts.append(scores.join(these[ids]).melt(id_vars=ids, var_name="PARAMCD", value_name="AVAL"))
+    long = pd.concat(parts, ignore_index=True)
+    for var in ("PARAM", "PARCAT1", "DIRECTION"):
+        long[var] = long["PARAMCD"].map(params[var])
     long = assign_visits(long, s["interval_weeks"], s["window_days"])
     long = add_baseline_and_change(long)
     worse = long["CHG"] * long["DIRECTION"]
     long["DETERFL"] = np.where(worse <= -s["meaningful_change"], "Y", np.where(worse.notna(), "N", ""))
     long["IMPRFL"] = np.where(worse >= s["meaningful_change"], "Y", np.where(worse.notna(), "N", ""))
-    order = {p: i for i, p in enumerate([*scales.index, "SUMSC"])}
+    order = {p: i for i, p in enumerate(params.index)}
     long = long.assign(_o=long["PARAMCD"].map(order)).sort_values(["USUBJID", "_o", "ADT"], kind="stable")
     return long[COLUMNS].reset_index(drop=True)
 
 
-def questionnaires(qs: pd.DataFrame | None, adsl: pd.DataFrame) -> pd.DataFrame:
-    """One row per subject and questionnaire (visit + date) with items Q1-Q30, ADT, ADY and
-    ADTINCFL (module rules: a partial or missing QSDTC keeps the questionnaire, flagged).
+def item_codes(testcds: pd.Series, instruments: pd.DataFrame) -> pd.DataFrame:
+    """INSTRUMENT and ITEM (float, NaN = not an item code) for each QSTESTCD in ``testcds`` (meant
+    for the distinct codes), by the ``qstestcd`` patterns of the instrument table (module rules).
+    A code matching two instruments' patterns is a ValueError (a table error)."""
+    out = pd.DataFrame({"INSTRUMENT": pd.Series(None, index=testcds.index, dtype=object),
+                        "ITEM": np.nan}, index=testcds.index)
+    for name, pattern in zip(instruments["instrument"], instruments["qstestcd"]):
+        item = testcds.str.extract(pattern, expand=False).astype(float)
+        hit = item.notna()
+        clash = hit & out["INSTRUMENT"].notna()
+        if clash.any():
+            raise ValueError(f"instrument table: QSTESTCD {', '.join(testcds[clash].head(5))} match the patterns "
+                             f"of {name} and {', '.join(sorted(set(out.loc[clash, 'INSTRUMENT'])))}")
+        out.loc[hit, "INSTRUMENT"] = name
+        out.loc[hit, "ITEM"] = item[hit]
+    return out
+
+
+def questionnaires(qs: pd.DataFrame | None, adsl: pd.DataFrame,
+                   instruments: str | Path | None = None) -> pd.DataFrame:
+    """One row per subject, instrument (INSTRUMENT) and questionnaire (visit + date) with items
+    Q1..Qn (n = the largest n_items of the instrument table; items an instrument does not have are
+    empty), ADT, ADY and ADTINCFL (module rules: a partial or missing QSDTC keeps the
+    questionnaire, flagged).
 
     A questionnaire with no answered item is not a questionnaire received. Two answers to one
-    item of one questionnaire are a :class:`DataError`.
+    item of one questionnaire, or an item number outside 1..n_items, are a :class:`DataError`.
     """
+    from ..qol import load_instruments
+
     if qs is None or qs.empty or "QSTESTCD" not in qs.columns:
         return pd.DataFrame()
     for var in ("USUBJID", "QSDTC", "VISIT"):
         if var not in qs.columns:
             raise DataError("QS", var, "required variable is missing")
     require_valid_dtc(qs, "QS", "QSDTC")
+    table = load_instruments(instruments)
     codes, testcds = pd.factorize(qs["QSTESTCD"].astype(str))      # match each distinct code once
-    item_of_code = pd.Series(testcds).str.extract(ITEM_CODE)[0].astype(float).to_numpy()
-    item = pd.Series(item_of_code[codes], index=qs.index)
+    of_code = item_codes(pd.Series(testcds), table)
+    item = pd.Series(of_code["ITEM"].to_numpy()[codes], index=qs.index)
     keep = [c for c in ("USUBJID", "VISIT", "QSDTC", "QSSTRESN", "QSSTRESC") if c in qs.columns]
-    rows = qs.loc[item.notna(), keep].assign(ITEM=item[item.notna()].astype(int))
+    rows = qs.loc[item.notna(), keep].assign(INSTRUMENT=of_code["INSTRUMENT"].to_numpy()[codes][item.notna().to_numpy()],
+                                            ITEM=item[item.notna()].astype(int))
     if rows.empty:
         return pd.DataFrame()
+    n_items = rows["INSTRUMENT"].map(table.set_index("instrument")["n_items"])
+    outside = ~rows["ITEM"].between(1, n_items)
+    if outside.any():
+        raise DataError("QS", "QSTESTCD", "item number outside the instrument's items (instrument table n_items)",
+                        rows.loc[outside, "USUBJID"],
+                        f"codes: {', '.join(sorted(set(qs.loc[outside[outside].index, 'QSTESTCD'].astype(str)))[:5])}")
     source = "QSSTRESN" if "QSSTRESN" in rows.columns else "QSSTRESC"
     if source not in rows.columns:
         raise DataError("QS", "QSSTRESN", "required variable is missing (item responses)")
@@ -95,13 +142,13 @@ def questionnaires(qs: pd.DataFrame | None, adsl: pd.DataFrame) -> pd.DataFrame:
         raise DataError("QS", source, "item response must be a number", rows.loc[bad, "USUBJID"],
                         f"values: {', '.join(sorted(set(rows.loc[bad, source].astype(str)))[:5])}")
     rows = rows.assign(VALUE=value)
-    key = ["USUBJID", "VISIT", "QSDTC"]
+    key = ["USUBJID", "INSTRUMENT", "VISIT", "QSDTC"]
     dup = rows.duplicated(key + ["ITEM"], keep=False)
     if dup.any():
         raise DataError("QS", "QSTESTCD", "an item is answered twice in one questionnaire (subject, visit, date)",
                         rows.loc[dup, "USUBJID"])
     wide = rows.set_index(key + ["ITEM"])["VALUE"].unstack("ITEM")   # only questionnaires that exist
-    wide = wide.reindex(columns=range(1, 31))
+    wide = wide.reindex(columns=range(1, int(table["n_items"].max()) + 1))
     wide.columns = [f"Q{k}" for k in wide.columns]
     wide = wide[wide.notna().any(axis=1)].reset_index()
     wide["ADT"] = dtc_to_date(wide["QSDTC"])
