@@ -9,6 +9,9 @@ never printed on a figure; the y tick labels are MedDRA preferred terms.
 Grades are CTCAE v5.0 grades 1-5 (5 = death related to the AE), always drawn in the fixed
 colours of ``GRADE_COLOURS``: one sequential palette (ColorBrewer YlOrRd, then black) whose
 lightness falls with the grade, so the order survives colour-vision deficiency and greyscale.
+A subject-term with no grade recorded (``mpmlib.safety.GRADE_MISSING``, "Missing": ADAE.ATOXGRN
+missing on every record of the term) is drawn too, never dropped: grey and hatched in the bars
+(after grade 5), a grey diamond in the onset plot, labelled "Grade missing" in the legend.
 """
 
 from __future__ import annotations
@@ -21,24 +24,33 @@ from matplotlib.patches import Patch
 
 from mpmlib.errors import DataError
 from mpmlib.plots_efficacy import NO_DATA, _no_data, _require
+from mpmlib.safety import GRADE_MISSING
 
-__all__ = ["GRADES", "GRADE_COLOURS", "GRADE_LABELS", "NO_DATA", "irae_onset_plot",
-           "teae_grade_bars"]
+__all__ = ["GRADES", "GRADE_COLOURS", "GRADE_LABELS", "GRADE_MISSING", "MISSING_COLOUR", "NO_DATA",
+           "irae_onset_plot", "teae_grade_bars"]
 
 GRADES = [1, 2, 3, 4, 5]
 #: Fixed colour per CTCAE grade: light yellow, orange, red, dark red, black.
 GRADE_COLOURS = {1: "#fed976", 2: "#fd8d3c", 3: "#e31a1c", 4: "#800026", 5: "#000000"}
-GRADE_LABELS = {g: f"Grade {g}" for g in GRADES}
+#: No grade recorded: a neutral grey outside the palette (hatched in bars, a diamond as marker).
+MISSING_COLOUR = "#bdbdbd"
+MISSING_HATCH = "////"
+CATEGORIES = [*GRADES, GRADE_MISSING]   # drawing and legend order: grades 1-5, then missing
+GRADE_LABELS = {**{g: f"Grade {g}" for g in GRADES}, GRADE_MISSING: "Grade missing"}
+_COLOURS = {**GRADE_COLOURS, GRADE_MISSING: MISSING_COLOUR}
+_MARKERS = {**{g: "o" for g in GRADES}, GRADE_MISSING: "D"}
 TIE_STEP = 0.12  # vertical spacing (in rows) between markers of tied onsets within a term
 
 
 def _grade_handles(grades, marker=False):
-    """Legend entries for the grades present, grade 1 first: patches (bars) or markers."""
+    """Legend entries for the grades present (1-5 and "Missing"), grade 1 first, missing last:
+    patches (bars) or markers."""
+    present = [g for g in CATEGORIES if g in set(grades)]
     if marker:
-        return [Line2D([], [], ls="none", marker="o", ms=7, mfc=GRADE_COLOURS[g], mec="#333333",
-                       mew=0.6, label=GRADE_LABELS[g]) for g in GRADES if g in set(grades)]
-    return [Patch(facecolor=GRADE_COLOURS[g], edgecolor="#444444", lw=0.5, label=GRADE_LABELS[g])
-            for g in GRADES if g in set(grades)]
+        return [Line2D([], [], ls="none", marker=_MARKERS[g], ms=7, mfc=_COLOURS[g], mec="#333333",
+                       mew=0.6, label=GRADE_LABELS[g]) for g in present]
+    return [Patch(facecolor=_COLOURS[g], edgecolor="#444444", lw=0.5, label=GRADE_LABELS[g],
+                  hatch=MISSING_HATCH if g == GRADE_MISSING else None) for g in present]
 
 
 def _pct_text(pct: float) -> str:
@@ -52,20 +64,23 @@ def teae_grade_bars(counts: pd.DataFrame, n_subjects: int, *, title=None,
     """Horizontal bars of the most frequent adverse events, stacked by worst CTCAE grade.
 
     ``counts``: one row per preferred term in display order (first row drawn at the top), index =
-    term, columns = grades 1..5 (number of subjects whose worst grade for that term is that
-    grade; a missing column or value is 0). ``n_subjects``: the denominator (safety population).
-    Segment length = 100 * count / n_subjects, stacked grade 1 -> 5 from left to right; the total
-    "pct% (n)" is written after each bar. The x axis runs to 1.15 * the largest total (at least
-    10 %); the height is 1.2 + 0.38 inches per term. Raises DataError for columns that are not
-    grades 1-5, counts that are not non-negative integers, duplicated terms, a total above
-    ``n_subjects``, or ``n_subjects <= 0``.
+    term, columns = grades 1..5 and optionally "Missing" (number of subjects whose worst grade
+    for that term is that grade, or who have no grade recorded for it, as
+    ``mpmlib.safety.top_terms_by_grade(..., missing=True)`` returns; a missing column or value is
+    0). ``n_subjects``: the denominator (safety population). Segment length = 100 * count /
+    n_subjects, stacked grade 1 -> 5 then "Grade missing" (grey, hatched) from left to right; the
+    total "pct% (n)" is written after each bar, so every subject with the term is in it. The x
+    axis runs to 1.15 * the largest total (at least 10 %); the height is 1.2 + 0.38 inches per
+    term. Raises DataError for columns that are not grades 1-5 or "Missing", counts that are not
+    non-negative integers, duplicated terms, a total above ``n_subjects``, or ``n_subjects <= 0``.
     """
     if counts is None or counts.empty:
         return _no_data(title)
     where = "teae_grade_bars"
-    bad = [c for c in counts.columns if c not in GRADES or isinstance(c, (bool, str))]
+    bad = [c for c in counts.columns
+           if c != GRADE_MISSING and (c not in GRADES or isinstance(c, (bool, str)))]
     if bad:
-        raise DataError(where, "columns", "columns must be the CTCAE grades 1, 2, 3, 4, 5",
+        raise DataError(where, "columns", f"columns must be the CTCAE grades 1, 2, 3, 4, 5 or {GRADE_MISSING!r}",
                         detail=f"found {list(counts.columns)}")
     if n_subjects is None or not n_subjects > 0:
         raise DataError(where, "n_subjects", "the denominator must be a positive number of "
@@ -74,7 +89,7 @@ def teae_grade_bars(counts: pd.DataFrame, n_subjects: int, *, title=None,
     if len(duplicated):
         raise DataError(where, "index", "each preferred term must appear once",
                         detail=f"duplicated {sorted(set(map(str, duplicated)))}")
-    raw = counts.reindex(columns=GRADES)
+    raw = counts.reindex(columns=CATEGORIES)
     data = raw.apply(pd.to_numeric, errors="coerce")
     values = data.fillna(0).to_numpy(float)
     bad = (data.isna() & raw.notna()).to_numpy() | (values < 0) | (values != np.round(values))
@@ -90,11 +105,12 @@ def teae_grade_bars(counts: pd.DataFrame, n_subjects: int, *, title=None,
     y = np.arange(n)
     fig, ax = plt.subplots(figsize=(8, 1.2 + 0.38 * n), layout="constrained")
     left = np.zeros(n)
-    present = [g for i, g in enumerate(GRADES) if values[:, i].sum() > 0]
-    for i, grade in enumerate(GRADES):
+    present = [g for i, g in enumerate(CATEGORIES) if values[:, i].sum() > 0]
+    for i, grade in enumerate(CATEGORIES):
         if grade in present:
-            ax.barh(y, pct[:, i], left=left, height=0.7, color=GRADE_COLOURS[grade],
-                    edgecolor="white", linewidth=0.5, label=GRADE_LABELS[grade], zorder=2)
+            ax.barh(y, pct[:, i], left=left, height=0.7, color=_COLOURS[grade],
+                    edgecolor="white", linewidth=0.5, label=GRADE_LABELS[grade], zorder=2,
+                    hatch=MISSING_HATCH if grade == GRADE_MISSING else None)
         left = left + pct[:, i]
     x_max = max(10.0, left.max() * 1.15)
     for yi, total_pct, total in zip(y, left, totals):
@@ -124,13 +140,15 @@ def irae_onset_plot(events: pd.DataFrame, *, title=None, xlabel="Weeks since fir
     """Time to onset of immune-related AEs: one row per preferred term, one marker per event.
 
     ``events``: one row per event, columns ``TERM`` (preferred term), ``ONSET_DAY`` (study day of
-    onset, day 1 = first dose) and ``GRADE`` (CTCAE 1-5). Each event is a marker at
-    (ONSET_DAY - 1) / 7 weeks (day 1 = first dose = week 0) coloured by grade; events of one term with the same onset day are spread
-    vertically (0, +0.12, -0.12, +0.24, ... rows, in grade then input order). A vertical tick
-    marks each term's median onset; terms are sorted by median onset (earliest at the top, ties
-    by term). Y labels read "TERM (n = k)", k = events drawn. Events without an onset day are
-    not drawn and are counted in a footnote. Raises DataError for a missing column, a missing
-    term or a grade that is not 1-5.
+    onset, day 1 = first dose) and ``GRADE`` (CTCAE 1-5; missing or "Missing" = no grade recorded,
+    as ``mpmlib.safety.irae_onsets(..., missing_grade=True)`` returns). Each event is a marker at
+    (ONSET_DAY - 1) / 7 weeks (day 1 = first dose = week 0) coloured by grade, a grey diamond
+    "Grade missing" without one; events of one term with the same onset day are spread
+    vertically (0, +0.12, -0.12, +0.24, ... rows, in grade then input order, missing last). A
+    vertical tick marks each term's median onset; terms are sorted by median onset (earliest at
+    the top, ties by term). Y labels read "TERM (n = k)", k = events drawn. Events without an
+    onset day are not drawn and are counted in a footnote. Raises DataError for a missing
+    column, a missing term or a grade that is neither 1-5 nor missing.
     """
     if events is None or events.empty:
         return _no_data(title)
@@ -140,10 +158,11 @@ def irae_onset_plot(events: pd.DataFrame, *, title=None, xlabel="Weeks since fir
     if events["TERM"].isna().any():
         raise DataError(where, "TERM", "every event needs a preferred term",
                         subjects=None if subjects is None else subjects[events["TERM"].isna()])
-    grades = pd.to_numeric(events["GRADE"], errors="coerce")
-    bad = ~grades.isin(GRADES)
+    ungraded = events["GRADE"].isna() | events["GRADE"].astype(object).eq(GRADE_MISSING)
+    grades = pd.to_numeric(events["GRADE"].where(~ungraded), errors="coerce")
+    bad = ~grades.isin(GRADES) & ~ungraded
     if bad.any():
-        raise DataError(where, "GRADE", "GRADE must be a CTCAE grade 1-5",
+        raise DataError(where, "GRADE", f"GRADE must be a CTCAE grade 1-5 or missing ({GRADE_MISSING!r})",
                         subjects=None if subjects is None else subjects[bad],
                         detail=f"found {sorted(set(events.loc[bad, 'GRADE'].astype(str)))}")
     day = pd.to_numeric(events["ONSET_DAY"], errors="coerce")
@@ -152,8 +171,9 @@ def irae_onset_plot(events: pd.DataFrame, *, title=None, xlabel="Weeks since fir
         raise DataError(where, "ONSET_DAY", "ONSET_DAY must be a study day (number) or missing",
                         subjects=None if subjects is None else subjects[bad],
                         detail=f"found {sorted(set(events.loc[bad, 'ONSET_DAY'].astype(str)))}")
+    missing_code = len(GRADES) + 1    # sorts after grade 5
     data = pd.DataFrame({"term": events["TERM"].astype(str), "day": day,
-                         "grade": grades.astype(int)})
+                         "grade": grades.fillna(missing_code).astype(int)})
     n_hidden = int(data["day"].isna().sum())
     footnote = None
     if n_hidden:
@@ -170,11 +190,13 @@ def irae_onset_plot(events: pd.DataFrame, *, title=None, xlabel="Weeks since fir
     data["y"] = row[data["term"]].to_numpy() + _tie_offsets(tie_rank)
     n = len(stats)
     fig, ax = plt.subplots(figsize=(8, 1.6 + 0.45 * n), layout="constrained")
-    for grade in GRADES:  # higher grades drawn on top
-        ev = data[data["grade"] == grade]
+    drawn = []
+    for code, grade in enumerate(CATEGORIES, 1):  # higher grades drawn on top, then missing
+        ev = data[data["grade"] == code]
         if len(ev):
-            ax.plot((ev["day"] - 1) / 7, ev["y"], ls="none", marker="o", ms=7, mfc=GRADE_COLOURS[grade],
-                    mec="#333333", mew=0.6, label=GRADE_LABELS[grade], zorder=3 + grade)
+            drawn.append(grade)
+            ax.plot((ev["day"] - 1) / 7, ev["y"], ls="none", marker=_MARKERS[grade], ms=7, mfc=_COLOURS[grade],
+                    mec="#333333", mew=0.6, label=GRADE_LABELS[grade], zorder=3 + code)
     for yi, median in zip(stats.index, stats["median"]):
         ax.plot([(median - 1) / 7] * 2, [yi - 0.38, yi + 0.38], color="#333333", lw=2, gid="median",
                 zorder=2)
@@ -186,7 +208,7 @@ def irae_onset_plot(events: pd.DataFrame, *, title=None, xlabel="Weeks since fir
                   fontsize=9)
     ax.grid(False, axis="y")
     ax.set_xlabel(xlabel)
-    handles = _grade_handles(data["grade"].unique(), marker=True)
+    handles = _grade_handles(drawn, marker=True)
     handles.append(Line2D([], [], ls="none", marker="|", ms=11, mew=2, color="#333333",
                           label="Median onset"))
     fig.legend(handles=handles, loc="outside right upper", fontsize=8, title="CTCAE v5.0 grade",

@@ -217,9 +217,10 @@ def top_terms_by_grade(teaes: pd.DataFrame, top: int = 15, missing: bool = False
     those without a grade included), index = term, columns 1-5 = subjects by their worst grade
     for the term, and with ``missing=True`` a column "Missing" (no grade recorded for the term).
 
-    The bar chart (``plots_safety.teae_grade_bars``) takes grades 1-5 only, so by default the
+    The bar chart (``plots_safety.teae_grade_bars``) draws the "Missing" column as a grey "Grade
+    missing" segment, so the report passes ``missing=True``. By default (grades 1-5 only) the
     "Missing" column is left out: ``attrs["grade_missing"]`` then holds the number of
-    subject-terms not drawn and a warning names it (never a silent loss)."""
+    subject-terms left out and a warning names it (never a silent loss)."""
     worst = worst_grade(teaes, ["USUBJID", "AEDECOD"])
     table = pd.crosstab(worst["AEDECOD"], worst["GRADE"]) if len(worst) else pd.DataFrame()
     table = table.reindex(columns=GRADE_CATEGORIES, fill_value=0)
@@ -243,10 +244,11 @@ def irae_onsets(teaes: pd.DataFrame, missing_grade: bool = False) -> pd.DataFram
     """Immune-related TEAEs, first onset per subject and term: TERM, ONSET_DAY (study day),
     GRADE (worst grade of that term for the subject; NaN when none of its records has a grade).
 
-    The onset plot (``plots_safety.irae_onset_plot``) takes grades 1-5 only, so by default a
-    subject-term without any grade is left out, counted in ``attrs["grade_missing"]`` and named
-    in a warning; ``missing_grade=True`` keeps it with GRADE NaN. Undated onsets (ASTDY
-    missing) cannot be placed on a time axis and are counted in ``attrs["undated"]``."""
+    ``missing_grade=True`` keeps a subject-term without any grade, GRADE NaN (the onset plot,
+    ``plots_safety.irae_onset_plot``, draws it as a grey "Grade missing" marker; the report passes
+    it). By default (grades 1-5 only) such a subject-term is left out, counted in
+    ``attrs["grade_missing"]`` and named in a warning. Undated onsets (ASTDY missing) cannot be
+    placed on a time axis and are counted in ``attrs["undated"]``."""
     if "AEIRFL" not in teaes.columns or teaes.empty:
         return pd.DataFrame(columns=["TERM", "ONSET_DAY", "GRADE"])
     ir_all = teaes[teaes["AEIRFL"].eq("Y")]

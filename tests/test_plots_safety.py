@@ -3,7 +3,7 @@
 Reference: the inputs themselves. The figures compute nothing but percentages of the given
 denominator, weeks ((study day - 1) / 7) and the per-term median used for sorting, so each test checks that
 bar segments, markers, ticks and texts reproduce the synthetic input values, order and colours.
-Grades are CTCAE v5.0 grades 1-5.
+Grades are CTCAE v5.0 grades 1-5, and "Missing" (no grade recorded) drawn as "Grade missing".
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from matplotlib.text import Text  # noqa: E402
 
 from mpmlib.errors import DataError  # noqa: E402
 from mpmlib.plots_safety import (  # noqa: E402
-    GRADE_COLOURS, GRADE_LABELS, NO_DATA, irae_onset_plot, teae_grade_bars,
+    GRADE_COLOURS, GRADE_LABELS, GRADE_MISSING, MISSING_COLOUR, NO_DATA, irae_onset_plot,
+    teae_grade_bars,
 )
 
 N = 40
@@ -65,8 +66,9 @@ def png_bytes(fig) -> bytes:
 
 
 def test_grade_palette_fixed_sequential_and_labelled():
-    assert list(GRADE_COLOURS) == [1, 2, 3, 4, 5] and list(GRADE_LABELS) == [1, 2, 3, 4, 5]
+    assert list(GRADE_COLOURS) == [1, 2, 3, 4, 5] and list(GRADE_LABELS) == [1, 2, 3, 4, 5, "Missing"]
     assert [GRADE_LABELS[g] for g in range(1, 6)] == [f"Grade {g}" for g in range(1, 6)]
+    assert GRADE_LABELS[GRADE_MISSING] == "Grade missing" and MISSING_COLOUR not in GRADE_COLOURS.values()
     assert len(set(GRADE_COLOURS.values())) == 5
     # Sequential: luminance strictly falls with the grade (readable in greyscale and for CVD).
     luminance = [np.dot(to_rgb(GRADE_COLOURS[g]), [0.2126, 0.7152, 0.0722]) for g in range(1, 6)]
@@ -199,12 +201,54 @@ def test_irae_data_errors(irae):
         irae_onset_plot(irae.assign(GRADE=[2, 2, 1, 3, 2, 1, 4, 6, 2]))
     assert "H101-PD1-008" in str(err.value)  # the error (not the figure) names the subject
     with pytest.raises(DataError, match="GRADE"):
-        irae_onset_plot(irae.assign(GRADE=[2, 2, 1, 3, 2, 1, 4, np.nan, 2]))
+        irae_onset_plot(irae.assign(GRADE=[2, 2, 1, 3, 2, 1, 4, "Grade 3", 2]))
     with pytest.raises(DataError, match="preferred term"):
         irae_onset_plot(irae.assign(TERM=irae["TERM"].where(irae.index != 0)))
     with pytest.raises(DataError, match="study day"):
         irae_onset_plot(irae.assign(ONSET_DAY=irae["ONSET_DAY"].astype(object).where(
             irae.index != 0, "UNK")))
+
+
+def test_teae_missing_grade_segment_is_grey_hatched_and_last(counts):
+    """Input values: a "Missing" column is drawn after grade 5 as a grey hatched segment labelled
+    "Grade missing" (legend last); the totals include it, so every subject with the term is drawn."""
+    with_missing = counts.assign(**{GRADE_MISSING: [2, 0, 0, 1]})
+    fig = teae_grade_bars(with_missing, N)
+    ax = fig.axes[0]
+    assert [c.get_label() for c in ax.containers] == ["Grade 1", "Grade 2", "Grade 3", "Grade 5", "Grade missing"]
+    grey = ax.containers[-1]
+    np.testing.assert_allclose([p.get_width() for p in grey], [5, 0, 0, 2.5])           # 2/40, 1/40
+    np.testing.assert_allclose([p.get_x() for p in grey], [45, 30, 25, 5])              # after grade 5
+    assert {p.get_facecolor() for p in grey} == {to_rgba(MISSING_COLOUR)} and grey.patches[0].get_hatch()
+    assert [t.get_text() for t in ax.texts if t.get_gid() == "total"] == [
+        "50% (20)", "30% (12)", "25% (10)", "7.5% (3)"]
+    legend = fig.legends[0]
+    assert [t.get_text() for t in legend.get_texts()][-1] == "Grade missing"
+    assert legend.legend_handles[-1].get_facecolor() == to_rgba(MISSING_COLOUR)
+    # without any subject in the column there is no segment and no legend entry
+    none_missing = teae_grade_bars(counts.assign(**{GRADE_MISSING: 0}), N)
+    assert "Grade missing" not in [t.get_text() for t in none_missing.legends[0].get_texts()]
+    assert len(none_missing.axes[0].containers) == 4
+
+
+def test_irae_missing_grade_is_a_grey_diamond(irae):
+    """Input values: a missing GRADE (NaN or "Missing") is drawn as a grey diamond "Grade missing",
+    last in the legend and in a tie; the term counts include it."""
+    events = irae.assign(GRADE=pd.Series([2, 2, 1, 3, 2, 1, 4, np.nan, 2], dtype=object))
+    events.loc[4, "GRADE"] = GRADE_MISSING
+    fig = irae_onset_plot(events)
+    ax = fig.axes[0]
+    markers = {ln.get_label(): ln for ln in ax.lines if ln.get_marker() in ("o", "D")}
+    assert list(markers) == ["Grade 1", "Grade 2", "Grade 3", "Grade 4", "Grade missing"]
+    grey = markers["Grade missing"]
+    assert grey.get_marker() == "D" and grey.get_markerfacecolor() == MISSING_COLOUR
+    np.testing.assert_allclose(sorted(grey.get_xdata()), [14 / 7, 63 / 7])      # Rash day 15, Hypothyroidism day 64
+    # the Rash tie on day 15 (grades 2, 1, missing): 0, +0.12, -0.12 in grade order, missing last
+    tied = {ln.get_label(): y for ln in markers.values() for x, y in zip(ln.get_xdata(), ln.get_ydata())
+            if np.isclose(x, 2)}
+    assert tied == {"Grade 1": 0.0, "Grade 2": pytest.approx(0.12), "Grade missing": pytest.approx(-0.12)}
+    assert [t.get_text() for t in fig.legends[0].get_texts()][-2:] == ["Grade missing", "Median onset"]
+    assert "Rash (n = 4)" in [t.get_text() for t in ax.get_yticklabels()]
 
 
 @pytest.mark.parametrize("make", [

@@ -11,6 +11,7 @@ Rows: "ANY BODY SYSTEM 65 (75.6%) [281] | 77 (91.7%) [412] | 76 (90.5%) [433]", 
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -189,6 +190,40 @@ def test_missing_grade_is_counted_once_under_grade_missing(demo):
     irae_all = safety.irae_onsets(teaes, missing_grade=True)
     irae = teaes[teaes["AEIRFL"].eq("Y") & teaes["ASTDY"].notna()]
     assert len(irae_all) == irae.groupby(["USUBJID", "AEDECOD"]).ngroups
+
+
+def test_plots_draw_subjects_without_a_grade_without_warning(demo):
+    """Demo TEAEs with grades blanked as above: the bars (``missing=True``) draw every subject of
+    each top term (segment widths x N / 100 = a plain count of subjects per term, the grey
+    "Grade missing" segment = subjects with no grade for the term), the onset plot draws every
+    dated immune-related subject-term, and no warning is raised (none can reach the report)."""
+    import warnings
+
+    import matplotlib.pyplot as plt
+
+    from mpmlib import plots_safety
+
+    params, adsl, adae, pop, teaes = demo
+    teaes = teaes.copy()
+    teaes.loc[~teaes.duplicated("AEDECOD") | (teaes.index % 7 == 0), "ATOXGRN"] = float("nan")
+    plain = teaes.groupby("AEDECOD")["USUBJID"].nunique()
+    ungraded = teaes.groupby(["AEDECOD", "USUBJID"])["ATOXGRN"].max().isna().groupby(level=0).sum()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        top = safety.top_terms_by_grade(teaes, 5, missing=True)
+        bars = plots_safety.teae_grade_bars(top, len(pop))
+        onsets = safety.irae_onsets(teaes, missing_grade=True)
+        onset_fig = plots_safety.irae_onset_plot(onsets)
+    ax = bars.axes[0]
+    drawn = sum(np.array([p.get_width() for p in c]) for c in ax.containers) * len(pop) / 100
+    np.testing.assert_allclose(drawn, plain[top.index].to_numpy())
+    grey = next(c for c in ax.containers if c.get_label() == "Grade missing")
+    np.testing.assert_allclose([p.get_width() * len(pop) / 100 for p in grey], ungraded[top.index].to_numpy())
+    irae = teaes[teaes["AEIRFL"].eq("Y") & teaes["ASTDY"].notna()]
+    markers = [ln for ln in onset_fig.axes[0].lines if ln.get_gid() != "median" and ln.get_marker() in ("o", "D")]
+    assert sum(len(ln.get_xdata()) for ln in markers) == irae.groupby(["USUBJID", "AEDECOD"]).ngroups
+    assert onsets["GRADE"].isna().any() and "Grade missing" in [ln.get_label() for ln in markers]
+    plt.close("all")
 
 
 def test_top_terms_and_irae_onsets(demo):
