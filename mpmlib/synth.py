@@ -59,6 +59,9 @@ _NEVER = 10**7  # "does not happen" for latent event times (days)
 # ---------------------------------------------------------------------------------------------
 _TAG_ENROLLED, _TAG_SCRNFAIL, _TAG_SF_BLOCK, _TAG_NT_BLOCK, _TAG_NE_BLOCK, _TAG_DEEP_BLOCK = \
     1, 2, 3, 4, 5, 6
+# Laboratory values (LB) have their own per-subject stream [seed, _TAG_LAB, k], so adding or
+# changing LB never moves a draw of any other domain.
+_TAG_LAB = 7
 
 # ---------------------------------------------------------------------------------------------
 # Parameters. Sources in docs/synthetic-trial.md; "assumption" = chosen for the demo.
@@ -129,6 +132,21 @@ P_SUBSEQUENT_THERAPY = 0.50
 # QLQ-C30
 QS_COMPLIANCE = (0.95, 0.04, 0.70, 0.75)  # baseline, drop per visit, floor, end of treatment
 P_ITEM_MISSING = 0.015
+
+# Laboratory (LB), docs/synthetic-trial.md §7a. Per test: LBTEST, LBCAT, LBSPEC, unit, median,
+# between-subject log-sd, effect of the latent benefit z on the log value, reference range,
+# decimals. NEUT/LYM medians give a baseline NLR median ~3.8 with ~30 % of subjects at NLR >= 5
+# (Kao et al., Clin Cancer Res 2010;16:5805-13: 42 % of 173 MM patients had NLR >= 5).
+LAB_TESTS = {
+    "NEUT": ("Neutrophils", "HEMATOLOGY", "BLOOD", "10^9/L", 4.6, 0.38, -0.12, (1.8, 6.3), 2),
+    "LYM": ("Lymphocytes", "HEMATOLOGY", "BLOOD", "10^9/L", 1.25, 0.38, 0.10, (1.1, 3.2), 2),
+    "ALB": ("Albumin", "CHEMISTRY", "SERUM", "g/L", 37.5, 0.10, 0.03, (40.0, 55.0), 1),
+    "LDH": ("Lactate Dehydrogenase", "CHEMISTRY", "SERUM", "U/L", 215.0, 0.30, -0.08, (120.0, 250.0), 0),
+}
+LAB_WITHIN_SD = 0.12  # visit-to-visit log-sd around the subject's own level (assumption)
+P_LAB_C1D1 = 0.5  # labs repeated before the first dose on cycle 1 day 1 (assumption)
+LAB_CYCLES = (2, 3, 4)  # on-treatment labs on day 1 of these cycles, before the dose
+P_LAB_NOT_DONE = 0.02  # per test and sample (LBSTAT NOT DONE)
 
 # ---------------------------------------------------------------------------------------------
 # Controlled terms and labels
@@ -306,20 +324,24 @@ COLUMNS = {
            "CMSTDTC", "CMENDTC", "CMSTDY", "CMENDY"],
     "sv": ["STUDYID", "DOMAIN", "USUBJID", "VISITNUM", "VISIT", "SVSTDTC", "SVENDTC", "SVSTDY",
            "SVENDY"],
+    "lb": ["STUDYID", "DOMAIN", "USUBJID", "LBSEQ", "LBTESTCD", "LBTEST", "LBCAT", "LBORRES",
+           "LBORRESU", "LBORNRLO", "LBORNRHI", "LBSTRESC", "LBSTRESN", "LBSTRESU", "LBSTNRLO",
+           "LBSTNRHI", "LBNRIND", "LBSTAT", "LBREASND", "LBSPEC", "LBBLFL", "VISITNUM", "VISIT",
+           "EPOCH", "LBDTC", "LBDY"],
 }
 SORT_KEYS = {"dm": ["USUBJID"], "suppdm": ["USUBJID", "QNAM"],
              "suppae": ["USUBJID", "IDVARVAL", "QNAM"], "sv": ["USUBJID", "VISITNUM"],
              "ex": ["USUBJID", "EXSEQ"], "ae": ["USUBJID", "AESEQ"], "rs": ["USUBJID", "RSSEQ"],
              "tr": ["USUBJID", "TRSEQ"], "tu": ["USUBJID", "TUSEQ"], "qs": ["USUBJID", "QSSEQ"],
-             "ds": ["USUBJID", "DSSEQ"], "cm": ["USUBJID", "CMSEQ"]}
+             "ds": ["USUBJID", "DSSEQ"], "cm": ["USUBJID", "CMSEQ"], "lb": ["USUBJID", "LBSEQ"]}
 SEQ_VAR = {"ex": "EXSEQ", "ae": "AESEQ", "rs": "RSSEQ", "tr": "TRSEQ", "tu": "TUSEQ",
-           "qs": "QSSEQ", "ds": "DSSEQ", "cm": "CMSEQ"}
+           "qs": "QSSEQ", "ds": "DSSEQ", "cm": "CMSEQ", "lb": "LBSEQ"}
 # (date variable -> study-day variable) pairs computed from DM.RFSTDTC per SDTMIG (no day 0)
 DY_VARS = {"ex": [("EXSTDTC", "EXSTDY"), ("EXENDTC", "EXENDY")],
            "ae": [("AESTDTC", "AESTDY"), ("AEENDTC", "AEENDY")], "rs": [("RSDTC", "RSDY")],
            "tr": [("TRDTC", "TRDY")], "tu": [("TUDTC", "TUDY")], "qs": [("QSDTC", "QSDY")],
            "ds": [("DSSTDTC", "DSSTDY")], "cm": [("CMSTDTC", "CMSTDY"), ("CMENDTC", "CMENDY")],
-           "sv": [("SVSTDTC", "SVSTDY"), ("SVENDTC", "SVENDY")]}
+           "sv": [("SVSTDTC", "SVSTDY"), ("SVENDTC", "SVENDY")], "lb": [("LBDTC", "LBDY")]}
 DOMAINS = list(COLUMNS)
 
 
@@ -1152,6 +1174,68 @@ def _simulate_screen_failure(m: int, seed: int) -> SimpleNamespace:
 
 
 # =============================================================================================
+# Laboratory values (LB): own random stream, so no other domain changes
+# =============================================================================================
+def _lab_samples(S) -> list[tuple[tuple[str, int], int, str]]:
+    """Blood samples of an enrolled subject as ``(visit, day number, epoch)``, all on days that
+    are already contacts in other domains (so LB never moves a last-alive date): the baseline
+    visit (the baseline scan day), cycle 1 day 1 before the first dose (drawn later), and day 1
+    of cycles 2-4 before that cycle's toripalimab dose."""
+    out = [(V_BASELINE, S.d0 + S.t_base, "SCREENING")]
+    if S.treated:
+        for t, c, d, drug in S.doses:
+            if d == 1 and drug == "TORIPALIMAB" and (c == 1 or c in LAB_CYCLES):
+                out.append((_visit_cycle(c, d), S.d0 + t, "TREATMENT"))
+    return out
+
+
+def _sim_labs(S, seed: int) -> None:
+    """LB records: NEUT, LYM, ALB, LDH per sample (parameters :data:`LAB_TESTS`).
+
+    Subject level ``log m = log median + effect * z + N(0, sd)`` (high NLR, low albumin and high
+    LDH go with less benefit, as published for MPM); each sample ``log x = log m + N(0, 0.12)``,
+    rounded to the test's decimals; 2 % of results NOT DONE. ``LBBLFL = Y`` on the last
+    non-missing result on or before the first dose (SDTMIG 3.3). Generator
+    ``[seed, _TAG_LAB, k]``.
+    """
+    rng = np.random.default_rng([seed, _TAG_LAB, S.index])
+    level = {code: math.log(spec[4]) + spec[6] * S.z + spec[5] * rng.normal()
+             for code, spec in LAB_TESTS.items()}
+    c1d1 = rng.random() < P_LAB_C1D1
+    S.labs = []
+    for (visit, day, epoch) in _lab_samples(S):
+        if visit[0] == "CYCLE 1 DAY 1" and not c1d1:
+            continue
+        for order, (code, spec) in enumerate(LAB_TESTS.items()):
+            value = round(math.exp(level[code] + LAB_WITHIN_SD * rng.normal()), spec[8])
+            done = rng.random() >= P_LAB_NOT_DONE
+            S.labs.append(dict(code=code, visit=visit, day=day, epoch=epoch, order=order,
+                               value=value if done else None, blfl=""))
+    if S.treated:
+        last = {}
+        for i, r in enumerate(S.labs):
+            if r["value"] is not None and r["day"] <= S.d0:
+                last[r["code"]] = i
+        for i in last.values():
+            S.labs[i]["blfl"] = "Y"
+
+
+def _rows_lb(S):
+    for r in S.labs:
+        name, cat, spec_, unit, _m, _sd, _b, (lo, hi), _dec = LAB_TESTS[r["code"]]
+        v = r["value"]
+        text = "" if v is None else _fmt_number(v)
+        ind = "" if v is None else ("LOW" if v < lo else ("HIGH" if v > hi else "NORMAL"))
+        yield dict(USUBJID=S.usubjid, LBTESTCD=r["code"], LBTEST=name, LBCAT=cat, LBORRES=text,
+                   LBORRESU=unit, LBORNRLO=_fmt_number(lo), LBORNRHI=_fmt_number(hi), LBSTRESC=text,
+                   LBSTRESN=np.nan if v is None else v, LBSTRESU=unit, LBSTNRLO=lo, LBSTNRHI=hi,
+                   LBNRIND=ind, LBSTAT="" if v is not None else "NOT DONE",
+                   LBREASND="" if v is not None else "SAMPLE NOT RECEIVED", LBSPEC=spec_,
+                   LBBLFL=r["blfl"], VISITNUM=r["visit"][1], VISIT=r["visit"][0], EPOCH=r["epoch"],
+                   LBDTC=r["day"], _sort=(r["day"], r["visit"][1], r["order"]))
+
+
+# =============================================================================================
 # Trial-level specials (lowest-index qualifying subject, so prefix-stable)
 # =============================================================================================
 def _apply_fatal_ae(subjects) -> None:
@@ -1578,7 +1662,7 @@ def _assign_ids(plan, subjects_by_key) -> None:
 def generate_trial(n: int = 40, seed: int = 20261124) -> dict[str, pd.DataFrame]:
     """Simulate the trial and return SDTM domains keyed by lower-case domain name.
 
-    Keys: ``dm, suppdm, ex, ae, suppae, rs, tr, tu, qs, ds, cm, sv``. ``n`` is the number of
+    Keys: ``dm, suppdm, ex, ae, suppae, rs, tr, tu, qs, ds, cm, sv, lb``. ``n`` is the number of
     enrolled subjects (dosed or not); about 15 % screen failures are added to DM/DS. The same
     ``(n, seed)`` always gives the same data, and subject k's data do not depend on ``n``.
     """
@@ -1601,6 +1685,8 @@ def generate_trial(n: int = 40, seed: int = 20261124) -> dict[str, pd.DataFrame]
     for S in subjects_by_key.values():
         _disposition(S)
     _apply_partial_death_date(enrolled)
+    for S in enrolled:
+        _sim_labs(S, seed)
     subjects = [subjects_by_key[k] for k in plan]
     return _build_domains(subjects)
 
@@ -1619,13 +1705,14 @@ def _build_domains(subjects) -> dict[str, pd.DataFrame]:
         rows["tu"] += tu
         rows["tr"] += tr
         rows["rs"] += rs
+        rows["lb"] += list(_rows_lb(S))
         if S.treated:
             rows["ex"] += list(_rows_ex(S))
             rows["ae"] += list(_rows_ae(S))
     rfst = {S.usubjid: (float(S.d0) if S.treated else np.nan) for S in subjects}
     out = {"dm": _finish("dm", _frame("dm", dm), rfst),
            "suppdm": _finish("suppdm", _frame("suppdm", suppdm), rfst)}
-    for dom in ["ex", "rs", "tr", "tu", "ds", "cm", "sv"]:
+    for dom in ["ex", "rs", "tr", "tu", "ds", "cm", "sv", "lb"]:
         out[dom] = _finish(dom, _frame(dom, rows[dom]), rfst)
     ae = _finish("ae", _frame("ae", rows["ae"]), rfst, keep=("_supp",))
     out["suppae"] = _suppae(ae)
@@ -1650,7 +1737,8 @@ def _suppae(ae: pd.DataFrame) -> pd.DataFrame:
 
 
 _INT_VARS = {"AGE", "EXSEQ", "AESEQ", "RSSEQ", "TRSEQ", "TUSEQ", "QSSEQ", "DSSEQ", "CMSEQ",
-             "VISITNUM", "AELLTCD", "AETOXGR", "EXDOSE", "TRSTRESN", "QSSTRESN"}
+             "VISITNUM", "AELLTCD", "AETOXGR", "EXDOSE", "TRSTRESN", "QSSTRESN", "LBSEQ"}
+_FLOAT_VARS = {"LBSTRESN", "LBSTNRLO", "LBSTNRHI"}  # laboratory results and ranges (decimals)
 
 
 def _typed(out: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
@@ -1661,6 +1749,8 @@ def _typed(out: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
         for col in df.columns:
             if col in _INT_VARS or col.endswith("DY"):
                 df[col] = pd.array(pd.to_numeric(df[col]), dtype="Int64")
+            elif col in _FLOAT_VARS:
+                df[col] = pd.to_numeric(df[col]).astype("float64")
             else:
                 df[col] = df[col].fillna("").astype(str)
         out[dom] = df.reset_index(drop=True)

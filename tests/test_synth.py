@@ -46,6 +46,8 @@ SPEC_VARS = {
     "ds": ["DSCAT", "DSSCAT", "DSTERM", "DSDECOD", "EPOCH", "DSSTDTC"],
     "cm": ["CMTRT", "CMCAT", "CMSTDTC", "CMENDTC"],
     "sv": ["VISIT", "VISITNUM", "SVSTDTC", "SVENDTC"],
+    "lb": ["LBSEQ", "LBTESTCD", "LBTEST", "LBSTRESN", "LBSTRESU", "LBSTAT", "LBBLFL", "VISIT",
+           "VISITNUM", "LBDTC"],
 }
 
 
@@ -82,7 +84,7 @@ def _treated(d):
 def test_same_seed_same_frames_and_bytes(small, tmp_path):
     again = synth.generate_trial()
     assert list(again) == ["dm", "suppdm", "ex", "ae", "suppae", "rs", "tr", "tu", "qs", "ds",
-                           "cm", "sv"]
+                           "cm", "sv", "lb"]
     for name in small:
         pd.testing.assert_frame_equal(small[name], again[name], obj=name)
     pa = synth.write_sdtm_csv(small, tmp_path / "a")
@@ -120,7 +122,7 @@ def test_csv_format(small, tmp_path):
         assert len(rows) == len(small[p.stem]) + 1
     ex = pd.read_csv(tmp_path / "ex.csv", dtype=str, keep_default_na=False)
     assert set(ex.EXDOSE) == {"1000000000000", "240"}
-    for name in ("qs", "tr", "ae"):
+    for name in ("qs", "tr", "ae", "lb"):
         text = (tmp_path / f"{name}.csv").read_text(encoding="utf-8")
         assert not re.search(r"\d[eE][+-]\d", text)
         assert not re.search(r",\d+\.0(,|\n)", text)  # integers written as integers
@@ -644,6 +646,34 @@ def test_cm(small):
 # ------------------------------------------------------------------------------------------------
 # CTCAE term list extraction
 # ------------------------------------------------------------------------------------------------
+def test_lb(small, large):
+    """LB: NEUT, LYM, ALB, LDH per sample in one unit each; samples only on days that are
+    contacts in SV (so LB cannot move a last-alive date) and never after death; LBBLFL on the
+    last non-missing pre-dose result (SDTMIG 3.3). Baseline NLR realistic for MPM: median 3-4.5
+    and 20-45 % at NLR >= 5 (Kao et al., Clin Cancer Res 2010;16:5805-13: 42 % of 173 patients
+    had NLR >= 5)."""
+    for d in (small, large):
+        lb, dm = d["lb"], d["dm"].set_index("USUBJID")
+        assert set(lb.LBTESTCD) == {"NEUT", "LYM", "ALB", "LDH"}
+        assert lb.groupby("LBTESTCD").LBSTRESU.nunique().eq(1).all()
+        assert set(lb.USUBJID) == set(dm.index[dm.ARMCD == "H101TORI"])
+        done = lb.LBSTRESN.notna()
+        assert (done == lb.LBSTAT.eq("")).all() and (lb.LBSTRESN[done] > 0).all()
+        sv = d["sv"]
+        contact = set(zip(sv.USUBJID, sv.SVSTDTC)) | set(zip(sv.USUBJID, sv.SVENDTC))
+        assert set(zip(lb.USUBJID, lb.LBDTC)) <= contact | set(zip(d["ex"].USUBJID, d["ex"].EXSTDTC))
+        death = pd.to_datetime(lb.USUBJID.map(dm.DTHDTC).replace("", None), errors="coerce")
+        assert not (pd.to_datetime(lb.LBDTC) > death).any()
+        first = pd.to_datetime(lb.USUBJID.map(dm.RFXSTDTC).replace("", None))
+        pre = lb[done & (pd.to_datetime(lb.LBDTC) <= first)]
+        expected = pre.sort_values(["USUBJID", "LBTESTCD", "LBDTC"]).groupby(["USUBJID", "LBTESTCD"]).tail(1).index
+        assert sorted(expected) == sorted(lb.index[lb.LBBLFL.eq("Y")])
+    lb = large["lb"]
+    bl = lb[lb.LBBLFL.eq("Y")].pivot(index="USUBJID", columns="LBTESTCD", values="LBSTRESN")
+    nlr = (bl.NEUT / bl.LYM).dropna()
+    assert 3.0 <= nlr.median() <= 4.5 and 0.20 <= (nlr >= 5).mean() <= 0.45
+
+
 def test_ctcae_csv():
     raw = CTCAE_CSV.read_bytes()
     assert b"\r" not in raw
