@@ -41,6 +41,17 @@ DEFAULTS: dict = {
         "covariates": {},
         # Age groups for tables: cut points (years); "<65" / ">=65" by default (ICH E7).
         "age_groups": [65],
+        # Baseline laboratory values and ratios from SDTM LB (mpmlib.derive.adsl.merge_lab_baseline):
+        # baseline = last non-missing LBSTRESN on or before the first dose (TRTSDT), the ADaM
+        # ABLFL rule of admiral (derive_var_extreme_flag, mode "last"); SDTM LBBLFL is not used.
+        # tests: ADSL variable -> LBTESTCD; ratios: ADSL variable -> [numerator, denominator]
+        # LBTESTCD, computed within one sample in one standard unit. NLR = neutrophils /
+        # lymphocytes: prognostic in mesothelioma (Kao et al., Clin Cancer Res 2010;16:5805-13).
+        # A file's own tests / ratios replace these (give {} for none).
+        "lab_baseline": {
+            "tests": {"NEUTBL": "NEUT", "LYMBL": "LYM", "ALBBL": "ALB", "LDHBL": "LDH"},
+            "ratios": {"NLRBL": ["NEUT", "LYM"]},
+        },
     },
     # Efficacy (mpmlib.derive.adrs / adtte, mpmlib.efficacy): RECIST 1.1 and FDA 2018 rules.
     "efficacy": {
@@ -141,6 +152,8 @@ DEFAULTS: dict = {
             {"var": "AGE", "label": "Age (years)", "kind": "continuous", "unit": 10, "cuts": [65]},
             {"var": "SEX", "label": "Sex", "kind": "categorical", "reference": "Male",
              "map": {"F": "Female", "M": "Male"}},
+            # NLR < 5 vs >= 5: the cut-point of Kao et al., Clin Cancer Res 2010;16:5805-13 (173 MM
+            # patients on systemic therapy; HR 2.7 for NLR >= 5), used in later MPM studies.
             {"var": "NLRBL", "label": "Neutrophil-to-lymphocyte ratio", "kind": "continuous", "unit": 1, "cuts": [5]},
         ],
         # Pre-specified multivariable model (few factors: ~40 subjects support very few).
@@ -197,6 +210,7 @@ def load_params(path: str | Path) -> dict:
     check_safety(params["safety"], params["adsl"]["study_drugs"], str(path))
     check_qol(params["qol"], str(path))
     check_factors(params["factors"], str(path))
+    check_lab_baseline(params["adsl"], str(path))
     for code, values in params["adsl"]["study_drugs"].items():
         if not isinstance(values, list) or not values:
             raise ParamsError(f"{path}: adsl.study_drugs.{code} must be a list of EXTRT values")
@@ -266,6 +280,24 @@ def check_qol(qol: dict, where: str) -> None:
         raise ParamsError(f"{where}: qol.window_days must be less than half the visit interval")
 
 
+def check_lab_baseline(adsl: dict, where: str) -> None:
+    """``adsl.lab_baseline``: tests map ADSL names to an LBTESTCD, ratios to two LBTESTCDs; no
+    name is used twice (nor by a covariate)."""
+    lab = adsl["lab_baseline"]
+    if not isinstance(lab, dict) or set(lab) - {"tests", "ratios"}:
+        raise ParamsError(f"{where}: adsl.lab_baseline must be a mapping with tests and ratios")
+    tests, ratios = lab.get("tests") or {}, lab.get("ratios") or {}
+    if not isinstance(tests, dict) or not all(isinstance(v, str) and v for v in tests.values()):
+        raise ParamsError(f"{where}: adsl.lab_baseline.tests must map ADSL variables to an LBTESTCD")
+    if not isinstance(ratios, dict) or not all(isinstance(v, list) and len(v) == 2 and all(isinstance(c, str) for c in v)
+                                               for v in ratios.values()):
+        raise ParamsError(f"{where}: adsl.lab_baseline.ratios must map ADSL variables to [numerator, denominator] "
+                          "LBTESTCDs")
+    clash = sorted((set(tests) & set(ratios)) | ((set(tests) | set(ratios)) & set(adsl["covariates"])))
+    if clash:
+        raise ParamsError(f"{where}: adsl.lab_baseline names also used elsewhere: {', '.join(clash)}")
+
+
 def check_factors(factors: dict, where: str) -> None:
     """Each factor names an ADSL variable, a label and a kind; continuous cuts are numbers."""
     names = []
@@ -317,15 +349,24 @@ def external_data_dir() -> Path:
     return Path(os.environ.get("MPM_EXTERNAL", PROJECT_ROOT.parent / "shared" / "external")).resolve()
 
 
+#: Mappings whose keys are the user's own names: a parameter file's mapping replaces the default.
+FREE_FORM = ("adsl.study_drugs", "adsl.covariates", "sdtm.files", "safety.relationship",
+             "safety.planned_dosing", "adsl.lab_baseline.tests", "adsl.lab_baseline.ratios")
+
+
 def _merge(base: dict, update: dict, where: str, prefix: str = "") -> dict:
     for key, value in update.items():
+        if prefix + key in FREE_FORM:
+            if value is not None and not isinstance(value, dict):
+                raise ParamsError(f"{where}: {prefix}{key} must be a mapping")
+            base[key] = value or {}
+            continue
         if key in base and isinstance(base[key], dict) and base[key] and not isinstance(value, dict):
             raise ParamsError(f"{where}: {prefix}{key} must be a mapping")
         if key in base and isinstance(base[key], dict) and isinstance(value, dict) and base[key]:
             known = set(base[key])
             extra = sorted(set(value) - known)
-            if extra and prefix + key not in ("adsl.study_drugs", "adsl.covariates", "sdtm.files",
-                                              "safety.relationship", "safety.planned_dosing"):
+            if extra:
                 raise ParamsError(f"{where}: unknown key(s) under {prefix}{key}: {', '.join(extra)}")
             _merge(base[key], value, where, f"{prefix}{key}.")
         else:

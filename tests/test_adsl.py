@@ -7,6 +7,12 @@ References:
   RANDDT, DTHDT, SAFFL record-for-record; LSTALVDT uses fewer sources there (AE, LB, TRTEDT), so
   ours must be on or after theirs; ``adrs_onco`` MDIS (measurable disease) for EFFFL.
 * Hand-checked edge cases on a five-subject SDTM built below (dates worked out by hand).
+* Baseline laboratory values and the NLR (``merge_lab_baseline``): hand-computed cases (the
+  ADaMIG / admiral ``ABLFL`` rule: last non-missing value on or before the first dose), and on
+  the demo data the generator's own SDTM ``LBBLFL`` (computed independently in mpmlib.synth)
+  and a plain-pandas same-sample ratio. Neither the CDISC pilot nor pharmaversesdtm in
+  ../shared/external has LB (cdiscpilot01/SOURCE.md: lb.xpt not included), so there is no
+  public ADaM baseline to compare with; the pilot only checks that LB absent gives missing.
 """
 
 import numpy as np
@@ -213,6 +219,112 @@ def test_non_numeric_covariate(tiny_sdtm):
     tiny_sdtm["suppdm"].loc[0, "QVAL"] = "<1%"
     with pytest.raises(DataError, match=r"SUPPDM.QVAL \(QNAM=PDL1TPS\): must be numeric.*S1"):
         derive_tiny(tiny_sdtm)
+
+
+# ---- baseline laboratory values (LB) ------------------------------------------------------------
+
+def lb_frame(rows):
+    """LB records from (USUBJID, LBTESTCD, LBSTRESN, LBSTRESU, LBDTC) tuples."""
+    df = pd.DataFrame(rows, columns=["USUBJID", "LBTESTCD", "LBSTRESN", "LBSTRESU", "LBDTC"])
+    df["LBSEQ"] = df.groupby("USUBJID").cumcount() + 1
+    return df
+
+
+@pytest.fixture
+def tiny_lb():
+    # TRTSDT: S1 2024-01-10, S3 2024-01-12, S5 2024-01-15; S2 never dosed; S4 screen failure
+    u = "10^9/L"
+    return lb_frame([
+        ("S1", "NEUT", 6.0, u, "2024-01-05"), ("S1", "LYM", 1.5, u, "2024-01-05"),
+        ("S1", "NEUT", 4.0, u, "2024-01-10"), ("S1", "LYM", 2.0, u, "2024-01-10"),   # first-dose day: baseline
+        ("S1", "NEUT", 9.0, u, "2024-01-31"), ("S1", "LYM", 1.0, u, "2024-01-31"),   # after the first dose
+        ("S3", "NEUT", 5.0, u, "2024-01-05"), ("S3", "LYM", 1.25, u, "2024-01-05"),
+        ("S3", "NEUT", 7.0, u, "2024-01-11"), ("S3", "LYM", np.nan, u, "2024-01-11"),  # lymphocytes not done
+        ("S5", "NEUT", 3.0, u, "2024-01-14"), ("S5", "LYM", np.nan, u, "2024-01-14"),
+        ("S5", "LYM", 1.0, u, "2024-01"),                                             # partial date: not used
+        ("S2", "NEUT", 5.0, u, "2024-01-05"), ("S2", "LYM", 1.0, u, "2024-01-05"),   # never dosed
+    ])
+
+
+def test_lab_baseline_hand_computed(tiny_sdtm, tiny_lb):
+    adsl = derive_tiny({**tiny_sdtm, "lb": tiny_lb})
+    # S1: the first-dose-day sample is the baseline, the day-21 sample is not
+    assert (adsl.loc["S1", "NEUTBL"], adsl.loc["S1", "LYMBL"], adsl.loc["S1", "NLRBL"]) == (4.0, 2.0, 2.0)
+    # S3: NEUT baseline is the last non-missing (7.0, 2024-01-11), LYM the earlier 1.25; the NLR
+    # comes from one sample (2024-01-05: 5.0 / 1.25 = 4.0, i.e. < 5), not 7.0 / 1.25 = 5.6
+    assert (adsl.loc["S3", "NEUTBL"], adsl.loc["S3", "LYMBL"], adsl.loc["S3", "NLRBL"]) == (7.0, 1.25, 4.0)
+    # S5: lymphocytes missing (and a partial date does not count) -> LYMBL and NLRBL missing
+    assert adsl.loc["S5", "NEUTBL"] == 3.0 and pd.isna(adsl.loc["S5", "LYMBL"]) and pd.isna(adsl.loc["S5", "NLRBL"])
+    # S2 never dosed (no baseline), S4 no LB: missing, and every subject keeps its row
+    assert adsl.loc[["S2", "S4"], ["NEUTBL", "LYMBL", "ALBBL", "LDHBL", "NLRBL"]].isna().all().all()
+    assert len(adsl) == 5 and adsl["ALBBL"].isna().all()
+
+
+def test_lab_baseline_without_lb_is_missing(tiny_sdtm):
+    adsl = derive_tiny(tiny_sdtm)
+    assert adsl[["NEUTBL", "LYMBL", "ALBBL", "LDHBL", "NLRBL"]].isna().all().all()
+
+
+def test_lab_ratio_units_must_agree(tiny_sdtm, tiny_lb):
+    tiny_lb.loc[(tiny_lb["USUBJID"] == "S1") & (tiny_lb["LBTESTCD"] == "LYM"), "LBSTRESU"] = "%"
+    with pytest.raises(DataError, match=r"^LB.LBSTRESU: NEUT and LYM in different standard units, so NLRBL "
+                                        r"cannot be computed \[USUBJID: S1\]"):
+        derive_tiny({**tiny_sdtm, "lb": tiny_lb}, lab_baseline={"tests": {}, "ratios": {"NLRBL": ["NEUT", "LYM"]}})
+    with pytest.raises(DataError, match=r"LB.LBSTRESU: LBTESTCD=LYM: more than one standard unit .*LYMBL.*S1"):
+        derive_tiny({**tiny_sdtm, "lb": tiny_lb})
+
+
+def test_lab_zero_lymphocytes_and_bad_input(tiny_sdtm, tiny_lb):
+    only_ratio = {"tests": {}, "ratios": {"NLRBL": ["NEUT", "LYM"]}}
+    zero = tiny_lb.copy()
+    zero.loc[(zero["USUBJID"] == "S1") & (zero["LBDTC"] == "2024-01-10") & (zero["LBTESTCD"] == "LYM"), "LBSTRESN"] = 0.0
+    with pytest.raises(DataError, match=r"LB.LBSTRESN: LBTESTCD=LYM is 0, so NLRBL cannot be computed.*S1"):
+        derive_tiny({**tiny_sdtm, "lb": zero}, lab_baseline=only_ratio)
+    bad_date = tiny_lb.copy()
+    bad_date.loc[0, "LBDTC"] = "2024-02-30"
+    with pytest.raises(DataError, match=r"LB.LBDTC: not a valid ISO 8601 date.*S1"):
+        derive_tiny({**tiny_sdtm, "lb": bad_date})
+    with pytest.raises(DataError, match=r"LB.LBSTRESN: required variable is missing"):
+        derive_tiny({**tiny_sdtm, "lb": tiny_lb.drop(columns="LBSTRESN")})
+
+
+def test_demo_lab_baseline_matches_sdtm_lbblfl_and_same_sample_ratio(project_root):
+    """Demo: each baseline value is the record the generator flagged LBBLFL = Y (SDTMIG 3.3,
+    computed independently in mpmlib.synth); NLRBL is NEUT / LYM of the last pre-dose sample
+    with both results (plain pandas here); nothing else in ADSL changes when LB is added."""
+    from mpmlib import io
+
+    params = load_params(project_root / "params" / "demo.yaml")
+    sdtm = io.read_sdtm(params["sdtm"]["dir"])
+    adsl = derive_adsl(sdtm, params["adsl"], params["data_cutoff"]).set_index("USUBJID")
+    lb = sdtm["lb"]
+    flagged = lb[lb["LBBLFL"].eq("Y")].pivot(index="USUBJID", columns="LBTESTCD", values="LBSTRESN")
+    for var, code in params["adsl"]["lab_baseline"]["tests"].items():
+        expected = flagged[code].reindex(adsl.index)
+        assert np.allclose(adsl[var], expected, equal_nan=True), var
+    treated = adsl[adsl["SAFFL"].eq("Y")]
+    samples = lb.pivot_table(index=["USUBJID", "LBDTC"], columns="LBTESTCD", values="LBSTRESN").reset_index()
+    samples = samples[samples["NEUT"].notna() & samples["LYM"].notna()]
+    samples = samples[pd.to_datetime(samples["LBDTC"]) <= samples["USUBJID"].map(adsl["TRTSDT"])]
+    last = samples.sort_values("LBDTC").groupby("USUBJID").last()
+    assert np.allclose(treated["NLRBL"], (last["NEUT"] / last["LYM"]).reindex(treated.index))
+    assert adsl.loc[adsl["SAFFL"].ne("Y"), "NLRBL"].isna().all()
+    # 01-0010: NEUT flagged on cycle 1 day 1 where LYM was not done; the NLR is the baseline visit's
+    assert adsl.loc["H101-MPM-201-01-0010", "NLRBL"] == pytest.approx(8.72 / 1.66)
+    without = derive_adsl({k: v for k, v in sdtm.items() if k != "lb"}, params["adsl"], params["data_cutoff"])
+    pd.testing.assert_frame_equal(adsl.reset_index()[without.columns].drop(columns=list(LAB_VARS)),
+                                  without.drop(columns=list(LAB_VARS)))
+
+
+LAB_VARS = ("NEUTBL", "LYMBL", "ALBBL", "LDHBL", "NLRBL")
+
+
+def test_pilot_has_no_lb_and_gets_missing_lab_baseline(pilot_sdtm, project_root):
+    """The CDISC pilot SDTM here has no LB (cdiscpilot01/SOURCE.md); the baseline variables are
+    missing for all 306 subjects rather than an error."""
+    assert "lb" not in pilot_sdtm
+    adsl = derive_adsl(pilot_sdtm, load_params(project_root / "params" / "cdiscpilot01.yaml")["adsl"])
+    assert len(adsl) == 306 and adsl[list(LAB_VARS)].isna().all().all()
 
 
 # ---- ADEX ---------------------------------------------------------------------------------------

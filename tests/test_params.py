@@ -74,10 +74,23 @@ def test_environment_variables_in_paths(tmp_path, monkeypatch):
     ("sdtm: [a, b\n", "not valid YAML"),
     ("sdtm:\n  dir: ${NOT_SET_ANYWHERE_X}/x\n", "undefined environment variable"),
     ("sdtm: {dir: a}\nadsl: {study_drugs: {H101: H101}}\n", "must be a list"),
+    ("sdtm: {dir: a}\nadsl: {lab_baseline: {ratios: {NLRBL: NEUT}}}\n", "ratios must map"),
+    ("sdtm: {dir: a}\nadsl: {lab_baseline: {tests: {AGE: AGE}}, covariates: {AGE: {source: SUPPDM, qnam: A}}}\n",
+     "used elsewhere: AGE"),
+    ("sdtm: {dir: a}\nadsl: {lab_baseline: {test: {}}}\n", "unknown key.*lab_baseline"),
 ])
 def test_bad_parameter_files(tmp_path, text, message):
     with pytest.raises(ParamsError, match=message):
         load_params(write(tmp_path, text))
+
+
+def test_lab_baseline_defaults_and_replacement(tmp_path):
+    """A file's own lab tests / ratios replace the defaults (a mapping of the user's own names is
+    not merged key by key); {} means none."""
+    default = load_params(write(tmp_path, "sdtm: {dir: a}\n"))["adsl"]["lab_baseline"]
+    assert default["ratios"] == {"NLRBL": ["NEUT", "LYM"]} and default["tests"]["NEUTBL"] == "NEUT"
+    own = load_params(write(tmp_path, "sdtm: {dir: a}\nadsl:\n  lab_baseline: {tests: {PLATBL: PLAT}, ratios: {}}\n"))
+    assert own["adsl"]["lab_baseline"] == {"tests": {"PLATBL": "PLAT"}, "ratios": {}}
 
 
 def test_missing_file(tmp_path):

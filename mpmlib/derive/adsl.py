@@ -21,6 +21,8 @@ DTHDT       death date (DM ``DTHDTC``, else DS ``DEATH``); partial dates imputed
 LSTALVDT    last date known alive, with its source ``LALVDOM``/``LALVVAR``
 EOSSTT      end-of-study status (COMPLETED / DISCONTINUED / ONGOING) and ``DCSREAS``
 EOTSTT      end-of-treatment status and ``DCTREAS`` (when DS has END OF TREATMENT records)
+<VAR>BL     baseline laboratory values and ratios from LB (``adsl.lab_baseline``; e.g. NEUTBL,
+            LYMBL, NLRBL): last non-missing LBSTRESN on or before TRTSDT (:func:`merge_lab_baseline`)
 =========== =================================================================================
 """
 
@@ -42,7 +44,7 @@ ALIVE_SOURCES = [
     ("dm", "RFICDTC"), ("dm", "RFSTDTC"), ("ex", "EXSTDTC"), ("ex", "EXENDTC"),
     ("ae", "AESTDTC"), ("ae", "AEENDTC"), ("rs", "RSDTC"), ("tr", "TRDTC"), ("tu", "TUDTC"),
     ("qs", "QSDTC"), ("ds", "DSSTDTC"), ("cm", "CMSTDTC"), ("cm", "CMENDTC"),
-    ("sv", "SVSTDTC"), ("sv", "SVENDTC"),
+    ("sv", "SVSTDTC"), ("sv", "SVENDTC"), ("lb", "LBDTC"),
 ]
 
 
@@ -71,6 +73,7 @@ def derive_adsl(sdtm: dict[str, pd.DataFrame], adsl_params: dict,
     adsl = merge_disposition(adsl, sdtm.get("ds"))
     adsl = derive_var_efffl(adsl, sdtm.get("tu"))
     adsl = merge_covariates(adsl, sdtm, adsl_params["covariates"])
+    adsl = merge_lab_baseline(adsl, sdtm.get("lb"), adsl_params.get("lab_baseline") or {})
     adsl["DCUTDT"] = pd.Timestamp(data_cutoff) if data_cutoff else pd.NaT
     return adsl.sort_values("USUBJID", kind="stable").reset_index(drop=True)
 
@@ -415,3 +418,114 @@ def _first_dose_value(adsl, ex, drug_names, variable: str) -> pd.Series:
     doses = doses[doses["EXTRT"].str.upper().isin([n.upper() for n in names])]
     first = doses.sort_values(["USUBJID", "EXSTDT"], kind="stable").drop_duplicates("USUBJID")
     return adsl["USUBJID"].map(dict(zip(first["USUBJID"], first[variable])))
+
+
+# ---- baseline laboratory values -----------------------------------------------------------------
+
+LB_REQUIRED = ["USUBJID", "LBTESTCD", "LBSTRESN", "LBDTC"]
+
+
+def lab_records(lb: pd.DataFrame, adsl: pd.DataFrame) -> pd.DataFrame:
+    """LB results that can be a baseline: non-missing ``LBSTRESN``, a complete ``LBDTC`` date on
+    or before the subject's first dose (TRTSDT), in baseline order.
+
+    Rule: ADaMIG 1.3 / admiral ``derive_var_extreme_flag(mode = "last")`` for ``ABLFL``: the last
+    non-missing value on or before the reference start; a result on the day of the first dose
+    counts (dates only are compared, as EX gives dates), a partial date does not (not imputed).
+    Order: date, then the full ``LBDTC`` (a time if given), ``VISITNUM``, ``LBSEQ`` (admiral
+    ``ad_adlb.R`` orders by ``ADT, VISITNUM, LBSEQ``). Subjects never dosed have no baseline.
+    ``LBBLFL`` is not used: the baseline is the analysis' own definition (ADaM ``ABLFL``) and
+    ``LBBLFL`` is deprecated in SDTMIG 3.4 (``LBLOBXFL``); the demo data's LBBLFL agrees (tested).
+    """
+    require_domain({"lb": lb}, "lb", LB_REQUIRED)
+    require_valid_dtc(lb, "LB", "LBDTC")
+    values = pd.to_numeric(lb["LBSTRESN"], errors="coerce")
+    bad = values.isna() & lb["LBSTRESN"].notna()
+    if bad.any():
+        raise DataError("LB", "LBSTRESN", "must be numeric", lb.loc[bad, "USUBJID"])
+    out = pd.DataFrame({"USUBJID": lb["USUBJID"], "LBTESTCD": lb["LBTESTCD"], "AVAL": values,
+                        "UNIT": lb["LBSTRESU"] if "LBSTRESU" in lb.columns else np.nan,
+                        "ADT": dtc_to_date(lb["LBDTC"]), "DTC": lb["LBDTC"].astype("object"),
+                        "VISITNUM": pd.to_numeric(lb["VISITNUM"], errors="coerce") if "VISITNUM" in lb.columns else np.nan,
+                        "SEQ": pd.to_numeric(lb["LBSEQ"], errors="coerce") if "LBSEQ" in lb.columns else np.nan})
+    first = out["USUBJID"].map(adsl.set_index("USUBJID")["TRTSDT"])
+    out = out[out["AVAL"].notna() & out["ADT"].notna() & (out["ADT"] <= first)]
+    return out.sort_values(["USUBJID", "LBTESTCD", "ADT", "DTC", "VISITNUM", "SEQ"], kind="stable")
+
+
+def _single_unit(base: pd.DataFrame, code: str, name: str) -> None:
+    """The baseline values of one test share one standard unit (else the ADSL variable would mix
+    units): a :class:`DataError` naming the subjects outside the most common unit (all of them
+    when no unit is the most common)."""
+    units = base["UNIT"].fillna("(none)")
+    if units.nunique() > 1:
+        counts = units.value_counts()
+        odd = units.ne(counts.index[0]) if counts.iloc[0] > counts.iloc[1] else pd.Series(True, index=units.index)
+        raise DataError("LB", "LBSTRESU", f"LBTESTCD={code}: more than one standard unit among the baseline "
+                        f"values for {name}", base.loc[odd, "USUBJID"],
+                        f"units: {', '.join(sorted(units.unique()))}")
+
+
+def baseline_value(records: pd.DataFrame, adsl: pd.DataFrame, code: str, name: str) -> pd.Series:
+    """Per ADSL subject, the baseline LBSTRESN of LBTESTCD ``code`` (:func:`lab_records`);
+    missing when the subject has none."""
+    base = records[records["LBTESTCD"].eq(code)].drop_duplicates("USUBJID", keep="last")
+    _single_unit(base, code, name)
+    return adsl["USUBJID"].map(base.set_index("USUBJID")["AVAL"]).astype(float)
+
+
+def baseline_ratio(records: pd.DataFrame, adsl: pd.DataFrame, numerator: str, denominator: str,
+                   name: str) -> pd.Series:
+    """Per ADSL subject, the baseline ratio numerator / denominator (e.g. NLR = NEUT / LYM).
+
+    Rule: the ratio is computed within one blood sample (same subject and ``LBDTC``; admiral
+    ``derive_param_computed`` by subject and date), then the baseline is the last sample on or
+    before the first dose with both results non-missing (:func:`lab_records` order). Both results
+    must be in the same standard unit (``LBSTRESU``), else :class:`DataError`; a zero denominator
+    is a :class:`DataError`. A subject whose baseline samples lack either result gets missing.
+    """
+    pair = records[records["LBTESTCD"].isin([numerator, denominator])]
+    pair = pair.drop_duplicates(["USUBJID", "DTC", "LBTESTCD"], keep="last")
+    wide = pair.pivot(index=["USUBJID", "DTC"], columns="LBTESTCD", values=["AVAL", "UNIT"])
+    if wide.empty or ("AVAL", numerator) not in wide.columns or ("AVAL", denominator) not in wide.columns:
+        return pd.Series(np.nan, index=adsl.index, dtype=float)
+    both = wide[wide[("AVAL", numerator)].notna() & wide[("AVAL", denominator)].notna()]
+    num_u, den_u = both[("UNIT", numerator)].fillna("(none)"), both[("UNIT", denominator)].fillna("(none)")
+    differ = num_u.ne(den_u)
+    if differ.any():
+        raise DataError("LB", "LBSTRESU", f"{numerator} and {denominator} in different standard units, "
+                        f"so {name} cannot be computed", both.index[differ].get_level_values("USUBJID"),
+                        f"units: {', '.join(sorted(set(num_u[differ] + ' vs ' + den_u[differ])))}")
+    zero = both[("AVAL", denominator)].eq(0)
+    if zero.any():
+        raise DataError("LB", "LBSTRESN", f"LBTESTCD={denominator} is 0, so {name} cannot be computed",
+                        both.index[zero].get_level_values("USUBJID"))
+    ratio = (both[("AVAL", numerator)] / both[("AVAL", denominator)]).astype(float)
+    order = pair.drop_duplicates(["USUBJID", "DTC"], keep="last").set_index(["USUBJID", "DTC"])
+    ratio = ratio.to_frame("R").join(order[["ADT", "VISITNUM", "SEQ"]]).reset_index()
+    last = ratio.sort_values(["USUBJID", "ADT", "DTC", "VISITNUM", "SEQ"], kind="stable").drop_duplicates(
+        "USUBJID", keep="last")
+    return adsl["USUBJID"].map(last.set_index("USUBJID")["R"]).astype(float)
+
+
+def merge_lab_baseline(adsl: pd.DataFrame, lb: pd.DataFrame | None, spec: dict) -> pd.DataFrame:
+    """Baseline laboratory variables named in ``adsl.lab_baseline`` (parameter file).
+
+    ``tests: {ADSL variable: LBTESTCD}`` gives each test's baseline value
+    (:func:`baseline_value`); ``ratios: {ADSL variable: [numerator, denominator LBTESTCD]}`` a
+    same-sample ratio (:func:`baseline_ratio`), e.g. ``NLRBL: [NEUT, LYM]``, the
+    neutrophil-to-lymphocyte ratio (Kao et al., Clin Cancer Res 2010;16:5805-13). Without LB
+    every variable is added as all-missing, so the factor tables show "Missing" (or leave the
+    factor out as absent) instead of failing. Every subject keeps its row.
+    """
+    tests, ratios = spec.get("tests") or {}, spec.get("ratios") or {}
+    if lb is None or lb.empty or not (tests or ratios):
+        for name in [*tests, *ratios]:
+            adsl[name] = np.nan
+        return adsl
+    records = lab_records(lb, adsl)
+    for name, code in tests.items():
+        adsl[name] = baseline_value(records, adsl, code, name)
+    for name, (numerator, denominator) in ratios.items():
+        adsl[name] = baseline_ratio(records, adsl, numerator, denominator, name)
+    return adsl
