@@ -26,13 +26,15 @@ NATURAL_KEYS = {
     "tr": ["USUBJID", "TRLNKID", "TRTESTCD", "TREVAL", "TREVALID", "TRDTC"],
     "qs": ["USUBJID", "QSCAT", "QSTESTCD", "VISITNUM", "QSDTC"], "ds": ["USUBJID", "DSCAT", "DSSCAT", "DSDECOD"],
     "cm": ["USUBJID", "CMTRT", "CMSTDTC"], "sv": ["USUBJID", "VISITNUM"],
+    "lb": ["USUBJID", "LBTESTCD", "VISITNUM", "LBDTC"],
 }
 #: Dated records that must not precede informed consent (CM prior therapies and DM excluded).
 ON_STUDY_DATES = [("ex", "EXSTDTC"), ("ae", "AESTDTC"), ("rs", "RSDTC"), ("tr", "TRDTC"), ("tu", "TUDTC"),
                   ("qs", "QSDTC")]
-#: Dated records that must not follow death.
+#: Dated records that must not follow death. LB is here but not in ON_STUDY_DATES: a screening
+#: laboratory result from routine care before consent may be used where the protocol allows it.
 DATED = ON_STUDY_DATES + [("ex", "EXENDTC"), ("ae", "AEENDTC"), ("ds", "DSSTDTC"), ("cm", "CMSTDTC"),
-                          ("sv", "SVSTDTC")]
+                          ("sv", "SVSTDTC"), ("lb", "LBDTC")]
 RESPONSES = ["CR", "PR", "SD", "NON-CR/NON-PD", "PD", "NE"]
 
 

@@ -296,6 +296,18 @@ DEFECTS = [
     case("SUPPDM_histology_EPITHELOID",
          set_values("suppdm", {"USUBJID": subj("01-0004"), "QNAM": "HISTOL"}, {"QVAL": "EPITHELOID"}),
          "SUPPDM-008", "critical", "SUPPDM", "QVAL", subj("01-0004"), "EPITHELOID"),
+    # -- laboratory (LB: baseline values and the NLR in ADSL)
+    variants("laboratory_result_defects",
+             (set_values("lb", {"USUBJID": subj("01-0003"), "LBTESTCD": "NEUT"},
+                         {"LBORRES": "-4.2", "LBSTRESC": "-4.2", "LBSTRESN": "-4.2"}),
+              Expect("LB-009", "critical", "LB", "LBSTRESN", subj("01-0003"), "-4.2")),
+             (set_values("lb", {"USUBJID": subj("01-0004"), "LBTESTCD": "LYM"}, {"LBSTRESU": ""}),
+              Expect("LB-010", "critical", "LB", "LBSTRESU", subj("01-0004"))),
+             (set_values("lb", {"USUBJID": subj("01-0005"), "LBTESTCD": "LYM"}, {"LBSTRESU": "%"}),
+              Expect("LB-011", "warning", "LB", "LBSTRESU", subj("01-0005"), "%")),
+             (set_values("lb", {"USUBJID": subj("01-0001"), "LBTESTCD": "ALB", "VISIT": "CYCLE 2 DAY 1"},
+                         {"LBDTC": "2024-07-01"}),
+              Expect("X-007", "critical", "LB", "LBDTC", subj("01-0001"), "2024-07-01"))),
     # -- death
     # critical: a death without a date cannot enter overall survival
     case("DTHFL_without_DTHDTC", set_values("dm", {"USUBJID": subj("01-0003")}, {"DTHFL": "Y"}),
