@@ -8,6 +8,8 @@ Two uses:
 * a data check: the response re-derived from the measurements is compared with the
   investigator's overall response in RS / ADRS (:func:`response_concordance`). A discordance is a
   query: a wrong measurement, a wrong response, a lesion missing from the eCRF, or a date error.
+  On the full pharmaversesdtm ``rs_onco``/``tr_onco`` the 39 discordances are explained, by
+  cause, in ``docs/efficacy-methods.md`` (tumour measurements) and pinned in ``tests/test_adtr.py``.
 
 Sources. RECIST 1.1: Eisenhauer EA et al., Eur J Cancer 2009;45:228-247 (§3.1 measurability,
 §4.3 response criteria, Tables 1 and 2; rules transcribed in ``../shared/notes/methods.md``
@@ -67,7 +69,9 @@ Responses are derived for assessments after baseline only.
 * ``PD``: ``SDIAM >= 1.2 * NADIR`` and ``SDIAM - NADIR >= 5 mm`` (also when some lesions were not
   measured: the measured ones already show PD; after a CR with ``NADIR = 0`` any increase of
   5 mm is PD);
-* ``NE``: not every target lesion measured, or no complete baseline;
+* ``NE``: not every target lesion measured, or no complete baseline (RECIST 1.1 §4.4.2: NE
+  "unless a convincing argument can be made" that the missing lesions would not change the
+  response; the only argument taken is the one above, the measured lesions already show PD);
 * ``CR``: every non-nodal target lesion 0 mm and every nodal one < 10 mm short axis (``SDIAM`` can
   be > 0);
 * ``PR``: ``SDIAM <= 0.7 * BASE`` (at least 30 % below baseline, not the nadir);
