@@ -23,6 +23,11 @@
 # looking at the data: the list, the cut-points and the multivariable model are fixed in the
 # parameter file. *Source: `mpmlib.factors` (subgroups and models), `mpmlib.models` (logistic,
 # Firth, Cox, log-rank).*
+#
+# Baseline laboratory factors come from SDTM LB through ADSL when the input has them: the
+# neutrophil-to-lymphocyte ratio (`NLRBL`, neutrophils / lymphocytes of the last sample on or
+# before the first dose, `mpmlib.derive.adsl.merge_lab_baseline`) is analysed per unit and at the
+# pre-specified cut-point NLR < 5 vs >= 5 (Kao et al., *Clin Cancer Res* 2010;16:5805-13).
 
 # %% tags=["parameters"]
 params_file = "../params/demo.yaml"  # analysis parameters (input folder, settings)
