@@ -246,13 +246,15 @@ def merge_consent_date(adsl: pd.DataFrame, dm: pd.DataFrame) -> pd.DataFrame:
 
 
 def alive_contacts(sdtm: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """All dated contacts that show a subject alive: USUBJID, date, domain, variable.
+    """The latest dated contact that shows a subject alive, per subject and source: USUBJID,
+    DATE, DOMAIN, VARIABLE, ORDER (the source's place in :data:`ALIVE_SOURCES`).
 
     Partial dates are completed to the earliest possible day (the subject was alive at least
     then); records of death (DS ``DSDECOD = DEATH``, the end date of a fatal AE) are left out.
+    Each source is reduced to its latest date per subject before the sources are combined.
     """
     frames = []
-    for domain, variable in ALIVE_SOURCES:
+    for order, (domain, variable) in enumerate(ALIVE_SOURCES):
         df = sdtm.get(domain)
         if df is None or variable not in df.columns or "USUBJID" not in df.columns:
             continue
@@ -262,11 +264,12 @@ def alive_contacts(sdtm: dict[str, pd.DataFrame]) -> pd.DataFrame:
             keep &= ~df["DSDECOD"].eq("DEATH")
         if domain == "ae" and variable == "AEENDTC" and "AEOUT" in df.columns:
             keep &= ~df["AEOUT"].eq("FATAL")
-        dates = dtc_to_date(df.loc[keep, variable], imputation="first")
-        frames.append(pd.DataFrame({"USUBJID": df.loc[keep, "USUBJID"], "DATE": dates,
-                                    "DOMAIN": domain.upper(), "VARIABLE": variable}).dropna(subset=["DATE"]))
+        dates = pd.DataFrame({"USUBJID": df.loc[keep, "USUBJID"],
+                              "DATE": dtc_to_date(df.loc[keep, variable], imputation="first")})
+        latest = dates.dropna(subset=["DATE"]).groupby("USUBJID", sort=False)["DATE"].max().reset_index()
+        frames.append(latest.assign(DOMAIN=domain.upper(), VARIABLE=variable, ORDER=order))
     if not frames:
-        return pd.DataFrame(columns=["USUBJID", "DATE", "DOMAIN", "VARIABLE"])
+        return pd.DataFrame(columns=["USUBJID", "DATE", "DOMAIN", "VARIABLE", "ORDER"])
     return pd.concat(frames, ignore_index=True)
 
 
@@ -277,8 +280,6 @@ def merge_lstalvdt(adsl: pd.DataFrame, sdtm: dict[str, pd.DataFrame]) -> pd.Data
     Ties keep the first source in :data:`ALIVE_SOURCES` order, so the result is deterministic.
     """
     contacts = alive_contacts(sdtm)
-    order = {src: i for i, src in enumerate(ALIVE_SOURCES)}
-    contacts["ORDER"] = [order[(d.lower(), v)] for d, v in zip(contacts["DOMAIN"], contacts["VARIABLE"])]
     last = (contacts.sort_values(["USUBJID", "DATE", "ORDER"], ascending=[True, False, True], kind="stable")
             .drop_duplicates("USUBJID").set_index("USUBJID"))
     adsl["LSTALVDT"] = adsl["USUBJID"].map(last["DATE"])
