@@ -248,7 +248,10 @@ def _clean_text(series: pd.Series) -> pd.Series:
 
 
 def _to_number(df: pd.DataFrame, col: str, domain: str) -> pd.Series:
-    values = pd.to_numeric(df[col], errors="coerce")
+    codes, uniques = pd.factorize(df[col])                # convert each distinct value once
+    converted = pd.to_numeric(pd.Series(uniques, dtype=object), errors="coerce").to_numpy(dtype=float)
+    values = pd.Series(np.where(codes >= 0, converted[np.maximum(codes, 0)] if len(converted) else np.nan, np.nan),
+                       index=df.index)
     bad = values.isna() & df[col].notna()
     if bad.any():
         subjects = df.loc[bad, "USUBJID"] if "USUBJID" in df.columns else []
