@@ -272,10 +272,11 @@ SETTING_TEXT = {
 
 
 def settings_table(eff: dict) -> pd.DataFrame:
-    """The efficacy parameters of the run with what each controls (for the methods section)."""
-    rows = [{"Parameter": key, "Value": "-" if value is None else str(value), "Rule": SETTING_TEXT.get(key, "")}
+    """The efficacy parameters of the run with what each controls (for the methods section;
+    parameter and rule as row labels, so the text reads left-aligned, the value in the column)."""
+    rows = [{"Parameter": key, "Rule": SETTING_TEXT.get(key, ""), "Value": "-" if value is None else str(value)}
             for key, value in eff.items()]
-    return pd.DataFrame(rows).set_index("Parameter")
+    return pd.DataFrame(rows).set_index(["Parameter", "Rule"])
 
 
 def waterfall_data(adtr: pd.DataFrame, adrs: pd.DataFrame, subjects: pd.DataFrame) -> pd.DataFrame:

@@ -195,3 +195,15 @@ def test_best_response_nd_is_counted_once_as_not_evaluable():
     old.loc[old["PARAMCD"].eq("CBOR") & old["USUBJID"].eq("A"), "AVALC"] = "UNKNOWN"
     with pytest.raises(DataError, match=r"ADRS\.AVALC \(PARAMCD=CBOR\).*USUBJID: A"):
         efficacy.response_table(old, adsl)
+
+
+def test_settings_table_names_every_efficacy_parameter_with_its_rule():
+    """The methods section lists every efficacy parameter the run used, its value as given and
+    the rule it controls (a parameter without a rule text would be unexplained to a reviewer)."""
+    from mpmlib.params import PROJECT_ROOT, load_params
+
+    eff = load_params(PROJECT_ROOT / "params" / "demo.yaml")["efficacy"]
+    table = efficacy.settings_table(eff).reset_index()
+    assert table["Parameter"].tolist() == list(eff)
+    assert table["Rule"].str.len().gt(0).all(), table.loc[table["Rule"].eq(""), "Parameter"].tolist()
+    assert table.set_index("Parameter")["Value"].to_dict() == {k: "-" if v is None else str(v) for k, v in eff.items()}
