@@ -16,7 +16,7 @@ from .dates import dtc_to_date, invalid_dtc
 #: present; without any other key variable the rule is NOT RUN (a missing required variable
 #: is its suite's finding, and a shorter key would report false duplicates).
 OPTIONAL_KEYS = {"RSCAT", "RSEVAL", "RSEVALID", "TUEVAL", "TUEVALID", "TREVAL", "TREVALID", "QSCAT",
-                 "VISITNUM", "DSSCAT", "IDVAR", "IDVARVAL"}
+                 "VISITNUM", "DSSCAT", "IDVAR", "IDVARVAL", "LBSPEC", "LBMETHOD", "LBTPTNUM"}
 NATURAL_KEYS = {
     "dm": ["USUBJID"], "suppdm": ["USUBJID", "IDVAR", "IDVARVAL", "QNAM"],
     "ex": ["USUBJID", "EXTRT", "EXSTDTC"], "ae": ["USUBJID", "AESEQ"],
@@ -26,7 +26,7 @@ NATURAL_KEYS = {
     "tr": ["USUBJID", "TRLNKID", "TRTESTCD", "TREVAL", "TREVALID", "TRDTC"],
     "qs": ["USUBJID", "QSCAT", "QSTESTCD", "VISITNUM", "QSDTC"], "ds": ["USUBJID", "DSCAT", "DSSCAT", "DSDECOD"],
     "cm": ["USUBJID", "CMTRT", "CMSTDTC"], "sv": ["USUBJID", "VISITNUM"],
-    "lb": ["USUBJID", "LBTESTCD", "VISITNUM", "LBDTC"],
+    "lb": ["USUBJID", "LBTESTCD", "LBSPEC", "LBMETHOD", "LBTPTNUM", "VISITNUM", "LBDTC"],
 }
 #: Dated records that must not precede informed consent (CM prior therapies and DM excluded).
 ON_STUDY_DATES = [("ex", "EXSTDTC"), ("ae", "AESTDTC"), ("rs", "RSDTC"), ("tr", "TRDTC"), ("tu", "TUDTC"),

@@ -90,3 +90,26 @@ def test_results_round_trip_and_summary(tmp_path, project_root):
     back = QCResult.load(tmp_path)
     assert len(back.findings) == len(result.findings) and back.passed
     assert summary_text(result).startswith("Data QC: ") and "OK to analyse" in summary_text(result)
+
+
+def test_valid_laboratory_data_outside_the_analysed_tests_is_not_a_finding(project_root, tmp_path):
+    """SDTMIG LB: base excess may be negative and has no unit problem; a pH has no unit; the same
+    test in two specimens (serum and urine glucose) at one visit and time is two records, not a
+    duplicate (natural key includes LBSPEC). None of these may stop the analysis."""
+    import shutil
+
+    shutil.copytree(project_root / "data" / "demo", tmp_path / "sdtm")
+    lb = pd.read_csv(tmp_path / "sdtm" / "lb.csv", dtype=str, keep_default_na=False)
+    base = lb[lb["LBTESTCD"].eq("NEUT")].iloc[0]
+    extra = []
+    for seq, (code, value, unit, spec) in enumerate([("BE", "-3.5", "mmol/L", "BLOOD"), ("PH", "6.0", "", "URINE"),
+                                                     ("GLUC", "5.4", "mmol/L", "SERUM"), ("GLUC", "0.0", "mmol/L", "URINE")]):
+        extra.append(base.to_dict() | {"LBSEQ": str(900 + seq), "LBTESTCD": code, "LBTEST": code, "LBORRES": value,
+                                       "LBSTRESC": value, "LBSTRESN": value, "LBORRESU": unit, "LBSTRESU": unit,
+                                       "LBSPEC": spec, "LBORNRLO": "", "LBORNRHI": "", "LBSTNRLO": "", "LBSTNRHI": "",
+                                       "LBNRIND": "", "LBBLFL": ""})
+    pd.concat([lb, pd.DataFrame(extra)]).to_csv(tmp_path / "sdtm" / "lb.csv", index=False)
+    result = validate_sdtm(tmp_path / "sdtm")
+    assert result.passed, result.critical[["RULE_ID", "DOMAIN", "VARIABLE"]].to_dict("records")
+    lb_failed = result.failed[result.failed["DOMAIN"].eq("LB")]
+    assert not lb_failed["RULE_ID"].isin(["LB-009", "LB-010", "X-003"]).any(), lb_failed["RULE_ID"].tolist()
