@@ -215,3 +215,17 @@ def test_full_rs_onco_check_value_excluded_with_reason(full_rs_onco):
     excl = excluded_records(full_rs_onco)
     check = excl[excl["AVALC"].eq("CHECK")]
     assert check["USUBJID"].tolist() == ["01-711-1143"]
+
+
+def test_no_new_therapy_categories_means_no_exclusion_as_in_adtte():
+    """efficacy.new_therapy_cmcat: [] names no category: ADRS must then exclude nothing, as ADTTE
+    censors nothing (the two must use the same new-therapy dates)."""
+    from mpmlib.derive.adrs import analysis_limits
+    from mpmlib.derive.adtte import new_therapy_dates
+
+    adsl = pd.DataFrame({"USUBJID": ["S1"], "DCUTDT": [pd.Timestamp("2025-01-01")]})
+    cm = pd.DataFrame({"USUBJID": ["S1"], "CMCAT": ["SUBSEQUENT ANTI-CANCER THERAPY"], "CMSTDTC": ["2024-05-01"]})
+    assert analysis_limits(adsl, cm, {"new_therapy_cmcat": []})["NACTDT"].isna().all()
+    assert new_therapy_dates(cm, []).empty
+    default = analysis_limits(adsl, cm, {})["NACTDT"].tolist()
+    assert default == [pd.Timestamp("2024-05-01")]

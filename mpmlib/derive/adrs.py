@@ -162,7 +162,7 @@ def analysis_limits(adsl: pd.DataFrame, cm: pd.DataFrame | None, settings: dict)
     out["DCUTDT"] = pd.to_datetime(out["DCUTDT"])
     nact = None
     if settings.get("new_therapy_censoring", TTE_DEFAULTS["new_therapy_censoring"]):
-        nact = new_therapy_dates(cm, settings.get("new_therapy_cmcat") or TTE_DEFAULTS["new_therapy_cmcat"])
+        nact = new_therapy_dates(cm, settings.get("new_therapy_cmcat", TTE_DEFAULTS["new_therapy_cmcat"]))
     out["NACTDT"] = out["USUBJID"].map(nact) if nact is not None else pd.NaT
     out["NACTDT"] = pd.to_datetime(out["NACTDT"])
     return out
