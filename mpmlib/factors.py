@@ -66,6 +66,12 @@ def factor_frame(adsl: pd.DataFrame, specs: list[dict]) -> pd.DataFrame:
     return out
 
 
+def has_levels(frame: pd.DataFrame, spec: dict) -> bool:
+    """True when the factor has categories to compare (a continuous factor without cut-points has
+    none: its ``@cat`` column holds only "Missing" and it is analysed per unit only)."""
+    return any(lv != MISSING for lv in frame[f"{spec['var']}@cat"].cat.categories)
+
+
 def design(frame: pd.DataFrame, spec: dict, continuous: bool) -> pd.DataFrame:
     """Model columns for one factor: dummies ``VAR[level]`` against the reference level (missing
     -> NaN, so the subject is left out of the model), or ``VAR (per unit)``."""
@@ -98,9 +104,9 @@ def subgroup_rates(frame: pd.DataFrame, outcome: pd.Series, specs: list[dict], a
     first row = all subjects."""
     rows = [{"factor": "All subjects", "level": "", **_rate(outcome, alpha)}]
     for spec in specs:
-        col = frame[f"{spec['var']}@cat"]
-        if col.cat.categories.empty:
+        if not has_levels(frame, spec):
             continue
+        col = frame[f"{spec['var']}@cat"]
         for level in col.cat.categories:
             rows.append({"factor": spec["label"], "level": level, **_rate(outcome[col.eq(level)], alpha)})
     return pd.DataFrame(rows)
@@ -193,13 +199,15 @@ def logrank_by_factor(frame: pd.DataFrame, tte: pd.DataFrame, specs: list[dict])
     reference first)."""
     rows = []
     for spec in specs:
+        if not has_levels(frame, spec):
+            continue
         col = frame[f"{spec['var']}@cat"]
         keep = col.ne(MISSING).to_numpy()
         data = pd.DataFrame({"t": tte["AVAL"].to_numpy()[keep], "e": tte["EVENT"].to_numpy()[keep],
                              "g": col.astype(str).to_numpy()[keep]})
         result = models.logrank(data, "t", "e", "g")
         groups = [str(g) for g in (result.get("groups") or [])]
-        ordered = [lv for lv in col.cat.categories if lv in groups]      # category order, reference first
+        ordered = [str(lv) for lv in col.cat.categories if str(lv) in groups]   # category order, reference first
         rows.append({"factor": spec["label"], "levels": ", ".join(ordered),
                      "chi_square": result["statistic"], "df": result["df"], "p_value": result["p_value"],
                      "note": result.get("reason") or ""})
@@ -351,6 +359,8 @@ def km_by_factor(frame: pd.DataFrame, tte: pd.DataFrame, specs: list[dict], conf
 
     out = {}
     for spec in specs:
+        if not has_levels(frame, spec):
+            continue
         col = frame[f"{spec['var']}@cat"]
         curves = {}
         for level in col.cat.categories:

@@ -220,3 +220,23 @@ def test_forest_plot_footnote_is_printed():
     fig = plots_factors.forest_plot(rows, xlabel="Odds ratio", footnote="F = Firth")
     assert [t.get_text() for t in fig.texts if t.get_gid() == "footnote"] == ["F = Firth"]
     plt.close(fig)
+
+
+def test_continuous_factor_without_cut_points_has_no_subgroups(adsl):
+    """A continuous factor without cut-points is analysed per unit only: it must not appear as
+    one "Missing" subgroup holding every subject in the rates, the log-rank tests or the KM
+    panels; a factor with levels coded as numbers lists them in the log-rank output."""
+    adsl = adsl.assign(AGEY=adsl["AGE"])
+    specs = SPECS + [{"var": "AGEY", "label": "Age, per year", "kind": "continuous", "unit": 1},
+                     {"var": "ECOGBL", "label": "ECOG coded", "kind": "categorical", "reference": "0",
+                      "map": {"0": 0, "1": 1}}]
+    frame = factors.factor_frame(adsl, specs[:-1])
+    assert not factors.has_levels(frame, specs[-2]) and factors.has_levels(frame, SPECS[2])
+    rates = factors.subgroup_rates(frame, pd.Series([1, 0, 1, 0, 1, 0, 1, 0.0]), specs[:-1])
+    assert "Age, per year" not in rates["factor"].tolist()
+    tte = pd.DataFrame({"AVAL": [30.0, 60, 90, 120, 150, 180, 210, 240], "EVENT": [1, 0, 1, 1, 0, 1, 1, 0]})
+    assert "Age, per year" not in factors.km_by_factor(frame, tte, specs[:-1])
+    assert "Age, per year" not in factors.logrank_by_factor(frame, tte, specs[:-1])["factor"].tolist()
+    coded = factors.factor_frame(adsl, specs[-1:])
+    row = factors.logrank_by_factor(coded, tte, specs[-1:]).iloc[0]
+    assert row["levels"] == "0, 1"
