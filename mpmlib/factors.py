@@ -247,8 +247,11 @@ def rate_forest_rows(rates: pd.DataFrame) -> pd.DataFrame:
 
 def ratio_forest_rows(results: pd.DataFrame) -> pd.DataFrame:
     """Forest-plot rows for odds or hazard ratios (univariable results): header per factor and
-    analysis, then each term vs the reference, estimate (CI) at the right."""
+    analysis, then each term vs the reference, estimate (CI) at the right (no rows when no model
+    could be fitted)."""
     rows = []
+    if results.empty:
+        return pd.DataFrame(columns=["label", "estimate", "ci_low", "ci_high", "right", "header"])
     for (factor, analysis), group in results.groupby(["factor", "analysis"], sort=False):
         rows.append({"label": f"{factor} ({analysis})", "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan,
                      "right": "", "header": True})

@@ -240,3 +240,16 @@ def test_continuous_factor_without_cut_points_has_no_subgroups(adsl):
     coded = factors.factor_frame(adsl, specs[-1:])
     row = factors.logrank_by_factor(coded, tte, specs[-1:]).iloc[0]
     assert row["levels"] == "0, 1"
+
+
+def test_no_fitted_model_gives_an_empty_forest_not_an_error():
+    """With nothing estimable (e.g. one subject), the univariable table is empty: the forest rows
+    are empty and the plot says there is nothing to show."""
+    from mpmlib import plots_factors
+
+    rows = factors.ratio_forest_rows(pd.DataFrame())
+    assert rows.empty and {"label", "estimate", "ci_low", "ci_high"} <= set(rows.columns)
+    fig = plots_factors.forest_plot(rows, xlabel="Odds ratio")
+    assert any(t.get_text() == plots_factors.NO_DATA for ax in fig.axes for t in ax.texts)
+    import matplotlib.pyplot as plt
+    plt.close(fig)
