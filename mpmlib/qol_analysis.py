@@ -52,7 +52,7 @@ def compliance(adsl: pd.DataFrame, adqs: pd.DataFrame, interval_weeks: int = 6, 
     """
     if interval_weeks < 1:
         raise ValueError(f"interval_weeks must be at least 1, got {interval_weeks!r}")
-    pop = adsl[adsl[population].eq("Y") & adsl["TRTSDT"].notna()]
+    pop = analysis_population(adsl, population)
     ends = [pop[c] for c in ("LSTALVDT", "DTHDT", "DCUTDT") if c in pop]
     if stop_dates is not None:
         ends.append(pop["USUBJID"].map(stop_dates))
@@ -79,11 +79,17 @@ def compliance(adsl: pd.DataFrame, adqs: pd.DataFrame, interval_weeks: int = 6, 
     return pd.DataFrame(rows).set_index("Visit")
 
 
+def analysis_population(adsl: pd.DataFrame, population: str = "SAFFL") -> pd.DataFrame:
+    """ADSL rows of the quality-of-life population: flag ``population`` = Y and treated (TRTSDT
+    present; the questionnaire schedule runs from the first dose). Every QoL denominator."""
+    return adsl[adsl[population].eq("Y") & adsl["TRTSDT"].notna()]
+
+
 def without_baseline(adsl: pd.DataFrame, adqs: pd.DataFrame, population: str = "SAFFL") -> pd.Series:
     """USUBJIDs of ``population`` subjects with no baseline questionnaire (no ADQS record with
     ABLFL = Y for any scale). They have no change from baseline, so they are absent from the
     change, mixed-model, responder and time-to-deterioration analyses (ADQS rules)."""
-    pop = adsl.loc[adsl[population].eq("Y"), "USUBJID"]
+    pop = analysis_population(adsl, population)["USUBJID"]
     with_base = adqs.loc[adqs["ABLFL"].eq("Y"), "USUBJID"].unique() if len(adqs) else []
     return pop[~pop.isin(with_base)].reset_index(drop=True)
 

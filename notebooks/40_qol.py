@@ -45,7 +45,7 @@ labels = adqs.drop_duplicates("PARAMCD").set_index("PARAMCD")["PARAM"].to_dict()
 key = [p for p in cfg["key_scales"] if p in labels]
 display(Markdown(
     f"**Study:** {run.params['study']['title']}  \n"
-    f"**Population:** treated subjects (N = {int(adsl[cfg['population']].eq('Y').sum())})  \n"
+    f"**Population:** treated subjects, {cfg['population']} = Y (N = {len(qol_analysis.analysis_population(adsl, cfg['population']))})  \n"
     f"**Analysis visits:** baseline (last questionnaire on or before the first dose), then every "
     f"{cfg['interval_weeks']} weeks ± {cfg['window_days']} days  \n"
     f"**Clinically meaningful change:** {cfg['meaningful_change']} points (Osoba et al. 1998)"
@@ -80,7 +80,7 @@ if has_qs:
     no_base = qol_analysis.without_baseline(adsl, adqs, cfg["population"])
     undated = qol_analysis.incomplete_dates(adqs)
     display(Markdown(f"**Treated subjects without a baseline questionnaire** (absent from the change analyses): "
-                     f"{len(no_base)} of {int(adsl[cfg['population']].eq('Y').sum())}  \n"
+                     f"{len(no_base)} of {len(qol_analysis.analysis_population(adsl, cfg['population']))}  \n"
                      f"**Questionnaires with a partial or missing date** (no analysis visit): {len(undated)}"))
     missed = missed_questionnaires(run.sdtm.get("qs"))
     if len(missed):

@@ -50,3 +50,13 @@ def test_mixed_model_matches_statsmodels_mixedlm_on_unbalanced_visits():
     half_width = (estimates["ci_high"] - estimates["ci_low"]) / 2 / 1.959963984540054
     np.testing.assert_allclose(half_width, se, rtol=0.02)   # model-based vs observed-Hessian SE
     assert estimates["n"].tolist() == data.groupby("AVISITN").size().tolist()
+
+
+def test_qol_population_is_flagged_and_treated_in_every_denominator():
+    """The QoL denominators (compliance, subjects without baseline) count population subjects who
+    were treated: a flagged subject without a first dose is in neither."""
+    adsl = pd.DataFrame({"USUBJID": ["A", "B", "C"], "SAFFL": ["Y", "Y", "N"],
+                         "TRTSDT": [pd.Timestamp("2025-01-01"), pd.NaT, pd.Timestamp("2025-01-01")]})
+    adqs = pd.DataFrame({"USUBJID": [], "ABLFL": []})
+    assert qol_analysis.analysis_population(adsl)["USUBJID"].tolist() == ["A"]
+    assert qol_analysis.without_baseline(adsl, adqs).tolist() == ["A"]
