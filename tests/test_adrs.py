@@ -140,6 +140,20 @@ def test_assessments_after_the_data_cutoff_are_not_used():
     assert best(derive_adrs(adsl.assign(DCUTDT=pd.NaT), rs), "CBOR")["A"] == ("CR", "04-15")
 
 
+def test_imputed_assessment_day_is_not_after_death():
+    """RSDTC "2024-03" (day imputed to the last, 03-31) for a subject who died on 2024-03-12: the
+    imputed date is capped at the death date (admiral derive_vars_dt max_dates), so the response
+    does not post-date the death; a complete date is never moved. Hand computation."""
+    adsl = pd.DataFrame({"USUBJID": ["A", "B"], "TTEREFDT": pd.to_datetime(["2024-01-01"] * 2),
+                         "DTHDT": pd.to_datetime(["2024-03-12", "2024-03-12"])})
+    rs = pd.DataFrame({"USUBJID": ["A", "A", "B"], "RSTESTCD": "OVRLRESP", "RSEVAL": "INVESTIGATOR",
+                       "RSSTRESC": ["SD", "PR", "PR"], "RSDTC": ["2024-02-12", "2024-03", "2024-03-20"],
+                       "RSSEQ": [1, 2, 1]})
+    ovr = derive_adrs(adsl, rs).query("PARAMCD == 'OVR'").set_index(["USUBJID", "RSSEQ"])
+    assert ovr.loc[("A", 2), "ADT"] == pd.Timestamp("2024-03-12") and ovr.loc[("A", 2), "ADTF"] == "D"
+    assert ovr.loc[("B", 1), "ADT"] == pd.Timestamp("2024-03-20")      # complete date: left for QC
+
+
 # ---- pharmaverse references ----------------------------------------------------------------
 
 PARAMS = ["BOR", "CBOR", "RSP", "BCP", "CRSP", "CB", "CCB", "PD", "LSTA", "DEATH"]

@@ -155,7 +155,8 @@ def reference_dates(adsl: pd.DataFrame, variable: str | None) -> pd.DataFrame:
 
 def analysis_limits(adsl: pd.DataFrame, cm: pd.DataFrame | None, settings: dict) -> pd.DataFrame:
     """USUBJID, DCUTDT (ADSL data cut-off) and NACTDT (first new anticancer therapy from CM, when
-    given and ``new_therapy_censoring`` is on): assessments after either are not analysed."""
+    given and ``new_therapy_censoring`` is on): assessments after either are not analysed; DTHDT:
+    an assessment date whose day was imputed is not later than the death date."""
     from .adtte import DEFAULT_SETTINGS as TTE_DEFAULTS, new_therapy_dates
 
     out = adsl[["USUBJID"]].assign(DCUTDT=adsl["DCUTDT"].to_numpy() if "DCUTDT" in adsl else pd.NaT)
@@ -165,6 +166,7 @@ def analysis_limits(adsl: pd.DataFrame, cm: pd.DataFrame | None, settings: dict)
         nact = new_therapy_dates(cm, settings.get("new_therapy_cmcat", TTE_DEFAULTS["new_therapy_cmcat"]))
     out["NACTDT"] = out["USUBJID"].map(nact) if nact is not None else pd.NaT
     out["NACTDT"] = pd.to_datetime(out["NACTDT"])
+    out["DTHDT"] = pd.to_datetime(adsl["DTHDT"].to_numpy() if "DTHDT" in adsl else pd.NaT)
     return out
 
 
@@ -174,7 +176,9 @@ def derive_ovr(rs: pd.DataFrame, ref: pd.DataFrame, evaluator: str = "INVESTIGAT
 
     * Source: RS ``RSTESTCD = "OVRLRESP"`` and, when RSEVAL is present, ``RSEVAL = evaluator``.
     * ADT from RSDTC; a missing day is imputed to the last day of the month (admiralonco
-      ``ad_adrs.R``: ``highest_imputation = "D"``, ``date_imputation = "last"``), flagged in ADTF.
+      ``ad_adrs.R``: ``highest_imputation = "D"``, ``date_imputation = "last"``), flagged in ADTF,
+      but not later than the death date when the death falls in that month (admiral
+      ``derive_vars_dt(max_dates = ...)``; else a duration of response would end before it starts).
       A missing month is not imputed (the record is excluded).
     * ANL01FL: a valid response (:data:`VALID_RESPONSES`) dated on or after the reference date;
       of two on one date, the worst (:data:`WORST_RANK`; then the highest RSSEQ).
@@ -204,6 +208,10 @@ def derive_ovr(rs: pd.DataFrame, ref: pd.DataFrame, evaluator: str = "INVESTIGAT
     reason[ovr["ADT"].lt(ovr["REFDT"])] = "before reference date"
     if limits is not None:
         lim = ovr[["USUBJID"]].merge(limits, on="USUBJID", how="left").set_index(ovr.index)
+        if "DTHDT" in lim.columns:   # an imputed day never after death (admiral derive_vars_dt max_dates)
+            month_start = dtc_to_date(ovr["RSDTC"], "first")
+            capped = ovr["ADTF"].eq("D") & ovr["ADT"].gt(lim["DTHDT"]) & month_start.le(lim["DTHDT"])
+            ovr.loc[capped, "ADT"] = lim.loc[capped, "DTHDT"]
         reason[ovr["ADT"].gt(lim["NACTDT"])] = "after the start of new anticancer therapy"
         reason[ovr["ADT"].gt(lim["DCUTDT"])] = "after the data cut-off"
     reason[ovr["REFDT"].isna()] = "no reference date (not treated)"
