@@ -66,7 +66,7 @@ def teae_grade_bars(counts: pd.DataFrame, n_subjects: int, *, title=None,
     ``counts``: one row per preferred term in display order (first row drawn at the top), index =
     term, columns = grades 1..5 and optionally "Missing" (number of subjects whose worst grade
     for that term is that grade, or who have no grade recorded for it, as
-    ``mpmlib.safety.top_terms_by_grade(..., missing=True)`` returns; a missing column or value is
+    ``mpmlib.safety.top_terms_by_grade`` returns; a missing column or value is
     0). ``n_subjects``: the denominator (safety population). Segment length = 100 * count /
     n_subjects, stacked grade 1 -> 5 then "Grade missing" (grey, hatched) from left to right; the
     total "pct% (n)" is written after each bar, so every subject with the term is in it. The x
@@ -141,7 +141,7 @@ def irae_onset_plot(events: pd.DataFrame, *, title=None, xlabel="Weeks since fir
 
     ``events``: one row per event, columns ``TERM`` (preferred term), ``ONSET_DAY`` (study day of
     onset, day 1 = first dose) and ``GRADE`` (CTCAE 1-5; missing or "Missing" = no grade recorded,
-    as ``mpmlib.safety.irae_onsets(..., missing_grade=True)`` returns). Each event is a marker at
+    as ``mpmlib.safety.irae_onsets`` returns). Each event is a marker at
     (ONSET_DAY - 1) / 7 weeks (day 1 = first dose = week 0) coloured by grade, a grey diamond
     "Grade missing" without one; events of one term with the same onset day are spread
     vertically (0, +0.12, -0.12, +0.24, ... rows, in grade then input order, missing last). A

@@ -312,7 +312,7 @@ def kernel_plan(names: list[str], kernels: int) -> list[list[str]]:
 
 class NotebookRunner:
     """One Python kernel shared by several notebooks (nbclient), started on first use or by
-    :meth:`start` (which also sends :data:`KERNEL_WARMUP` without waiting for it).
+    :meth:`astart` (which can send :data:`KERNEL_WARMUP` without waiting for it).
 
     Each notebook starts from an empty namespace (``%reset -f``); modules stay imported, which is
     what makes a report of several notebooks fast. Cells run in order with errors stopping the
@@ -354,11 +354,6 @@ class NotebookRunner:
         await self.boot.async_start_new_kernel_client()
         if warmup:
             self.boot.kc.execute(warmup, silent=True, store_history=False)   # no output; replies ignored
-
-    def start(self, warmup: str | None = KERNEL_WARMUP) -> None:
-        from nbclient.util import run_sync
-
-        run_sync(self.astart)(warmup)
 
     async def arun(self, nb, name: str, executed: Path, failed_dir: Path) -> None:
         from nbclient import NotebookClient

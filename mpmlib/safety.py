@@ -17,7 +17,6 @@ Conventions (ICH E3 §12.2, FDA "Standard Safety Tables and Figures" integrated 
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -212,15 +211,11 @@ def max_grade_table(counts: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def top_terms_by_grade(teaes: pd.DataFrame, top: int = 15, missing: bool = False) -> pd.DataFrame:
+def top_terms_by_grade(teaes: pd.DataFrame, top: int = 15) -> pd.DataFrame:
     """For the bar chart: the ``top`` most frequent preferred terms (subjects, all columns,
     those without a grade included), index = term, columns 1-5 = subjects by their worst grade
-    for the term, and with ``missing=True`` a column "Missing" (no grade recorded for the term).
-
-    The bar chart (``plots_safety.teae_grade_bars``) draws the "Missing" column as a grey "Grade
-    missing" segment, so the report passes ``missing=True``. By default (grades 1-5 only) the
-    "Missing" column is left out: ``attrs["grade_missing"]`` then holds the number of
-    subject-terms left out and a warning names it (never a silent loss)."""
+    for the term and "Missing" (no grade recorded for the term; drawn as a grey "Grade missing"
+    segment by ``plots_safety.teae_grade_bars``). Every subject with the term is in one column."""
     worst = worst_grade(teaes, ["USUBJID", "AEDECOD"])
     table = pd.crosstab(worst["AEDECOD"], worst["GRADE"]) if len(worst) else pd.DataFrame()
     table = table.reindex(columns=GRADE_CATEGORIES, fill_value=0)
@@ -229,40 +224,21 @@ def top_terms_by_grade(teaes: pd.DataFrame, top: int = 15, missing: bool = False
     table = table.loc[order]
     table.columns = [int(c) if c != GRADE_MISSING else c for c in table.columns]
     table.index.name, table.columns.name = "AEDECOD", None
-    if missing:
-        return table
-    n_missing = int(table[GRADE_MISSING].sum())
-    table = table.drop(columns=GRADE_MISSING)
-    table.attrs["grade_missing"] = n_missing
-    if n_missing:
-        warnings.warn(f"{n_missing} subject(s) x term(s) among the top terms have no CTCAE grade (ADAE.ATOXGRN "
-                      "missing): counted in the tables under 'Grade missing', not drawn in the bars", stacklevel=2)
     return table
 
 
-def irae_onsets(teaes: pd.DataFrame, missing_grade: bool = False) -> pd.DataFrame:
+def irae_onsets(teaes: pd.DataFrame) -> pd.DataFrame:
     """Immune-related TEAEs, first onset per subject and term: TERM, ONSET_DAY (study day),
-    GRADE (worst grade of that term for the subject; NaN when none of its records has a grade).
-
-    ``missing_grade=True`` keeps a subject-term without any grade, GRADE NaN (the onset plot,
-    ``plots_safety.irae_onset_plot``, draws it as a grey "Grade missing" marker; the report passes
-    it). By default (grades 1-5 only) such a subject-term is left out, counted in
-    ``attrs["grade_missing"]`` and named in a warning. Undated onsets (ASTDY missing) cannot be
-    placed on a time axis and are counted in ``attrs["undated"]``."""
+    GRADE (worst grade of that term for the subject; NaN when none of its records has a grade,
+    drawn as a grey "Grade missing" marker by ``plots_safety.irae_onset_plot``). Undated onsets
+    (ASTDY missing) cannot be placed on a time axis and are counted in ``attrs["undated"]``."""
     if "AEIRFL" not in teaes.columns or teaes.empty:
         return pd.DataFrame(columns=["TERM", "ONSET_DAY", "GRADE"])
     ir_all = teaes[teaes["AEIRFL"].eq("Y")]
     ir = ir_all[ir_all["ASTDY"].notna()]
     out = ir.groupby(["USUBJID", "AEDECOD"], as_index=False).agg(ONSET_DAY=("ASTDY", "min"), GRADE=("ATOXGRN", "max"))
     out = out.rename(columns={"AEDECOD": "TERM"})[["TERM", "ONSET_DAY", "GRADE"]]
-    undated = ir_all.groupby(["USUBJID", "AEDECOD"]).ngroups - len(out)
-    n_missing = int(out["GRADE"].isna().sum())
-    if not missing_grade:
-        out = out[out["GRADE"].notna()].reset_index(drop=True)
-        if n_missing:
-            warnings.warn(f"{n_missing} immune-related subject x term(s) have no CTCAE grade (ADAE.ATOXGRN missing): "
-                          "counted in the tables under 'Grade missing', not drawn in the onset plot", stacklevel=2)
-    out.attrs.update(grade_missing=n_missing, undated=int(undated))
+    out.attrs["undated"] = int(ir_all.groupby(["USUBJID", "AEDECOD"]).ngroups - len(out))
     return out
 
 

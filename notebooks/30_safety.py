@@ -80,7 +80,7 @@ if has_ae:
 
 # %%
 if has_ae and len(teaes):
-    figure = plots_safety.teae_grade_bars(safety.top_terms_by_grade(teaes, cfg["top_terms"], missing=True), len(pop))
+    figure = plots_safety.teae_grade_bars(safety.top_terms_by_grade(teaes, cfg["top_terms"]), len(pop))
     display(figure)
     plt.close(figure)
 
@@ -141,7 +141,7 @@ if has_ae and safety.any_flag_present(adae, "AEIRFL"):
     irae = teaes[teaes["AEIRFL"].eq("Y")]
     csv["30_safety_immune_related"] = safety.max_grade_table(safety.max_grade_counts(irae, pop))
     display(csv["30_safety_immune_related"])
-    figure = plots_safety.irae_onset_plot(safety.irae_onsets(teaes, missing_grade=True))
+    figure = plots_safety.irae_onset_plot(safety.irae_onsets(teaes))
     display(figure)
     plt.close(figure)
 else:

@@ -181,19 +181,17 @@ def test_missing_grade_is_counted_once_under_grade_missing(demo):
     assert not demo[4]["ATOXGRN"].isna().any()           # the shipped demo has every grade: no such column
     assert ("Total (N=%d)" % len(pop), "Grade missing") not in safety.max_grade_table(
         safety.max_grade_counts(demo[4], pop)).columns
-    with pytest.warns(UserWarning, match="no CTCAE grade"):
-        top = safety.top_terms_by_grade(teaes, 5)
-    assert list(top.columns) == [1, 2, 3, 4, 5] and top.attrs["grade_missing"] > 0
-    full = safety.top_terms_by_grade(teaes, 5, missing=True)
+    full = safety.top_terms_by_grade(teaes, 5)
+    assert list(full.columns) == [1, 2, 3, 4, 5, "Missing"] and full["Missing"].sum() > 0
     plain_n = teaes.groupby("AEDECOD")["USUBJID"].nunique()
     assert full.sum(axis=1).to_dict() == plain_n[full.index].to_dict()
-    irae_all = safety.irae_onsets(teaes, missing_grade=True)
+    irae_all = safety.irae_onsets(teaes)
     irae = teaes[teaes["AEIRFL"].eq("Y") & teaes["ASTDY"].notna()]
     assert len(irae_all) == irae.groupby(["USUBJID", "AEDECOD"]).ngroups
 
 
 def test_plots_draw_subjects_without_a_grade_without_warning(demo):
-    """Demo TEAEs with grades blanked as above: the bars (``missing=True``) draw every subject of
+    """Demo TEAEs with grades blanked as above: the bars draw every subject of
     each top term (segment widths x N / 100 = a plain count of subjects per term, the grey
     "Grade missing" segment = subjects with no grade for the term), the onset plot draws every
     dated immune-related subject-term, and no warning is raised (none can reach the report)."""
@@ -210,9 +208,9 @@ def test_plots_draw_subjects_without_a_grade_without_warning(demo):
     ungraded = teaes.groupby(["AEDECOD", "USUBJID"])["ATOXGRN"].max().isna().groupby(level=0).sum()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        top = safety.top_terms_by_grade(teaes, 5, missing=True)
+        top = safety.top_terms_by_grade(teaes, 5)
         bars = plots_safety.teae_grade_bars(top, len(pop))
-        onsets = safety.irae_onsets(teaes, missing_grade=True)
+        onsets = safety.irae_onsets(teaes)
         onset_fig = plots_safety.irae_onset_plot(onsets)
     ax = bars.axes[0]
     drawn = sum(np.array([p.get_width() for p in c]) for c in ax.containers) * len(pop) / 100
