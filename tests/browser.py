@@ -58,19 +58,27 @@ class Browser:
         self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
         return self.next_id
 
-    def visit(self, url: str, timeout: float = 30) -> dict:
-        """Load ``url``; return {"requests": [urls], "errors": [messages]} seen until the load
-        event (plus a short settle time)."""
+    def visit(self, url: str, timeout: float = 60) -> dict:
+        """Load ``url``; return {"requests": [urls], "errors": [messages]} seen until the page has
+        loaded (the load event, or - should that event be missed - ``document.readyState`` of the
+        page at ``url`` asked for while waiting) plus a short settle time."""
         requests, errors = [], []
         self.call("Page.navigate", url=url)
-        loaded_at, deadline = None, time.time() + timeout
+        loaded_at, deadline, probe = None, time.time() + timeout, None
+        check = f"location.href === {json.dumps(url)} && document.readyState === 'complete'"
         while time.time() < deadline:
             if loaded_at and time.time() - loaded_at > 0.5:
                 break
             self.ws.settimeout(0.5)
             try:
                 message = json.loads(self.ws.recv())
-            except Exception:  # timeout: keep waiting for events
+            except Exception:  # timeout: ask the page whether it has loaded, keep waiting
+                if loaded_at is None:
+                    probe = self.call("Runtime.evaluate", expression=check, returnByValue=True)
+                continue
+            if probe is not None and message.get("id") == probe:
+                if message.get("result", {}).get("result", {}).get("value") is True and loaded_at is None:
+                    loaded_at = time.time()
                 continue
             method, params = message.get("method"), message.get("params", {})
             if method == "Network.requestWillBeSent":
