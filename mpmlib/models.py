@@ -200,6 +200,11 @@ def logistic_regression(data: pd.DataFrame, outcome: str, covariates: list[str],
     return table, info
 
 
+#: The proportional-hazards test reported with every Cox model (shown on the page as the method).
+PH_TEST_METHOD = ("scaled Schoenfeld residual score test (Grambsch & Therneau 1994), rank time transform, "
+                  "lifelines proportional_hazard_test")
+
+
 def cox_regression(data: pd.DataFrame, duration: str, event: str, covariates: list[str],
                    alpha: float = 0.05) -> tuple[pd.DataFrame, dict]:
     """Cox proportional-hazards regression (lifelines ``CoxPHFitter``, Efron ties as R ``coxph``).
@@ -220,7 +225,8 @@ def cox_regression(data: pd.DataFrame, duration: str, event: str, covariates: li
     n_events = int(frame[event].sum())
     info = {"method": "Cox (Efron ties)", "n_used": len(frame), "n_dropped": n_dropped, "n_events": n_events,
             "events_per_variable": n_events / len(covariates) if covariates else np.nan, "converged": False,
-            "ph_test": pd.DataFrame(columns=["test_statistic", "p_value"]), "ph_violated": [],
+            "ph_test": pd.DataFrame(columns=["test_statistic", "p_value"]), "ph_method": PH_TEST_METHOD,
+            "ph_violated": [],
             "warnings": [], "problem": None}
     if n_events == 0 or not used:
         info["problem"] = "; ".join(problems + (["no events"] if n_events == 0 else []))

@@ -54,6 +54,20 @@ class Run:
     def adsl(self) -> pd.DataFrame:
         return self.adam["adsl"]
 
+    def subject_ids(self, usubjid: pd.Series) -> pd.Series:
+        """USUBJID for listings, or its masked number when ``report.mask_subject_ids`` is true
+        (:func:`mpmlib.tables.subject_ids`: one numbering per run, by rank in ADSL)."""
+        from .tables import subject_ids
+
+        return subject_ids(usubjid, self.adam["adsl"]["USUBJID"], self.params["report"]["mask_subject_ids"])
+
+    @property
+    def time_origin(self) -> str:
+        """What day 1 of every time axis is, in words, from the settings used: "first dose" or
+        "randomisation" (``efficacy.reference_date``, else ``adsl.reference_date``)."""
+        ref = self.params["efficacy"]["reference_date"] or self.params["adsl"]["reference_date"]
+        return {"RANDDT": "randomisation"}.get(ref, "first dose")
+
 
 def load_run(params_file: str, sdtm_dir: str | None = None, out_dir: str | None = None,
              adam_dir: str | None = None) -> Run:

@@ -22,7 +22,17 @@ from .errors import ParamsError
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULTS: dict = {
-    "study": {"title": None, "studyid": None},
+    "study": {
+        "title": None, "studyid": None,
+        # What the trial tests, in one sentence, for page headers (e.g. "H101 intrapleural injection
+        # with a PD-1 inhibitor"); text that describes the study comes from here, never from code,
+        # so the same page is right on another trial. null = the title alone.
+        "description": None,
+        # The question the influencing-factors page explores, in the study's words (the demo:
+        # reversing resistance to PD-1 inhibitors when H101 is added); null = a generic sentence
+        # about baseline factors and the endpoints analysed.
+        "factors_question": None,
+    },
     "sdtm": {"dir": None, "files": {}},
     "output": {"dir": None},            # default: outputs/<parameter file stem>
     "data_cutoff": None,                # ISO date; default: latest complete date in the data
@@ -97,6 +107,15 @@ DEFAULTS: dict = {
         "window_anchor": None,
         "window_days": 30,
         "grace_days": 7,
+        # Second end of the window: last dose of ANY study drug + this many days (ICH E9-style
+        # "30 days after the last dose of study treatment"). The window ends at the LATER of the
+        # two ends, so AEs while a subject still receives another drug (the PD-1 inhibitor after
+        # the last H101 dose) stay treatment-emergent. null = not applied.
+        "window_any_drug_days": 30,
+        # Immune-related AEs: sensitivity window, last dose of any study drug + this many days
+        # (irAEs of PD-1 inhibitors may start months after the last dose; 90 days is the usual
+        # immunotherapy reporting period). null = no sensitivity analysis.
+        "immune_window_days": 90,
         # Relationship to each study drug: {CODE: {qnam: SUPPAE QNAM}} or {CODE: {variable: AEREL}}.
         "relationship": {},
         # Immune-related AE flag: {qnam: SUPPAE QNAM} (Y/N), or null when not collected.
@@ -126,6 +145,8 @@ DEFAULTS: dict = {
         "meaningful_change": 10,
         # Visits with fewer observations are left out of the mixed model.
         "min_n_model": 5,
+        # By-visit summaries (tables and figures): no confidence interval for fewer observations.
+        "min_n_ci": 3,
         # Scales shown in figures, the model and time to deterioration (all 15 + SUMSC in tables).
         "key_scales": ["QL2", "PF2", "RF2", "FA", "DY", "PA", "SUMSC"],
         "population": "SAFFL",
@@ -162,7 +183,11 @@ DEFAULTS: dict = {
         "min_events_per_variable": 10,
     },
     "report": {"notebooks": ["00_data_overview", "10_data_qc", "20_efficacy", "30_safety", "40_qol",
-                             "50_influencing_factors"]},
+                             "50_influencing_factors"],
+               # Listings show USUBJID (a study code, not a direct identifier) so a data manager can
+               # find the record; true replaces it by "Subject 001".. (rank in ADSL) for external
+               # circulation (mpmlib.tables.subject_ids).
+               "mask_subject_ids": False},
     # Data QC (mpmlib.validate): rule ids downgraded from critical to warning, for exploration
     # only; a locked run (locked: true) refuses any downgrade.
     "qc": {"downgrade": [], "locked": False},
@@ -204,6 +229,11 @@ def load_params(path: str | Path) -> dict:
         raise ParamsError(f"{path}: qc.downgrade must be a list of rule ids")
     if params["qc"]["locked"] and params["qc"]["downgrade"]:
         raise ParamsError(f"{path}: qc.downgrade is not allowed in a locked run (qc.locked: true)")
+    for key in ("title", "studyid", "description", "factors_question"):
+        if params["study"][key] is not None and not isinstance(params["study"][key], str):
+            raise ParamsError(f"{path}: study.{key} must be text")
+    if not isinstance(params["report"]["mask_subject_ids"], bool):
+        raise ParamsError(f"{path}: report.mask_subject_ids must be true or false")
     if params["adsl"]["ex_missing_end"] not in ("start", "ignore"):
         raise ParamsError(f"{path}: adsl.ex_missing_end must be start or ignore")
     check_efficacy(params["efficacy"], str(path))
@@ -250,7 +280,7 @@ def check_safety(safety: dict, study_drugs: dict, where: str) -> None:
     if anchor is not None and anchor not in study_drugs:
         raise ParamsError(f"{where}: safety.window_anchor must be null or a code of adsl.study_drugs "
                           f"({', '.join(study_drugs) or 'none defined'})")
-    for key in ("window_days", "grace_days"):
+    for key in ("window_days", "grace_days", "window_any_drug_days", "immune_window_days"):
         value = safety[key]
         if value is not None and (not isinstance(value, int) or value < 0):
             raise ParamsError(f"{where}: safety.{key} must be null or a whole number >= 0")
@@ -271,7 +301,7 @@ def check_safety(safety: dict, study_drugs: dict, where: str) -> None:
 
 def check_qol(qol: dict, where: str) -> None:
     """The quality-of-life settings, checked before any data are read."""
-    for key in ("interval_weeks", "window_days", "meaningful_change", "min_n_model"):
+    for key in ("interval_weeks", "window_days", "meaningful_change", "min_n_model", "min_n_ci"):
         if not isinstance(qol[key], (int, float)) or qol[key] <= 0:
             raise ParamsError(f"{where}: qol.{key} must be a number > 0")
     if qol["expected_until"] not in ("progression", "study"):

@@ -271,3 +271,27 @@ def qc_rules_table(findings: pd.DataFrame) -> pd.DataFrame:
 def html_table(df: pd.DataFrame) -> str:
     """A listing without the row numbers pandas would show (deterministic HTML)."""
     return df.to_html(index=False, border=0, classes="dataframe", na_rep="", escape=True)
+
+
+def subject_ids(usubjid: pd.Series, all_subjects: pd.Series, mask: bool = False) -> pd.Series:
+    """Subject identifiers for a listing (parameter ``report.mask_subject_ids``).
+
+    Listings carry USUBJID, the study's own subject code (not a direct identifier: CDISC SDTMIG
+    3.3 §2.2.4), so a data manager can find the record. With ``mask`` each USUBJID is replaced by
+    ``"Subject 001"``, ``"Subject 002"``, ... numbered by its rank among the sorted unique
+    ``all_subjects`` (ADSL USUBJID), so the same subject has the same number on every page of a
+    run and the numbers do not depend on which listing is shown. A USUBJID missing from
+    ``all_subjects`` is masked as ``"Subject ?"``, never shown.
+
+    >>> ids = pd.Series(["S-2", "S-1"])
+    >>> subject_ids(ids, pd.Series(["S-1", "S-2", "S-3"]), mask=True).tolist()
+    ['Subject 002', 'Subject 001']
+    >>> subject_ids(ids, pd.Series(["S-1", "S-2"])).tolist()
+    ['S-2', 'S-1']
+    """
+    values = pd.Series(usubjid).astype(object)
+    if not mask:
+        return values.where(values.isna(), values.astype(str))
+    ranks = {sid: i for i, sid in enumerate(sorted(pd.Series(all_subjects).dropna().astype(str).unique()), start=1)}
+    width = max(3, len(str(len(ranks))))
+    return values.map(lambda v: f"Subject {ranks[str(v)]:0{width}d}" if str(v) in ranks else "Subject ?")

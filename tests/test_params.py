@@ -78,6 +78,11 @@ def test_environment_variables_in_paths(tmp_path, monkeypatch):
     ("sdtm: {dir: a}\nadsl: {lab_baseline: {tests: {AGE: AGE}}, covariates: {AGE: {source: SUPPDM, qnam: A}}}\n",
      "used elsewhere: AGE"),
     ("sdtm: {dir: a}\nadsl: {lab_baseline: {test: {}}}\n", "unknown key.*lab_baseline"),
+    ("sdtm: {dir: a}\nstudy: {title: [a, b]}\n", "study.title must be text"),
+    ("sdtm: {dir: a}\nreport: {mask_subject_ids: maybe}\n", "mask_subject_ids must be true or false"),
+    ("sdtm: {dir: a}\nsafety: {immune_window_days: -1}\n", "immune_window_days must be null or"),
+    ("sdtm: {dir: a}\nsafety: {window_any_drug_days: 2.5}\n", "window_any_drug_days must be null or"),
+    ("sdtm: {dir: a}\nqol: {min_n_ci: 0}\n", "min_n_ci must be"),
 ])
 def test_bad_parameter_files(tmp_path, text, message):
     with pytest.raises(ParamsError, match=message):

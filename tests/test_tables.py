@@ -89,3 +89,15 @@ def test_population_table_and_disposition_counts(adsl):
     assert counts["treated"] == counts["treatment_ongoing"] + counts["treatment_ended"]
     assert counts["efficacy"] + counts["no_measurable_disease"] == counts["treated"]
     assert counts["deaths"] == 1
+
+
+def test_subject_ids_shown_or_masked_by_rank_in_adsl():
+    """report.mask_subject_ids: USUBJID as given, or "Subject NNN" by rank among the sorted ADSL
+    USUBJIDs (hand-worked: S-1 -> 1, S-2 -> 2, S-3 -> 3), the same on every listing of a run."""
+    from mpmlib.tables import subject_ids
+
+    adsl_ids = pd.Series(["S-3", "S-1", "S-2"])
+    listing = pd.Series(["S-2", "S-3", "S-2", "X-9"])
+    assert subject_ids(listing, adsl_ids).tolist() == ["S-2", "S-3", "S-2", "X-9"]
+    assert subject_ids(listing, adsl_ids, mask=True).tolist() == [
+        "Subject 002", "Subject 003", "Subject 002", "Subject ?"]
