@@ -295,3 +295,19 @@ def subject_ids(usubjid: pd.Series, all_subjects: pd.Series, mask: bool = False)
     ranks = {sid: i for i, sid in enumerate(sorted(pd.Series(all_subjects).dropna().astype(str).unique()), start=1)}
     width = max(3, len(str(len(ranks))))
     return values.map(lambda v: f"Subject {ranks[str(v)]:0{width}d}" if str(v) in ranks else "Subject ?")
+
+
+_MARKDOWN_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]#|~"})
+
+
+def md_text(value) -> str:
+    """Text from the parameter file or the data, safe inside ``IPython.display.Markdown``:
+    HTML-escaped (``<script>`` shows as text; OWASP output encoding) and Markdown's emphasis,
+    link, heading, table and code characters backslash-escaped, so it shows as written.
+
+    >>> md_text("<b>H101_*trial*</b>")
+    '&lt;b&gt;H101\\\\_\\\\*trial\\\\*&lt;/b&gt;'
+    """
+    import html
+
+    return html.escape("" if value is None else str(value), quote=True).translate(_MARKDOWN_SPECIAL)

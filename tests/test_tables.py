@@ -101,3 +101,16 @@ def test_subject_ids_shown_or_masked_by_rank_in_adsl():
     assert subject_ids(listing, adsl_ids).tolist() == ["S-2", "S-3", "S-2", "X-9"]
     assert subject_ids(listing, adsl_ids, mask=True).tolist() == [
         "Subject 002", "Subject 003", "Subject 002", "Subject ?"]
+
+
+def test_md_text_escapes_html_and_markdown():
+    """Parameter/data text in a Markdown cell: rendered by markdown-it (nbconvert's renderer) it
+    shows as written; no tag survives (reference: the rendered HTML of the escaped text)."""
+    from markdown_it import MarkdownIt
+
+    from mpmlib.tables import md_text
+
+    raw = "<script>alert(1)</script> *a* _b_ [c](d) `e` | f"
+    html_out = MarkdownIt().render(md_text(raw))
+    assert "<script>" not in html_out and "<em>" not in html_out and "<a " not in html_out
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; *a* _b_ [c](d) `e` | f" in html_out
