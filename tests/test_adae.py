@@ -88,11 +88,60 @@ def test_partial_start_dates_are_imputed_conservatively():
     assert got.loc[4, "TRTEMFL"] == "Y" and got.loc[4, "ASTDY"] == 54
 
 
-def test_window_anchored_on_h101_not_the_pd1_inhibitor():
-    """An AE 40 days after the last H101 dose is not emergent although the PD-1 inhibitor goes on."""
-    ae = hand_ae(AESEQ=[1, 2], AESTDTC=["2024-05-08", "2024-05-11"])
-    adae = derive_adae(hand_adsl(), ae, None, {"window_anchor": "H101", "window_days": 30, "grace_days": 7})
+def test_window_ends_at_the_later_of_the_h101_window_and_the_last_dose_of_any_drug():
+    """S1: last H101 dose 2024-04-01, last dose of any study drug (the PD-1 inhibitor) 2024-06-01.
+    Hand computation: H101 end 04-01 + 30 + 7 = 05-08; any-drug end 06-01 + 30 = 07-01; the window
+    ends at the later, 07-01. So AEs on 05-11 (on PD-1, 40 days after the last H101 dose) and
+    07-01 are emergent, 07-02 is not. With ``window_any_drug_days: null`` only the H101 end applies
+    (05-11 not emergent: the defect a reviewer found, a fatal PD-1 pneumonitis was invisible)."""
+    ae = hand_ae(AESEQ=[1, 2, 3, 4], AESTDTC=["2024-05-08", "2024-05-11", "2024-07-01", "2024-07-02"])
+    settings = {"window_anchor": "H101", "window_days": 30, "grace_days": 7, "window_any_drug_days": 30}
+    adae = derive_adae(hand_adsl(), ae, None, settings).set_index("AESEQ")
+    assert adae["TRTEMFL"].tolist() == ["Y", "Y", "Y", "N"]
+    assert (adae["TEWENDT"] == pd.Timestamp("2024-07-01")).all()
+    assert adae["TEMRSN"].tolist() == ["", "", "", "after the window (ends 2024-07-01)"]
+    protocol_only = derive_adae(hand_adsl(), ae, None, {**settings, "window_any_drug_days": None})
+    assert protocol_only.sort_values("AESEQ")["TRTEMFL"].tolist() == ["Y", "N", "N", "N"]
+
+
+def test_h101_window_wins_when_it_ends_later():
+    """Last H101 dose 2024-04-01 and last dose of any drug 2024-04-05: 04-01 + 37 = 05-08 is later
+    than 04-05 + 30 = 05-05, so 05-08 is emergent and 05-09 is not (hand computation)."""
+    adsl = hand_adsl().assign(TRTEDT=pd.to_datetime(["2024-04-05", pd.NaT]))
+    ae = hand_ae(AESEQ=[1, 2], AESTDTC=["2024-05-08", "2024-05-09"])
+    adae = derive_adae(adsl, ae, None, {"window_anchor": "H101", "window_days": 30, "grace_days": 7,
+                                        "window_any_drug_days": 30})
     assert adae["TRTEMFL"].tolist() == ["Y", "N"]
+
+
+def test_immune_related_sensitivity_window_and_reasons():
+    """TRTEIRFL: window to the later of TEWENDT (07-01, as above) and TRTEDT 06-01 + 90 = 08-30
+    (hand computation). An AE before the first dose and one of a never-dosed subject carry their
+    reason in TEMRSN; the direct call's defaults are the pipeline's (mpmlib.params.DEFAULTS)."""
+    ae = pd.concat([hand_ae(AESEQ=[1, 2, 3, 4], AESTDTC=["2024-03-01", "2024-07-15", "2024-08-30", "2024-08-31"]),
+                    hand_ae(USUBJID="S2", AESEQ=[1], AESTDTC=["2024-04-01"])])
+    adae = derive_adae(hand_adsl(), ae, None, {"window_anchor": "H101"}).sort_values(["USUBJID", "AESEQ"])
+    assert adae["TRTEMFL"].tolist() == ["N", "N", "N", "N", "N"]
+    assert adae["TRTEIRFL"].tolist() == ["N", "Y", "Y", "N", "N"]
+    assert adae["TEMRSN"].tolist()[0] == "before first dose" and adae["TEMRSN"].tolist()[-1] == "never dosed"
+    none = derive_adae(hand_adsl(), ae, None, {"window_anchor": "H101", "immune_window_days": None})
+    assert (none["TRTEIRFL"] == none["TRTEMFL"]).all()
+
+
+def test_demo_fatal_pd1_pneumonitis_is_treatment_emergent(project_root):
+    """The demo's grade 5, serious, PD-1-related immune pneumonitis 4 days after the last PD-1 dose
+    (and 196 days after the last H101 dose) is a TEAE under the demo parameters; every AE on the
+    PD-1 inhibitor up to its last dose + 30 days is too (hand rule from the module docstring)."""
+    from mpmlib.notebook import load_run
+
+    run = load_run(str(project_root / "params" / "demo.yaml"))
+    adae, adsl = run.adam["adae"], run.adam["adsl"]
+    fatal = adae[adae["FATALFL"].eq("Y") & adae["AEDECOD"].eq("Pneumonitis")]
+    assert len(fatal) == 1 and fatal["TRTEMFL"].iloc[0] == "Y" and fatal["ATOXGRN"].iloc[0] == 5
+    dates = adae.merge(adsl[["USUBJID", "TRTSDT", "PD1EDT", "DCUTDT"]], on="USUBJID")
+    on_pd1 = dates["ASTDT"].between(dates["TRTSDT"], dates["PD1EDT"] + pd.Timedelta(days=30))
+    assert on_pd1.sum() > 200
+    assert dates.loc[on_pd1 & (dates["ASTDT"] <= dates["DCUTDT"]), "TRTEMFL"].eq("Y").all()
 
 
 def test_undated_ae_and_untreated_subject():

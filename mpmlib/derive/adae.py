@@ -15,19 +15,34 @@ ASTDT       AE start date. A partial AESTDTC is imputed conservatively (admiral 
 AENDT       AE end date; a partial AEENDTC is imputed to the last day of the month / year, never
             after the death date. ``AENDTF`` as above.
 ASTDY       study day of onset (first dose = day 1, no day 0).
-TRTEMFL     treatment-emergent (admiral ``derive_var_trtemfl``): ASTDT on or after the first dose
-            of any study drug (TRTSDT) and no later than the last dose of ``window_anchor`` (a
-            study drug code, e.g. H101; null = last dose of any study drug, TRTEDT) +
-            ``window_days`` + ``grace_days`` (protocol: "through 30 (+7) days after the last
-            administration of H101"); ``window_days: null`` = no end window (CDISC pilot). A
-            subject who never received the anchoring drug (``<CODE>EDT`` missing) but another
-            study drug has the window end at the last dose of any study drug (TRTEDT) + the
-            same window: the protocol window follows the last study treatment the subject
-            actually had (admiral ``derive_var_trtemfl`` would otherwise have no end date and
-            flag every later AE). An AE without any start date counts as emergent unless it
-            ended before the first dose. AEs starting after the data cut-off (ADSL ``DCUTDT``,
-            parameter ``data_cutoff``) are not emergent: data after the cut-off are not
-            analysed (as ADRS and ADTTE; undated AEs are kept).
+TRTEMFL     treatment-emergent (admiral ``derive_var_trtemfl`` with ``end_window``): ASTDT on or
+            after the first dose of any study drug (TRTSDT) and no later than the window end
+            ``TEWENDT``, the LATER of two ends, both parameters:
+
+            1. the protocol's recording window: last dose of ``window_anchor`` (a study drug
+               code, e.g. H101; null = any study drug, TRTEDT) + ``window_days`` +
+               ``grace_days`` (protocol: "through 30 (+7) days after the last administration of
+               H101"); a subject who never received the anchoring drug (``<CODE>EDT``
+               missing) has this end at the last dose of any study drug (TRTEDT) + the same
+               days (admiral would otherwise have no end date and flag every later AE);
+            2. the last dose of any study drug (TRTEDT) + ``window_any_drug_days`` (ICH E3
+               §12.2 / FDA safety tables: events while on any study treatment and shortly after
+               it are treatment-emergent), so an AE while the subject still receives the PD-1
+               inhibitor after the last H101 dose is not lost; null = end 1 only.
+
+            ``window_days: null`` = no end window at all (CDISC pilot). An AE without any start
+            date counts as emergent unless it ended before the first dose. AEs starting after
+            the data cut-off (ADSL ``DCUTDT``, parameter ``data_cutoff``) are not emergent: data
+            after the cut-off are not analysed (as ADRS and ADTTE; undated AEs are kept).
+TEWENDT     end of the treatment-emergent window for the subject (NaT: no end, or never dosed).
+TEMRSN      why an AE is not treatment-emergent: "never dosed", "before first dose", "after
+            the window (ends TEWENDT)", "after the data cut-off"; "" for a TEAE. Every AE outside
+            the window is listed by the safety page with this reason, so nothing is invisible.
+TRTEIRFL    the immune-related sensitivity window (``immune_window_days``, e.g. 90): emergent as
+            TRTEMFL but the window ends at the later of TEWENDT and TRTEDT +
+            ``immune_window_days`` (irAEs of PD-1 inhibitors may begin months after the last
+            dose: Postow et al., N Engl J Med 2018;378:158-168); null = no sensitivity window
+            (TRTEIRFL = TRTEMFL). Tables use it with AEIRFL = "Y" only.
 ATOXGRN     CTCAE grade 1-5 from AETOXGR; without AETOXGR in the data, from AESEV (MILD 1,
             MODERATE 2, SEVERE 3) and ``GRSRC = "AESEV"`` says so. ``GR3FL``: grade >= 3.
 REL<CODE>FL related to study drug <CODE> (``relationship`` mapping: a SUPPAE QNAM or AEREL);
@@ -48,19 +63,15 @@ import pandas as pd
 
 from ..dates import date_imputation_flag, dtc_to_date, require_valid_dtc, split_dtc
 from ..errors import DataError
+from ..params import DEFAULTS
 
-DEFAULT_SETTINGS = {
-    "window_anchor": None, "window_days": 30, "grace_days": 0,
-    "relationship": {}, "immune_related": None,
-    "related_values": ["RELATED", "POSSIBLE", "PROBABLE", "DEFINITE", "POSSIBLY RELATED",
-                       "PROBABLY RELATED", "DEFINITELY RELATED"],
-    "discontinuation_acn": ["DRUG WITHDRAWN"],
-}
+#: the pipeline's own defaults (mpmlib.params), so a direct call gives the same window as a run
+DEFAULT_SETTINGS = DEFAULTS["safety"]
 AE_REQUIRED = ["USUBJID", "AEDECOD", "AEBODSYS", "AESTDTC"]
 SEVERITY_GRADE = {"MILD": 1, "MODERATE": 2, "SEVERE": 3}
 KEEP = ["STUDYID", "USUBJID", "TRTA", "AESEQ", "AETERM", "AEDECOD", "AEBODSYS", "AESTDTC", "ASTDT", "ASTDTF",
-        "AEENDTC", "AENDT", "AENDTF", "ASTDY", "TRTEMFL", "ATOXGRN", "GRSRC", "GR3FL", "AESER", "SERFL", "AEACN",
-        "DISCFL", "AEOUT", "FATALFL", "AEREL", "RELANYFL", "AEIRFL"]
+        "AEENDTC", "AENDT", "AENDTF", "ASTDY", "TRTEMFL", "TEWENDT", "TEMRSN", "TRTEIRFL", "ATOXGRN", "GRSRC",
+        "GR3FL", "AESER", "SERFL", "AEACN", "DISCFL", "AEOUT", "AESDTH", "FATALFL", "AEREL", "RELANYFL", "AEIRFL"]
 
 
 def derive_adae(adsl: pd.DataFrame, ae: pd.DataFrame | None, suppae: pd.DataFrame | None = None,
@@ -95,11 +106,19 @@ def derive_adae(adsl: pd.DataFrame, ae: pd.DataFrame | None, suppae: pd.DataFram
     days = (adae["ASTDT"] - trtsdt).dt.days
     adae["ASTDY"] = days + (days >= 0)
     last = adae["USUBJID"].map(subj[anchor]) if anchor else pd.Series(pd.NaT, index=adae.index)
-    if "TRTEDT" in subj:                # anchoring drug never given: last dose of any study drug
-        last = last.fillna(adae["USUBJID"].map(subj["TRTEDT"]))
+    trtedt = adae["USUBJID"].map(subj["TRTEDT"]) if "TRTEDT" in subj else pd.Series(pd.NaT, index=adae.index)
+    last = last.fillna(trtedt)          # anchoring drug never given: last dose of any study drug
     cutoff = adae["USUBJID"].map(subj["DCUTDT"]) if "DCUTDT" in subj else None
-    adae["TRTEMFL"] = treatment_emergent(adae["ASTDT"], adae["AENDT"], trtsdt, last,
-                                         s["window_days"], s["grace_days"], cutoff)
+    adae["TEWENDT"] = window_end(last, trtedt, s["window_days"], s["grace_days"], s["window_any_drug_days"])
+    adae["TRTEMFL"] = treatment_emergent(adae["ASTDT"], adae["AENDT"], trtsdt, adae["TEWENDT"],
+                                         s["window_days"] is not None, cutoff)
+    adae["TEMRSN"] = not_emergent_reason(adae["ASTDT"], adae["AENDT"], trtsdt, adae["TEWENDT"], cutoff,
+                                         adae["TRTEMFL"])
+    if s["immune_window_days"] is None or s["window_days"] is None:
+        adae["TRTEIRFL"] = adae["TRTEMFL"]
+    else:
+        ir_end = window_end(adae["TEWENDT"], trtedt, 0, 0, s["immune_window_days"])
+        adae["TRTEIRFL"] = treatment_emergent(adae["ASTDT"], adae["AENDT"], trtsdt, ir_end, True, cutoff)
     adae = derive_grade(adae)
     adae["SERFL"] = np.where(_text(adae, "AESER").eq("Y"), "Y", "N")
     adae["DISCFL"] = np.where(_text(adae, "AEACN").isin([v.upper() for v in s["discontinuation_acn"]]), "Y", "N")
@@ -141,24 +160,55 @@ def impute_start_date(dtc: pd.Series, trtsdt: pd.Series, aendt: pd.Series | None
     return imputed
 
 
-def treatment_emergent(astdt: pd.Series, aendt: pd.Series, trtsdt: pd.Series, last_dose: pd.Series,
-                       window_days: int | None, grace_days: int = 0,
-                       cutoff: pd.Series | None = None) -> pd.Series:
+def window_end(anchor_last_dose: pd.Series, last_dose_any: pd.Series, window_days: int | None,
+               grace_days: int | None, any_drug_days: int | None) -> pd.Series:
+    """End of the treatment-emergent window per record (module docstring, TRTEMFL): the later of
+    ``anchor_last_dose + window_days + grace_days`` and ``last_dose_any + any_drug_days``; an end
+    whose days are null is not applied; NaT when ``window_days`` is null (no end window).
+
+    >>> d = pd.to_datetime(pd.Series(["2024-04-01"]))
+    >>> window_end(d, pd.to_datetime(pd.Series(["2024-06-01"])), 30, 7, 30).dt.date.tolist()
+    [datetime.date(2024, 7, 1)]
+    >>> window_end(d, pd.to_datetime(pd.Series(["2024-04-05"])), 30, 7, 30).dt.date.tolist()
+    [datetime.date(2024, 5, 8)]
+    """
+    if window_days is None:
+        return pd.Series(pd.NaT, index=anchor_last_dose.index, dtype="datetime64[ns]")
+    first = anchor_last_dose + pd.to_timedelta(window_days + (grace_days or 0), unit="D")
+    if any_drug_days is None:
+        return first
+    second = last_dose_any + pd.to_timedelta(any_drug_days, unit="D")
+    return pd.concat([first, second], axis=1).max(axis=1).astype("datetime64[ns]")
+
+
+def treatment_emergent(astdt: pd.Series, aendt: pd.Series, trtsdt: pd.Series, end: pd.Series,
+                       has_end: bool = True, cutoff: pd.Series | None = None) -> pd.Series:
     """TRTEMFL "Y"/"N" (admiral ``derive_var_trtemfl`` with ``end_window``; see module).
 
-    ``last_dose`` is the end-window anchor per AE (the caller falls back to TRTEDT when the
-    anchoring drug was never given); an AE starting after ``cutoff`` (data cut-off) is "N"."""
+    ``end`` is the window end per AE (:func:`window_end`); ``has_end=False`` = no end window; an
+    AE starting after ``cutoff`` (data cut-off) is "N"."""
     treated = trtsdt.notna()
-    if window_days is None:
+    if not has_end:
         within = pd.Series(True, index=astdt.index)
     else:
-        limit = last_dose + pd.to_timedelta(window_days + (grace_days or 0), unit="D")
-        within = ~(astdt > limit)
+        within = ~(astdt > end)
     if cutoff is not None:
         within &= ~(astdt > cutoff)
     started_on = (astdt >= trtsdt) & within
     undated = astdt.isna() & ~(aendt < trtsdt)
     return pd.Series(np.where(treated & (started_on | undated), "Y", "N"), index=astdt.index)
+
+
+def not_emergent_reason(astdt: pd.Series, aendt: pd.Series, trtsdt: pd.Series, end: pd.Series,
+                        cutoff: pd.Series | None, trtemfl: pd.Series) -> pd.Series:
+    """TEMRSN: why an AE is not treatment-emergent ("" when it is; module docstring)."""
+    after_cutoff = (astdt > cutoff) if cutoff is not None else pd.Series(False, index=astdt.index)
+    end_text = end.dt.strftime("%Y-%m-%d").fillna("")
+    reason = np.select(
+        [trtemfl.eq("Y"), trtsdt.isna(), astdt.lt(trtsdt) | (astdt.isna() & aendt.lt(trtsdt)), after_cutoff],
+        ["", "never dosed", "before first dose", "after the data cut-off"],
+        default="after the window (ends " + end_text + ")")
+    return pd.Series(reason, index=astdt.index)
 
 
 def derive_grade(adae: pd.DataFrame) -> pd.DataFrame:
