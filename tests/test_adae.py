@@ -99,7 +99,7 @@ def test_window_ends_at_the_later_of_the_h101_window_and_the_last_dose_of_any_dr
     adae = derive_adae(hand_adsl(), ae, None, settings).set_index("AESEQ")
     assert adae["TRTEMFL"].tolist() == ["Y", "Y", "Y", "N"]
     assert (adae["TEWENDT"] == pd.Timestamp("2024-07-01")).all()
-    assert adae["TEMRSN"].tolist() == ["", "", "", "after the window (ends 2024-07-01)"]
+    assert adae["TEMRSN"].tolist() == ["", "", "", "after the window"]
     protocol_only = derive_adae(hand_adsl(), ae, None, {**settings, "window_any_drug_days": None})
     assert protocol_only.sort_values("AESEQ")["TRTEMFL"].tolist() == ["Y", "N", "N", "N"]
 
@@ -221,3 +221,29 @@ def test_ae_starting_after_the_data_cutoff_is_not_emergent():
     adae = derive_adae(adsl, ae, None, {"window_days": None})
     assert adae.sort_values("AESEQ")["TRTEMFL"].tolist() == ["Y", "N"]
     assert derive_adae(adsl.assign(DCUTDT=pd.NaT), ae, None, {"window_days": None})["TRTEMFL"].tolist() == ["Y", "Y"]
+
+
+def test_a_flag_whose_source_is_blank_in_every_record_is_not_collected():
+    """AEACN blank in every record (as on the CDISC pilot): DISCFL is null everywhere, not "N";
+    one blank record among filled ones stays "N". Severity-only data without AEOUT/AESDTH cannot
+    show a death: FATALFL not collected; with CTCAE grades grade 5 is informative (collected)."""
+    ae = hand_ae(AESEQ=[1, 2], AESTDTC=["2024-03-11", "2024-03-12"], AESER=["Y", None], AEACN=[None, " "])
+    adae = derive_adae(hand_adsl(), ae, None, {"window_days": None}).set_index("AESEQ")
+    assert adae["DISCFL"].isna().all() and adae["SERFL"].tolist() == ["Y", "N"]
+    assert adae["FATALFL"].tolist() == ["N", "N"]                      # CTCAE grades: collected
+    severity = hand_ae(AESEQ=[1], AESTDTC=["2024-03-11"], AESEV=["SEVERE"]).drop(columns="AETOXGR")
+    got = derive_adae(hand_adsl(), severity, None, {"window_days": None})
+    assert got["FATALFL"].isna().all() and got["GRSRC"].eq("AESEV").all()
+
+
+def test_pilot_aeacn_is_not_collected(pilot_sdtm):
+    """CDISC pilot AE.AEACN is blank in all 1,191 records (../shared/notes/external-data.md):
+    DISCFL not collected; AESER is collected (3 serious AEs in the pilot ADAE, AESER = Y)."""
+    from mpmlib.derive import derive_adsl
+    from mpmlib.params import PROJECT_ROOT, load_params
+
+    params = load_params(PROJECT_ROOT / "params" / "cdiscpilot01.yaml")
+    adae = derive_adae(derive_adsl(pilot_sdtm, params["adsl"]), pilot_sdtm["ae"], None, params["safety"])
+    assert pilot_sdtm["ae"]["AEACN"].fillna("").str.strip().eq("").all()
+    assert adae["DISCFL"].isna().all()
+    assert adae["SERFL"].eq("Y").sum() == int(pilot_sdtm["ae"]["AESER"].eq("Y").sum()) == 3

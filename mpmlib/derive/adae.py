@@ -36,7 +36,7 @@ TRTEMFL     treatment-emergent (admiral ``derive_var_trtemfl`` with ``end_window
             after the cut-off are not analysed (as ADRS and ADTTE; undated AEs are kept).
 TEWENDT     end of the treatment-emergent window for the subject (NaT: no end, or never dosed).
 TEMRSN      why an AE is not treatment-emergent: "never dosed", "before first dose", "after
-            the window (ends TEWENDT)", "after the data cut-off"; "" for a TEAE. Every AE outside
+            the window" (it ended on TEWENDT), "after the data cut-off"; "" for a TEAE. Every AE outside
             the window is listed by the safety page with this reason, so nothing is invisible.
 TRTEIRFL    the immune-related sensitivity window (``immune_window_days``, e.g. 90): emergent as
             TRTEMFL but the window ends at the later of TEWENDT and TRTEDT +
@@ -50,6 +50,11 @@ REL<CODE>FL related to study drug <CODE> (``relationship`` mapping: a SUPPAE QNA
 AEIRFL      immune-related (``immune_related``: SUPPAE QNAM), Y/N.
 SERFL       serious (AESER = Y); ``DISCFL`` action taken = a value of ``discontinuation_acn``;
             ``FATALFL`` fatal (AEOUT = FATAL, AESDTH = Y or grade 5).
+(collected) A flag whose source is blank in EVERY AE record (e.g. AEACN on the CDISC pilot) was
+            not collected: the flag is null in every record, never "N", so a table shows "not
+            collected" instead of 0 (:func:`not_collected`). FATALFL is collected when AEOUT or
+            AESDTH has a value or grades are CTCAE grades (grade 5 = death); REL<CODE>FL when
+            its relationship source has a value.
 =========== ===================================================================================
 
 Every AE of a subject in ADSL is kept; ``TRTEMFL`` only selects. An AE of a subject who was
@@ -120,10 +125,12 @@ def derive_adae(adsl: pd.DataFrame, ae: pd.DataFrame | None, suppae: pd.DataFram
         ir_end = window_end(adae["TEWENDT"], trtedt, 0, 0, s["immune_window_days"])
         adae["TRTEIRFL"] = treatment_emergent(adae["ASTDT"], adae["AENDT"], trtsdt, ir_end, True, cutoff)
     adae = derive_grade(adae)
-    adae["SERFL"] = np.where(_text(adae, "AESER").eq("Y"), "Y", "N")
-    adae["DISCFL"] = np.where(_text(adae, "AEACN").isin([v.upper() for v in s["discontinuation_acn"]]), "Y", "N")
+    adae["SERFL"] = not_collected(np.where(_text(adae, "AESER").eq("Y"), "Y", "N"), _text(adae, "AESER"))
+    adae["DISCFL"] = not_collected(np.where(_text(adae, "AEACN").isin([v.upper() for v in s["discontinuation_acn"]]),
+                                            "Y", "N"), _text(adae, "AEACN"))
     fatal = _text(adae, "AEOUT").eq("FATAL") | _text(adae, "AESDTH").eq("Y") | adae["ATOXGRN"].eq(5)
-    adae["FATALFL"] = np.where(fatal, "Y", "N")
+    outcome = _text(adae, "AEOUT") + _text(adae, "AESDTH") + np.where(adae["GRSRC"].eq("AETOXGR"), "GRADE", "")
+    adae["FATALFL"] = not_collected(np.where(fatal, "Y", "N"), outcome)
     adae = derive_relationship(adae, suppae, s)
     extra = [c for c in adae.columns if c.startswith("REL") and c.endswith("FL") and c != "RELANYFL"]
     for col in KEEP:
@@ -203,11 +210,10 @@ def not_emergent_reason(astdt: pd.Series, aendt: pd.Series, trtsdt: pd.Series, e
                         cutoff: pd.Series | None, trtemfl: pd.Series) -> pd.Series:
     """TEMRSN: why an AE is not treatment-emergent ("" when it is; module docstring)."""
     after_cutoff = (astdt > cutoff) if cutoff is not None else pd.Series(False, index=astdt.index)
-    end_text = end.dt.strftime("%Y-%m-%d").fillna("")
     reason = np.select(
         [trtemfl.eq("Y"), trtsdt.isna(), astdt.lt(trtsdt) | (astdt.isna() & aendt.lt(trtsdt)), after_cutoff],
         ["", "never dosed", "before first dose", "after the data cut-off"],
-        default="after the window (ends " + end_text + ")")
+        default="after the window")
     return pd.Series(reason, index=astdt.index)
 
 
@@ -240,17 +246,32 @@ def derive_relationship(adae: pd.DataFrame, suppae: pd.DataFrame | None, s: dict
     flags = []
     for code, spec in (s["relationship"] or {}).items():
         values = _source_values(adae, suppae, spec)
-        adae[f"REL{code}FL"] = np.where(values.isin(related), "Y", "N")
+        adae[f"REL{code}FL"] = not_collected(np.where(values.isin(related), "Y", "N"), values)
         flags.append(f"REL{code}FL")
     overall = _text(adae, "AEREL").isin(related)
+    sources = _text(adae, "AEREL")
     for flag in flags:
         overall |= adae[flag].eq("Y")
-    adae["RELANYFL"] = np.where(overall, "Y", "N")
+        sources = sources + adae[flag].fillna("")
+    adae["RELANYFL"] = not_collected(np.where(overall, "Y", "N"), sources)
     if s["immune_related"]:
         adae["AEIRFL"] = np.where(_source_values(adae, suppae, s["immune_related"]).eq("Y"), "Y", "N")
     else:
         adae["AEIRFL"] = np.nan
     return adae
+
+
+def not_collected(flag, source: pd.Series) -> pd.Series:
+    """The Y/N ``flag``, or null in every record when ``source`` (upper-case text, "" = blank) is
+    blank in every record: the variable was not collected (module docstring, "collected").
+
+    >>> not_collected(np.array(["N", "N"]), pd.Series(["", ""])).tolist()
+    [nan, nan]
+    >>> not_collected(np.array(["Y", "N"]), pd.Series(["Y", ""])).tolist()
+    ['Y', 'N']
+    """
+    flag = pd.Series(flag, index=source.index, dtype=object)
+    return flag if source.ne("").any() else pd.Series(np.nan, index=source.index, dtype=object)
 
 
 def _source_values(adae: pd.DataFrame, suppae: pd.DataFrame | None, spec: dict) -> pd.Series:
