@@ -8,7 +8,8 @@
   modified-score Newton-Raphson, profile penalised-likelihood CIs, penalised LR p-values);
   ``"auto"`` = ML unless :func:`_separation_reason` finds (quasi-)separation, then Firth.
 * Cox: lifelines ``CoxPHFitter`` (Efron ties, the R ``coxph`` default), Wald CIs/p-values, and
-  the Schoenfeld-residual PH test per covariate (lifelines has no global test).
+  the proportional-hazards score test of R survival >= 3.0 ``cox.zph`` per covariate and global
+  (:func:`ph_score_test`, Grambsch & Therneau 1994).
 * statsmodels / lifelines warnings never leak: they are returned in ``info["warnings"]``.
 """
 
@@ -24,6 +25,9 @@ LOGISTIC_COLUMNS = ["coef", "se", "odds_ratio", "ci_low", "ci_high", "p_value"]
 COX_COLUMNS = ["coef", "se", "hazard_ratio", "ci_low", "ci_high", "p_value"]
 #: Separation rule of method "auto": |coef| or SE beyond these on the ML fit means a diverging estimate.
 MAX_ABS_COEF, MAX_SE = 10.0, 1e3
+#: Newton-Raphson stops when the step norm or the Newton decrement falls below this (lifelines
+#: ``fit_options["precision"]``; its default 1e-7 stops damped steps ~1e-5 short of R ``coxph``).
+COX_PRECISION = 1e-12
 #: Fitted probability this close to 0 or 1 is "numerically 0 or 1" (R ``glm.fit``: 10 * .Machine$double.eps).
 PROB_EPS = 10 * np.finfo(float).eps
 
@@ -200,9 +204,131 @@ def logistic_regression(data: pd.DataFrame, outcome: str, covariates: list[str],
     return table, info
 
 
+#: Time transforms g(t) of :func:`ph_score_test`, as R ``cox.zph(transform = ...)``.
+PH_TRANSFORMS = ("km", "rank", "identity", "log")
 #: The proportional-hazards test reported with every Cox model (shown on the page as the method).
-PH_TEST_METHOD = ("scaled Schoenfeld residual score test (Grambsch & Therneau 1994), rank time transform, "
-                  "lifelines proportional_hazard_test")
+PH_TEST_METHOD = 'score test of Grambsch & Therneau (R survival >= 3.0 cox.zph, transform "km", Efron ties)'
+
+
+def _ph_time_transform(time: np.ndarray, event: np.ndarray, transform: str) -> np.ndarray:
+    """g(t) of every row: R ``cox.zph``'s ``identity``, ``log``, ``rank`` (average ranks of all
+    times, censored included, as R ``rank``) or ``km`` (1 - S(t-), the left-continuous
+    Kaplan-Meier estimate of the pooled data at t: R ``findInterval(..., left.open = TRUE)``)."""
+    if transform == "identity":
+        return time
+    if transform == "log":
+        if np.any(time[event] <= 0):
+            raise ValueError("transform 'log' needs event times > 0")
+        with np.errstate(divide="ignore", invalid="ignore"):   # censored times <= 0 never enter
+            return np.log(time)
+    if transform == "rank":
+        return stats.rankdata(time)
+    uniq, inverse = np.unique(time, return_inverse=True)
+    deaths = np.bincount(inverse, weights=event.astype(float), minlength=len(uniq))
+    at_risk = len(time) - np.r_[0, np.cumsum(np.bincount(inverse, minlength=len(uniq)))[:-1]]
+    surv = np.cumprod(1 - deaths / at_risk)
+    return 1 - np.r_[1.0, surv[:-1]][inverse]
+
+
+def ph_score_test(design, durations, events, coef, transform: str = "km", ties: str = "efron") -> pd.DataFrame:
+    """Proportional-hazards test of a fitted Cox model: the score test of R survival >= 3.0 ``cox.zph``.
+
+    Rule (Grambsch & Therneau, Biometrika 1994;81:515-526; Therneau, survival 3.0 ``cox.zph``,
+    R/cox.zph.R and src/zph1.c): for covariate j, the score test at (beta, gamma = 0) of adding
+    gamma_j x_j g(t) to the Cox model with coefficients ``coef``, g = the time transform centred
+    at its mean over the events. With the risk-set means m(t) and covariances V(t) of the fitted
+    model (Efron's or Breslow's tie handling as in the fit: Efron's k-th of d tied deaths removes
+    k/d of the tied deaths' risk), U = sum over events g(t_i) (x_i - m(t_i)) and the 2p x 2p
+    information I = sum over events [V, gV; gV, g^2 V]. The score of beta is set to 0 (beta is the MLE), so
+    covariate j's statistic is u' I_kk^-1 u with u = (0, U_j) over kk = (1..p, p + j), 1 df, and
+    the GLOBAL statistic is (0, U)' I^-1 (0, U) on p df; p-values are chi-square upper tails.
+    This replaced in survival 3.0 the approximation based on scaled Schoenfeld residuals and
+    the average variance (survival 2.x, lifelines ``proportional_hazard_test``).
+
+    Parameters
+    ----------
+    design : DataFrame or 2-D array
+        Covariates of the model, one column per coefficient (dummy-coded factors: one test per
+        column, as R ``cox.zph(terms = FALSE)``); complete cases only.
+    durations, events : array-like
+        Follow-up time and event indicator (1 event, 0 censored) of each row.
+    coef : array-like
+        Fitted Cox coefficients in the column order of ``design``.
+    transform : {"km", "rank", "identity", "log"}
+        Time transform g(t) (R ``cox.zph``; ``"km"`` is R's default: 1 - left-continuous
+        Kaplan-Meier of the pooled data).
+    ties : {"efron", "breslow"}
+        Tie handling of the fit (R ``coxph`` and lifelines: Efron).
+
+    Returns
+    -------
+    DataFrame
+        Index = the covariates and ``"GLOBAL"``; columns test_statistic (chi-square), df,
+        p_value. NaN statistics when the information matrix is singular (e.g. a covariate
+        constant in the data).
+    """
+    if transform not in PH_TRANSFORMS:
+        raise ValueError(f"transform must be one of {PH_TRANSFORMS}, got {transform!r}")
+    if ties not in ("efron", "breslow"):
+        raise ValueError(f"ties must be 'efron' or 'breslow', got {ties!r}")
+    names = [str(c) for c in design.columns] if isinstance(design, pd.DataFrame) else \
+        [f"x{j + 1}" for j in range(np.shape(design)[1])]
+    x = np.asarray(design, dtype=float)
+    time, event = np.asarray(durations, dtype=float), np.asarray(events, dtype=float)
+    beta = np.asarray(coef, dtype=float)
+    n, p = x.shape
+    if len(time) != n or len(event) != n or beta.shape != (p,):
+        raise ValueError(f"design ({n} x {p}), durations ({len(time)}), events ({len(event)}) and "
+                         f"coef ({beta.size}) do not match")
+    if not (np.isfinite(x).all() and np.isfinite(time).all() and np.isfinite(beta).all()):
+        raise ValueError("design, durations and coef must be finite (complete cases, a converged fit)")
+    if not np.isin(event, (0, 1)).all() or not event.any():
+        raise ValueError("events must be coded 0/1 with at least one event")
+    event = event.astype(bool)
+    g = _ph_time_transform(time, event, transform)
+    g = g - g[event].mean()
+    order = np.argsort(time, kind="stable")
+    time, event, g, x = time[order], event[order], g[order], x[order] - x.mean(axis=0)
+    eta = x @ beta
+    risk = np.exp(eta - eta.max())          # a common factor cancels in every risk-set ratio
+    xx = x[:, :, None] * x[:, None, :]
+    # Sums over the risk set {time >= t} (all rows) and over the deaths at t, per distinct time.
+    uniq, first, group = np.unique(time, return_index=True, return_inverse=True)
+
+    def from_time_on(values):   # sum over the rows with time >= t, at each distinct t
+        return np.cumsum(values[::-1], axis=0)[::-1][first]
+
+    def at_time(values):        # sum over the rows with time == t
+        total = from_time_on(values)
+        return total - np.concatenate([total[1:], np.zeros((1, *values.shape[1:]))])
+
+    dead = event.astype(float)
+    w_risk, w_dead = risk, risk * dead
+    s0, s1, s2 = from_time_on(w_risk), from_time_on(w_risk[:, None] * x), from_time_on(w_risk[:, None, None] * xx)
+    d0, d1, d2 = at_time(w_dead), at_time(w_dead[:, None] * x), at_time(w_dead[:, None, None] * xx)
+    deaths = np.bincount(group, weights=dead, minlength=len(uniq))
+    # One term per death; Efron: the k-th (k = 0..d-1) of d tied deaths removes k/d of their risk.
+    rows = np.flatnonzero(event)
+    k = group[rows]
+    frac = (np.arange(len(rows)) - np.searchsorted(k, k)) / deaths[k] if ties == "efron" else np.zeros(len(rows))
+    denom = s0[k] - frac * d0[k]
+    mean = (s1[k] - frac[:, None] * d1[k]) / denom[:, None]
+    var = (s2[k] - frac[:, None, None] * d2[k]) / denom[:, None, None] - mean[:, :, None] * mean[:, None, :]
+    gk = g[rows]
+    score = np.r_[np.zeros(p), gk @ (x[rows] - mean)]
+    info = np.block([[var.sum(axis=0), np.tensordot(gk, var, 1)],
+                     [np.tensordot(gk, var, 1), np.tensordot(gk ** 2, var, 1)]])
+
+    def chisq(idx):
+        try:
+            return float(score[idx] @ np.linalg.solve(info[np.ix_(idx, idx)], score[idx]))
+        except np.linalg.LinAlgError:
+            return np.nan
+
+    statistic = [chisq(np.r_[np.arange(p), p + j]) for j in range(p)] + [chisq(np.arange(2 * p))]
+    df = np.r_[np.ones(p), p]
+    return pd.DataFrame({"test_statistic": statistic, "df": df, "p_value": stats.chi2.sf(statistic, df)},
+                        index=pd.Index([*names, "GLOBAL"], dtype=object))
 
 
 def cox_regression(data: pd.DataFrame, duration: str, event: str, covariates: list[str],
@@ -212,12 +338,12 @@ def cox_regression(data: pd.DataFrame, duration: str, event: str, covariates: li
     Wald) and p_value (Wald), and info: method, n_used, n_dropped, n_events, events_per_variable
     (events / covariates), converged, ph_test, ph_violated (covariates with PH p < 0.05), warnings,
     problem. A covariate without variation or with a diverging estimate (|coef| > 10 or SE > 1e3,
-    e.g. no events in a level: infinite HR) gets a NaN row and a ``problem`` message. ``ph_test``:
-    lifelines ``proportional_hazard_test(time_transform="rank")``, the scaled-Schoenfeld-residual
-    score test per covariate (Grambsch & Therneau 1994) in the approximation R survival used before
-    version 3.0 (late 2019), so it may differ slightly from today's ``cox.zph``."""
+    e.g. no events in a level: infinite HR) gets a NaN row and a ``problem`` message. ``ph_test``
+    (index = covariates; test_statistic, p_value) and ``ph_global`` (dict of test_statistic, df,
+    p_value; NaN without a fit): :func:`ph_score_test` of the fitted model with transform "km" and
+    Efron ties, equal to R survival >= 3.0 ``cox.zph(coxph(...))`` (its default transform);
+    ``ph_method`` names it (:data:`PH_TEST_METHOD`)."""
     from lifelines import CoxPHFitter
-    from lifelines.statistics import proportional_hazard_test
 
     frame, n_dropped, table, used, problems = _prepare(data, [duration, event], covariates, COX_COLUMNS)
     if not frame[event].isin([0, 1]).all() or (frame[duration] < 0).any():
@@ -226,7 +352,7 @@ def cox_regression(data: pd.DataFrame, duration: str, event: str, covariates: li
     info = {"method": "Cox (Efron ties)", "n_used": len(frame), "n_dropped": n_dropped, "n_events": n_events,
             "events_per_variable": n_events / len(covariates) if covariates else np.nan, "converged": False,
             "ph_test": pd.DataFrame(columns=["test_statistic", "p_value"]), "ph_method": PH_TEST_METHOD,
-            "ph_violated": [],
+            "ph_global": {"test_statistic": np.nan, "df": np.nan, "p_value": np.nan}, "ph_violated": [],
             "warnings": [], "problem": None}
     if n_events == 0 or not used:
         info["problem"] = "; ".join(problems + (["no events"] if n_events == 0 else []))
@@ -234,16 +360,18 @@ def cox_regression(data: pd.DataFrame, duration: str, event: str, covariates: li
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            fitter = CoxPHFitter(alpha=alpha).fit(frame[[duration, event, *used]], duration, event)
+            fitter = CoxPHFitter(alpha=alpha).fit(frame[[duration, event, *used]], duration, event,
+                                                  fit_options={"precision": COX_PRECISION})
             s, ci = fitter.summary, fitter.confidence_intervals_.to_numpy()
             fitted = _ratio_table(s["coef"], s["se(coef)"], ci[:, 0], ci[:, 1], s["p"], used, "hazard_ratio")
-            ph = proportional_hazard_test(fitter, frame[[duration, event, *used]], time_transform="rank").summary
-            ph.index = [i[-1] if isinstance(i, tuple) else i for i in ph.index]
-            info["ph_test"] = ph[["test_statistic", "p"]].rename(columns={"p": "p_value"}).reindex(used)
             info["converged"] = True
         except Exception as error:  # lifelines ConvergenceError, singular matrix
             fitted = None
             problems.append(f"Cox fit failed: {error}")
+        if fitted is not None:
+            ph = ph_score_test(frame[used], frame[duration], frame[event], fitter.params_[used], "km", "efron")
+            info["ph_test"] = ph.loc[used, ["test_statistic", "p_value"]]
+            info["ph_global"] = {k: float(v) for k, v in ph.loc["GLOBAL"].items()}
     info["warnings"] = _messages(caught)
     if fitted is not None:
         bad = fitted.index[(fitted["coef"].abs() > MAX_ABS_COEF) | ~(fitted["se"] <= MAX_SE)]
