@@ -9,11 +9,18 @@ built from one; the statistics come from :mod:`mpmlib.stats`. Rules:
 * ORR = CR + PR (confirmed BOR, RECIST 1.1 §4.4 for a single-arm trial with response as the
   primary endpoint; FDA 2018 endpoint guidance); DCR = CR + PR + SD (SD at least
   ``sd_min_days`` after the reference date) + NON-CR/NON-PD. Clopper-Pearson exact CIs.
-* Times are stored in days and shown in months of 30.4375 days (365.25 / 12).
+* Times are stored in days and shown in months of :data:`DAYS_PER_MONTH` = 30.4375 days
+  (365.25 / 12) on every table and time axis, counted from the time origin of the run (first
+  dose or randomisation, ``Run.time_origin``); confidence levels are printed from ``alpha``
+  (:func:`ci_level`), never as a fixed "95%".
+* Listings name subjects by USUBJID, or by the masked number of ``report.mask_subject_ids``:
+  they take ``ids``, a function USUBJID Series -> shown Series (``Run.subject_ids``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from decimal import Decimal
 from fractions import Fraction
 
 import numpy as np
@@ -21,13 +28,34 @@ import pandas as pd
 
 from . import stats
 from .errors import DataError
-from .tables import fmt_estimate, n_pct, round_half_up
+from .tables import fmt_estimate, md_text, n_pct, round_half_up
 
 DAYS_PER_MONTH = 30.4375
 BOR_ROWS = [("CR", "Complete response (CR)"), ("PR", "Partial response (PR)"), ("SD", "Stable disease (SD)"),
             ("NON-CR/NON-PD", "Non-CR/non-PD"), ("PD", "Progressive disease (PD)"),
             ("NE", "Not evaluable (NE)"), ("MISSING", "No post-baseline assessment")]
 ORR_CODES, DCR_CODES = ("CR", "PR"), ("CR", "PR", "SD", "NON-CR/NON-PD")
+#: What a listing shows as the subject: USUBJID Series -> shown Series (``Run.subject_ids``).
+SubjectIds = Callable[[pd.Series], pd.Series]
+
+
+def ci_level(alpha: float) -> str:
+    """The two-sided confidence level of ``alpha`` as printed on the page: 100 (1 - alpha) %
+    to at most two decimals, trailing zeros dropped (0.05 -> "95%", 0.1 -> "90%", 0.025 ->
+    "97.5%"). Exact in decimal, so 0.1 never prints as 89.99...%."""
+    level = ((Decimal(1) - Decimal(str(alpha))) * 100).quantize(Decimal("0.01")).normalize()
+    return f"{level:f}%"
+
+
+def time_label(origin: str, unit: str = "Months") -> str:
+    """Time-axis label naming unit and origin: ``time_label("randomisation")`` ->
+    "Months since randomisation" (``origin`` from ``Run.time_origin``)."""
+    return f"{unit} since {origin}"
+
+
+def _shown_ids(usubjid: pd.Series, ids: SubjectIds | None) -> pd.Series:
+    values = pd.Series(usubjid).reset_index(drop=True)
+    return values.astype(str) if ids is None else pd.Series(ids(values)).reset_index(drop=True)
 
 
 def population(adsl: pd.DataFrame, flag: str) -> pd.DataFrame:
@@ -86,9 +114,9 @@ def response_table(adrs: pd.DataFrame, subjects: pd.DataFrame, alpha: float = 0.
         lines.append({"": label, f"Confirmed (N={n})": n_pct(int(conf.eq(code).sum()), n),
                       f"Confirmation not required (N={n})": n_pct(int(unconf.eq(code).sum()), n)})
     rates = response_rates(adrs, subjects, alpha, null_rate)
-    level = round_half_up(100 * (1 - alpha), 0)
+    level = ci_level(alpha)
     for short, i in (("ORR", 0), ("DCR", 1)):
-        lines.append({"": f"{short}, n (%) [{level}% CI]",
+        lines.append({"": f"{short}, n (%) [{level} CI]",
                       f"Confirmed (N={n})": rate_text(rates.iloc[i]),
                       f"Confirmation not required (N={n})": rate_text(rates.iloc[i + 2])})
     if null_rate is not None:
@@ -113,11 +141,12 @@ def p_text(p: float) -> str:
     return "<0.001" if p < 0.001 else round_half_up(p, 3)
 
 
-def not_evaluable_listing(adrs: pd.DataFrame, subjects: pd.DataFrame) -> pd.DataFrame:
+def not_evaluable_listing(adrs: pd.DataFrame, subjects: pd.DataFrame, ids: SubjectIds | None = None) -> pd.DataFrame:
     """Subjects counted as not evaluable (confirmed BOR NE or no post-baseline assessment), with
-    why: the reason shown to reviewers. Identified by a running number, not USUBJID."""
+    why, for the data manager: one row per subject in USUBJID order, indexed by ``ids(USUBJID)``
+    (USUBJID itself when ``ids`` is None; ``Run.subject_ids`` masks it when asked)."""
     best = best_response_by_subject(adrs, subjects, "CBOR")
-    ne = best[best.isin(["NE", "MISSING"])]
+    ne = best[best.isin(["NE", "MISSING"])].sort_index(kind="stable")
     ovr = adrs[adrs["PARAMCD"].eq("OVR")]
     n_assess = ovr[ovr["ANL01FL"].eq("Y")].groupby("USUBJID").size()
     n_excl = ovr[ovr["ANL01FL"].ne("Y")].groupby("USUBJID").size()
@@ -130,7 +159,7 @@ def not_evaluable_listing(adrs: pd.DataFrame, subjects: pd.DataFrame) -> pd.Data
                              np.where(out["Died"].eq("Y"), "died before the first assessment",
                                       "no post-baseline tumour assessment"),
                              "only NE or too-early (< SD window) assessments")
-    return out.reset_index(drop=True).rename_axis("Subject #").set_axis(range(1, len(out) + 1))
+    return out.set_axis(pd.Index(_shown_ids(ne.index.to_series(), ids), name="Subject"))
 
 
 # ---- time to event ---------------------------------------------------------------------------
@@ -162,7 +191,7 @@ def tte_summary(data: pd.DataFrame, conf_type: str = "log-log", alpha: float = 0
 
 def tte_display(summaries: dict[str, pd.DataFrame], alpha: float = 0.05, conf_type: str = "log-log") -> pd.DataFrame:
     """Side-by-side display of :func:`tte_summary` results (one column per endpoint)."""
-    level = round_half_up(100 * (1 - alpha), 0)
+    level = ci_level(alpha)
     cols = {}
     for name, summary in summaries.items():
         cells = {}
@@ -170,7 +199,7 @@ def tte_display(summaries: dict[str, pd.DataFrame], alpha: float = 0.05, conf_ty
             if r["statistic"] in ("Subjects", "Events", "Censored"):
                 cells[r["statistic"]] = str(int(r["value"]))
             else:
-                cells[f"{r['statistic']} [{level}% CI]"] = (
+                cells[f"{r['statistic']} [{level} CI]"] = (
                     f"{fmt_estimate(r['value'])} [{fmt_estimate(r['ci_low'])}, {fmt_estimate(r['ci_high'])}]")
         cols[name] = cells
     table = pd.DataFrame(cols)
@@ -213,31 +242,89 @@ def median_followup(os_data: pd.DataFrame, conf_type: str = "log-log", alpha: fl
     return tuple(v / DAYS_PER_MONTH for v in med)
 
 
+def followup_text(os_data: pd.DataFrame, conf_type: str = "log-log", alpha: float = 0.05) -> str:
+    """The median follow-up line of the page (Markdown), its CI level from ``alpha``."""
+    median, low, high = median_followup(os_data, conf_type, alpha)
+    return (f"**Median follow-up (reverse Kaplan–Meier):** {fmt_estimate(median)} months "
+            f"({ci_level(alpha)} CI {fmt_estimate(low)} to {fmt_estimate(high)})")
+
+
 def responder_durations(dor: pd.DataFrame, ttr: pd.DataFrame) -> pd.DataFrame:
-    """Descriptive DoR / TTR in responders (months): n, events, median (range)."""
-    rows = {}
+    """Responders, events and censorings of duration of response (DoR), and the observed median
+    (min, max) of time to response (TTR), months.
+
+    TTR is observed for every responder (it ends at the response), so its median and range
+    describe it. DoR is censored for responders still in response, where the median of the
+    observed times is biased low (censored times are shorter than the true ones): its median is
+    the Kaplan–Meier one only (:func:`km_section`), and each responder's time with its
+    censoring is in :func:`responder_listing`."""
+    out = {}
     for name, data in (("Time to response", ttr), ("Duration of response", dor)):
-        if data.empty:
-            rows[name] = {"Responders": "0", "Events (progression or death)": "-", "Observed median (min, max), months": "-"}
-            continue
+        events = int(data["EVENT"].sum()) if len(data) else 0
         months = data["AVAL"] / DAYS_PER_MONTH
-        events = "-" if name == "Time to response" else str(int(data["EVENT"].sum()))
-        censored = data["EVENT"].eq(0)
-        mx = round_half_up(months.max(), 1) + ("+" if name != "Time to response" and censored.loc[months.idxmax()] else "")
-        rows[name] = {"Responders": str(len(data)), "Events (progression or death)": events,
-                      "Observed median (min, max), months": f"{round_half_up(months.median(), 1)} "
-                                                   f"({round_half_up(months.min(), 1)}, {mx})"}
-    return pd.DataFrame(rows)
+        median = (f"{round_half_up(months.median(), 1)} ({round_half_up(months.min(), 1)}, "
+                  f"{round_half_up(months.max(), 1)})" if name == "Time to response" and len(data) else "-")
+        out[name] = {"Responders": str(len(data)),
+                     "Events (progression or death)": "-" if name == "Time to response" or data.empty else str(events),
+                     "Censored": "-" if name == "Time to response" or data.empty else str(len(data) - events),
+                     "Observed median (min, max), months": median}
+    return pd.DataFrame(out)
+
+
+def responder_listing(dor: pd.DataFrame, ttr: pd.DataFrame, ids: SubjectIds | None = None) -> pd.DataFrame:
+    """One row per responder (USUBJID order, indexed by ``ids(USUBJID)``): time to response and
+    duration of response in months (one decimal; "+" = censored, as in the KM plot), and what
+    ended the duration: the event (ADTTE ``EVNTDESC``) or the censoring reason (``CNSDTDSC``)."""
+    if dor.empty:
+        return pd.DataFrame(columns=["Time to response (months)", "Duration of response (months)",
+                                     "Censored", "Event or censoring reason"]).rename_axis("Subject")
+    rows = dor.sort_values("USUBJID", kind="stable")
+    censored = rows["EVENT"].eq(0).to_numpy()
+    ttr_days = rows["USUBJID"].map(ttr.set_index("USUBJID")["AVAL"] if len(ttr) else pd.Series(dtype=float))
+    months = [round_half_up(v / DAYS_PER_MONTH, 1) + ("+" if c else "") for v, c in zip(rows["AVAL"], censored)]
+    return pd.DataFrame({
+        "Time to response (months)": [fmt_estimate(v / DAYS_PER_MONTH, missing="-") for v in ttr_days],
+        "Duration of response (months)": months,
+        "Censored": np.where(censored, "Y", "N"),
+        "Event or censoring reason": np.where(censored, rows["CNSDTDSC"].astype(str), rows["EVNTDESC"].astype(str)),
+    }, index=pd.Index(_shown_ids(rows["USUBJID"], ids), name="Subject"))
+
+
+def km_section(adtte: pd.DataFrame, subjects: pd.DataFrame, paramcd: str, eff: dict, *,
+               ylabel: str, xlabel: str) -> dict | None:
+    """One Kaplan–Meier section of the page for ``paramcd``: the figure (numbers at risk, median
+    guides, CI band labelled with the level of ``eff["alpha"]`` and ``km_conf_type``), the
+    summary (:func:`tte_display`) and the events and censoring table; by ``TRT01A`` when the
+    subjects have more than one arm. ``xlabel`` names unit and origin (:func:`time_label`).
+    Returns ``{"figure", "summary", "censoring", "data"}``, or None when there is no record."""
+    from . import plots_efficacy
+
+    data = tte_data(adtte, subjects, paramcd)
+    if "TRT01A" in subjects.columns:
+        data = data.merge(subjects[["USUBJID", "TRT01A"]], on="USUBJID")
+    if data.empty:
+        return None
+    by = "TRT01A" if "TRT01A" in data.columns and data["TRT01A"].nunique() > 1 else None
+    alpha, conf_type = eff["alpha"], eff["km_conf_type"]
+    km = km_analysis(data, by, conf_type, alpha, eff["landmark_months"])
+    figure = plots_efficacy.km_plot(km["curves"], km["at_risk"], xlabel=xlabel, ylabel=ylabel,
+                                    median_lines=km["medians"], time_divisor=DAYS_PER_MONTH,
+                                    ci_label=f"{ci_level(alpha)} CI ({conf_type})")
+    return {"figure": figure, "summary": tte_display(km["summaries"], alpha, conf_type),
+            "censoring": censoring_table(data), "data": data}
 
 
 def swimmer_data(adsl: pd.DataFrame, adrs: pd.DataFrame, subjects: pd.DataFrame,
                  reference: str = "TTEREFDT") -> tuple[pd.DataFrame, pd.DataFrame]:
     """Inputs of :func:`plots_efficacy.swimmer_plot`: one bar per subject (DURATION = days on
-    treatment, TRTDURD; colour = confirmed BOR; ONGOING = treatment ongoing at the cut-off) and
-    the events on it (first confirmed response, first PD, death; days from the reference date,
-    day 1 = reference date)."""
+    treatment, TRTDURD, starting START = TRTSDT - reference days after the origin, 0 when the
+    origin is the first dose; colour = confirmed BOR; ONGOING = treatment ongoing at the
+    cut-off) and the events on it (first confirmed response, first PD, death; days from the
+    reference date, day 1 = reference date)."""
     sub = adsl[adsl["USUBJID"].isin(subjects["USUBJID"])].set_index("USUBJID")
+    start = (pd.to_datetime(sub["TRTSDT"]) - pd.to_datetime(sub[reference])).dt.days if "TRTSDT" in sub else 0
     bars = pd.DataFrame({"USUBJID": sub.index, "DURATION": sub["TRTDURD"].fillna(0).to_numpy(),
+                         "START": pd.Series(start, index=sub.index).fillna(0).to_numpy(float),
                          "BOR": best_response_by_subject(adrs, sub.reset_index(), "CBOR").to_numpy(),
                          "ONGOING": (sub["EOTSTT"].eq("ONGOING") if "EOTSTT" in sub else
                                      pd.Series(False, index=sub.index)).to_numpy()})
@@ -271,6 +358,64 @@ SETTING_TEXT = {
 }
 
 
+def header_text(params: dict, analysis_set: pd.DataFrame, treated: pd.DataFrame, origin: str) -> str:
+    """The page's opening block (Markdown): study, data cut-off, the response criteria and the
+    assessor actually used (``efficacy.evaluator``), the response population and the time
+    origin. Text from the parameter file is escaped (:func:`mpmlib.tables.md_text`)."""
+    eff = params["efficacy"]
+    reference = eff["reference_date"] or params["adsl"]["reference_date"]
+    cutoff = params["data_cutoff"] or "not set (latest date in the data is used)"
+    return (f"**Study:** {md_text(params['study']['title'])}  \n"
+            f"**Data cut-off:** {md_text(cutoff)}  \n"
+            f"**Response criteria:** RECIST 1.1; time-point responses of the assessor "
+            f"{md_text(str(eff['evaluator']).title())} (RS RSEVAL)  \n"
+            f"**Response population ({md_text(eff['population'])}):** N = {len(analysis_set)} of "
+            f"{len(treated)} treated subjects  \n"
+            f"**Time origin (day 1):** {md_text(origin)} (ADSL {md_text(reference)}); every time in months of "
+            f"{DAYS_PER_MONTH} days")
+
+
+def method_notes(eff: dict, origin: str) -> dict[str, str]:
+    """The sentences of the page that depend on the settings (Markdown), so that the page says
+    what was run: ``"response"`` (confirmation interval ``confirmation_days``, SD window
+    ``sd_min_days``, the CI level of ``alpha``, the null rate), ``"pfs"`` (the censoring rules
+    switched on) and ``"dor"`` (``dor_response``, the new-therapy rule). ``origin`` as
+    ``Run.time_origin``."""
+    level = ci_level(eff["alpha"])
+    null = eff.get("orr_null_rate")
+    test = (f", and confirmed ORR is tested one-sided (exact binomial) against the null rate of "
+            f"{round_half_up(100 * null, 1)}%" if null is not None else "")
+    response = (
+        "Best overall response per subject, with confirmation (the primary analysis: a CR or PR must be "
+        f"confirmed by an assessment at least {eff['confirmation_days']} days later) and without confirmation "
+        f"(sensitivity analysis). Stable disease counts only when it was seen at least {eff['sd_min_days']} "
+        f"days after {origin}. Percentages are of **all** subjects of the response population; subjects "
+        "without a post-baseline assessment count as non-responders. ORR and DCR carry exact "
+        f"(Clopper–Pearson) {level} confidence intervals{test}.")
+    rules = ["no adequate assessment → day 1"]
+    if eff.get("new_therapy_censoring"):
+        cats = ", ".join(md_text(c) for c in eff.get("new_therapy_cmcat") or [])
+        rules.append(f"new anticancer therapy (CM category {cats}) before progression → last adequate "
+                     "assessment before it")
+    if eff.get("missed_assessments") is not None:
+        rules.append(f"progression or death after {eff['missed_assessments']} or more missed assessments → "
+                     "last adequate assessment")
+    rules.append("otherwise the last adequate assessment")
+    pfs = ("Event: first progression or death from any cause. Censoring follows the FDA guidance on cancer "
+           f"trial endpoints (2018) as set in the parameters: {'; '.join(rules)}.")
+    if not eff.get("new_therapy_censoring"):
+        pfs += " New anticancer therapy is not a censoring reason (`new_therapy_censoring` off)."
+    if eff.get("missed_assessments") is None:
+        pfs += " Events after missed assessments are not censored (`missed_assessments` not set)."
+    kind = {"CRSP": "confirmed", "RSP": "unconfirmed (confirmation not required)"}.get(eff.get("dor_response"), "")
+    dor = (f"In subjects with a {kind} response (`dor_response`: {md_text(eff.get('dor_response'))}). Duration "
+           "of response runs from the first assessment showing the response to progression or death, censored "
+           f"as PFS; time to response runs from day 1 ({origin}) to that first assessment. Responses after the "
+           "data cut-off" + (" or after the start of new anticancer therapy" if eff.get("new_therapy_censoring")
+                             else "") + " do not count.")
+    return {"response": response, "pfs": pfs, "dor": dor}
+
+
 def settings_table(eff: dict) -> pd.DataFrame:
     """The efficacy parameters of the run with what each controls (for the methods section;
     parameter and rule as row labels, so the text reads left-aligned, the value in the column)."""
@@ -292,36 +437,38 @@ def waterfall_data(adtr: pd.DataFrame, adrs: pd.DataFrame, subjects: pd.DataFram
 
 
 def spider_data(adtr: pd.DataFrame, adrs: pd.DataFrame, subjects: pd.DataFrame) -> pd.DataFrame:
-    """% change from baseline over time (weeks since the reference date; baseline at week 0)
-    for complete post-baseline assessments of the population, with confirmed BOR."""
+    """% change from baseline over time (MONTH: months of :data:`DAYS_PER_MONTH` since the
+    reference date, ADTR ``REFDT``; baseline at month 0) for complete post-baseline assessments
+    of the population, with confirmed BOR."""
     if adtr.empty:
-        return pd.DataFrame(columns=["USUBJID", "WEEK", "PCHG", "BOR"])
+        return pd.DataFrame(columns=["USUBJID", "MONTH", "PCHG", "BOR"])
     rows = adtr[adtr["USUBJID"].isin(subjects["USUBJID"]) & adtr["PCHG"].notna()
                 & (adtr["ABLFL"].eq("Y") | adtr["ANL01FL"].eq("Y"))].copy()
-    rows["WEEK"] = np.where(rows["ABLFL"].eq("Y"), 0.0, (rows["ADT"] - rows["REFDT"]).dt.days / 7)
+    rows["MONTH"] = np.where(rows["ABLFL"].eq("Y"), 0.0, (rows["ADT"] - rows["REFDT"]).dt.days / DAYS_PER_MONTH)
     followed = rows.loc[rows["ABLFL"].ne("Y"), "USUBJID"].unique()
     rows = rows[rows["USUBJID"].isin(followed)]            # a baseline point alone is no line
     bor = best_response_by_subject(adrs, subjects, "CBOR")
     rows["BOR"] = rows["USUBJID"].map(bor)
-    return rows[["USUBJID", "WEEK", "PCHG", "BOR"]].sort_values(["USUBJID", "WEEK"]).reset_index(drop=True)
+    return rows[["USUBJID", "MONTH", "PCHG", "BOR"]].sort_values(["USUBJID", "MONTH"]).reset_index(drop=True)
 
 
-def discordance_listing(discordant: pd.DataFrame, adtr: pd.DataFrame, limit: int = 50) -> pd.DataFrame:
-    """Disagreements between re-derived and investigator responses for the data manager: running
-    subject number and study day instead of USUBJID and dates (reports carry no identifiers),
-    both responses and the measurements behind the re-derived one; at most ``limit`` rows."""
+def discordance_listing(discordant: pd.DataFrame, adtr: pd.DataFrame, limit: int = 50,
+                        ids: SubjectIds | None = None) -> pd.DataFrame:
+    """Disagreements between re-derived and assessor responses for the data manager: the subject
+    (``ids(USUBJID)``; USUBJID when None) and study day of the assessment (day 1 = the origin,
+    no day 0), both responses and the measurements behind the re-derived one; at most
+    ``limit`` rows, in USUBJID and date order."""
     out = discordant.sort_values(["USUBJID", "ADT"], kind="stable").head(limit).copy()
     ref = out["USUBJID"].map(adtr.groupby("USUBJID")["REFDT"].first())
     days = (out["ADT"] - ref).dt.days
-    subject_no = {s: i for i, s in enumerate(dict.fromkeys(out["USUBJID"]), 1)}
-    table = pd.DataFrame({"Subject #": out["USUBJID"].map(subject_no), "Study day": days + (days >= 0),
+    table = pd.DataFrame({"Subject": _shown_ids(out["USUBJID"], ids).to_numpy(), "Study day": days + (days >= 0),
                           "Re-derived": out["derived"], "Investigator": out["investigator"],
                           "Target": out.get("TRGRESP"), "Non-target": out.get("NTRGRESP"),
                           "New lesion": out.get("NEWLES"), "Sum (mm)": out["SDIAM"],
                           "% from baseline": out["PCHG"].round(1), "% from nadir": out["PCHGNAD"].round(1)})
     for col in ("Sum (mm)", "% from baseline", "% from nadir"):       # blank, not "NaN", for reviewers
         table[col] = table[col].astype(object).where(table[col].notna(), "")
-    return table.set_index(["Subject #", "Study day"])
+    return table.set_index(["Subject", "Study day"])
 
 
 def limit_subjects(data: pd.DataFrame, order: pd.Series, limit: int) -> tuple[pd.DataFrame, str]:

@@ -3,11 +3,15 @@
 Analysis results in, a matplotlib Figure out: nothing statistical is computed here, only layout,
 sorting and colours. Every function returns the Figure (it never calls ``plt.show``), is
 deterministic, and returns a figure saying "No data to plot" when its input is empty. Subject
-identifiers are never printed on a figure (reports must carry no direct identifiers).
+identifiers are printed only when the caller passes ``labels`` (USUBJID -> text, e.g. from
+``Run.subject_ids``, which masks them when ``report.mask_subject_ids`` is set), so a data manager
+can find a bar's subject.
 
-Conventions: times are in days in the inputs and shown in months (days / 30.4375) or weeks;
-percentage change is relative to the baseline sum of diameters of target lesions (RECIST 1.1,
-section 4.4.1: PR is a decrease of at least 30 %, PD an increase of at least 20 %).
+Conventions: times are in days in the inputs and shown in months (days / ``DAYS_PER_MONTH`` =
+30.4375, the one constant of :mod:`mpmlib.efficacy`) on every time axis, whose label names the
+origin (e.g. "Months since first dose", :func:`mpmlib.efficacy.time_label`); percentage change
+is relative to the baseline sum of diameters of target lesions (RECIST 1.1, section 4.4.1: PR is
+a decrease of at least 30 %, PD an increase of at least 20 %).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.transforms import blended_transform_factory
 
+from mpmlib.efficacy import DAYS_PER_MONTH
 from mpmlib.errors import DataError
 
 #: RECIST 1.1 best overall response categories, best first; legends follow this order.
@@ -90,7 +95,8 @@ def _threshold_lines(ax):
 
 def km_plot(curves: dict[str, pd.DataFrame], at_risk: pd.DataFrame | None = None, *,
             xlabel="Months since first dose", ylabel="Probability", title=None,
-            time_divisor=30.4375, show_ci=True, show_censor=True, median_lines=None):
+            time_divisor=DAYS_PER_MONTH, show_ci=True, show_censor=True, median_lines=None,
+            ci_label=None):
     """Kaplan-Meier curves with an optional "Number at risk" table under the x axis.
 
     ``curves``: label -> Kaplan-Meier table, one row per distinct time, columns ``time`` (days),
@@ -102,6 +108,7 @@ def km_plot(curves: dict[str, pd.DataFrame], at_risk: pd.DataFrame | None = None
     one row per curve in the curve's colour. ``median_lines``: label -> median (days); dotted
     guides are drawn at probability 0.5 (missing/NaN medians, i.e. not reached, are skipped).
     Times are shown as days / ``time_divisor`` (default: months, 365.25 / 12 days).
+    ``ci_label`` (e.g. "90% CI (log-log)", from the run's alpha): a legend entry for the bands.
     """
     curves = {k: v for k, v in (curves or {}).items() if v is not None and len(v)}
     if not curves:
@@ -145,6 +152,8 @@ def km_plot(curves: dict[str, pd.DataFrame], at_risk: pd.DataFrame | None = None
     if show_censor and any((km["n_censor"] > 0).any() for km in curves.values()):
         handles.append(Line2D([], [], ls="none", marker="+", ms=9, mew=1.5, color="#333333",
                               label="Censored"))
+    if show_ci and ci_label:
+        handles.append(Patch(facecolor="#333333", alpha=0.15, label=ci_label))
     ax.legend(handles=handles, loc="upper right", fontsize=9)
     if title:
         ax.set_title(title)
@@ -175,20 +184,27 @@ def km_plot(curves: dict[str, pd.DataFrame], at_risk: pd.DataFrame | None = None
     return fig
 
 
-def waterfall_plot(best: pd.DataFrame, *, pchg="PCHG", bor="BOR", title=None):
+def waterfall_plot(best: pd.DataFrame, *, pchg="PCHG", bor="BOR", title=None, labels=None,
+                   max_labels=100):
     """Waterfall of the best percentage change in the sum of diameters of target lesions.
 
     ``best``: one row per subject, columns ``pchg`` (best % change from baseline) and ``bor``
     (RECIST 1.1 best overall response, coded as in ``BOR_ORDER``; missing -> "MISSING"). Bars are
     sorted descending (largest growth at left; ties keep input order), coloured by BOR; bars are
     clipped at +100 % and marked with a triangle and the actual value. Subjects with missing
-    ``pchg`` are not drawn; their number is given in a footnote. No subject ids are shown.
+    ``pchg`` are not drawn; their number is given in a footnote. ``labels`` (USUBJID -> text;
+    needs a ``USUBJID`` column): each bar's subject under it, rotated, when at most
+    ``max_labels`` bars are drawn (more would not be legible; the footnote says so); None shows
+    no ids.
     """
     if best is None or best.empty:
         return _no_data(title)
     _require(best, [pchg, bor], "waterfall_plot")
     data = pd.DataFrame({"pchg": pd.to_numeric(best[pchg]),
                          "bor": _bor(best[bor], "waterfall_plot", best.get("USUBJID"))})
+    if labels is not None:
+        _require(best, ["USUBJID"], "waterfall_plot")
+        data["label"] = best["USUBJID"].map(labels).fillna("").astype(str)
     n_hidden = int(data["pchg"].isna().sum())
     footnote = None
     if n_hidden:
@@ -198,8 +214,12 @@ def waterfall_plot(best: pd.DataFrame, *, pchg="PCHG", bor="BOR", title=None):
     if data.empty:
         return _no_data(title, footnote=footnote)
     n = len(data)
+    if labels is not None and n > max_labels:
+        labels = None
+        footnote = "; ".join([*([footnote] if footnote else []),
+                              f"subject labels left out (more than {max_labels} bars)"])
     x = np.arange(n)
-    fig, ax = plt.subplots(figsize=(8, 5))
+    fig, ax = plt.subplots(figsize=(8, 6 if labels is not None else 5))
     ax.bar(x, data["pchg"].clip(upper=100), width=0.8,
            color=[BOR_COLOURS[b] for b in data["bor"]], zorder=2)
     clipped = data["pchg"] > 100
@@ -210,7 +230,10 @@ def waterfall_plot(best: pd.DataFrame, *, pchg="PCHG", bor="BOR", title=None):
     top = 150 if clipped.any() else max(40.0, data["pchg"].max() + 10)
     ax.set_ylim(min(-105.0, data["pchg"].min() - 5), top)
     ax.set_xlim(-0.6, n - 0.4)
-    ax.set_xticks([])
+    if labels is None:
+        ax.set_xticks([])
+    else:
+        ax.set_xticks(x, data["label"].tolist(), rotation=90, fontsize=max(4, min(8, 400 / n)))
     ax.grid(False, axis="x")
     ax.set_xlabel(f"Subjects (n = {n})")
     ax.set_ylabel("Best change from baseline in sum of diameters (%)")
@@ -223,11 +246,11 @@ def waterfall_plot(best: pd.DataFrame, *, pchg="PCHG", bor="BOR", title=None):
     return fig
 
 
-def spider_plot(long: pd.DataFrame, *, time="WEEK", pchg="PCHG", group="BOR", title=None,
-                xlabel="Weeks since first dose"):
+def spider_plot(long: pd.DataFrame, *, time="MONTH", pchg="PCHG", group="BOR", title=None,
+                xlabel="Months since first dose"):
     """Spider plot: % change from baseline in the sum of diameters over time, one line per subject.
 
-    ``long``: one row per subject and assessment, columns ``USUBJID``, ``time`` (weeks), ``pchg``
+    ``long``: one row per subject and assessment, columns ``USUBJID``, ``time`` (months), ``pchg``
     and ``group`` (constant within a subject, by default the BOR). Points are drawn as given
     (include baseline rows with 0 to start lines at (0, 0)); rows with missing time or change
     are skipped. Lines are coloured by ``BOR_COLOURS`` when every group is a BOR code, otherwise
@@ -267,15 +290,18 @@ def spider_plot(long: pd.DataFrame, *, time="WEEK", pchg="PCHG", group="BOR", ti
 
 
 def swimmer_plot(subjects: pd.DataFrame, events: pd.DataFrame, *, title=None,
-                 time_divisor=30.4375, xlabel="Months since first dose"):
+                 time_divisor=DAYS_PER_MONTH, xlabel="Months since first dose", labels=None):
     """Swimmer plot: one horizontal bar per subject, longest at the top.
 
     ``subjects``: ``USUBJID``, ``DURATION`` (days; bar length), ``BOR`` (bar colour, as in
     ``BOR_ORDER``), ``ONGOING`` (True: a '>' marker after the bar end = treatment ongoing).
     ``events``: ``USUBJID``, ``DAY`` (days), ``EVENT`` in ``EVENT_MARKERS`` ("Response start",
     "Progression", "Death", "End of treatment"), each drawn with its own marker. Bars are sorted
-    by DURATION descending, ties by USUBJID; no subject ids are shown. Times are shown as
-    days / ``time_divisor``. Height grows with the number of subjects, capped at 14 inches.
+    by DURATION descending, ties by USUBJID. An optional ``START`` column (days from the
+    origin to the first dose, e.g. when the origin is randomisation) shifts each bar; without
+    it bars start at 0. ``labels`` (USUBJID -> text): each bar's subject on the y axis; None
+    shows no ids. Times are shown as days / ``time_divisor``. Height grows with the number of
+    subjects, capped at 14 inches.
     """
     if subjects is None or subjects.empty:
         return _no_data(title)
@@ -301,8 +327,10 @@ def swimmer_plot(subjects: pd.DataFrame, events: pd.DataFrame, *, title=None,
                         subjects=events.loc[orphan, "USUBJID"])
     n = len(subj)
     fig, ax = plt.subplots(figsize=(8, min(14, 2 + 0.22 * n)), layout="constrained")
-    ends = subj["DURATION"].to_numpy(float) / time_divisor
-    ax.barh(row.to_numpy(), ends, height=0.6, color=[BOR_COLOURS[b] for b in subj["BOR"]], zorder=2)
+    starts = (subj["START"].fillna(0).to_numpy(float) if "START" in subj else np.zeros(n)) / time_divisor
+    ends = starts + subj["DURATION"].to_numpy(float) / time_divisor
+    ax.barh(row.to_numpy(), ends - starts, left=starts, height=0.6,
+            color=[BOR_COLOURS[b] for b in subj["BOR"]], zorder=2)
     x_max = np.nanmax([*ends, events["DAY"].max() / time_divisor if len(events) else 0]) or 1.0
     handles = [Patch(facecolor=BOR_COLOURS[c], label=c) for c in BOR_ORDER if c in set(subj["BOR"])]
     ongoing = subj["ONGOING"].eq(True).to_numpy()
@@ -320,7 +348,11 @@ def swimmer_plot(subjects: pd.DataFrame, events: pd.DataFrame, *, title=None,
         ax.plot(ev["DAY"] / time_divisor, row[ev["USUBJID"]].to_numpy(), zorder=4, **style)
         handles.append(Line2D([], [], **style))
     ax.set_ylim(n - 0.5, -0.5)  # first (longest) bar at the top
-    ax.set_yticks([])
+    if labels is None:
+        ax.set_yticks([])
+    else:
+        ax.set_yticks(row.to_numpy(), pd.Series(row.index).map(labels).fillna("").astype(str).tolist(),
+                      fontsize=max(4, min(8, 500 / max(n, 1))))
     ax.grid(False, axis="y")
     ax.set_xlim(0, x_max * 1.06)
     ax.set_xlabel(xlabel)

@@ -110,12 +110,56 @@ def test_numbers_at_risk_and_censoring_table():
     assert table.loc[("Censored", "Alive")].iloc[0] == "2 (40.0)"
 
 
-def test_not_evaluable_listing_has_no_identifiers(demo):
+def _run(adam, mask: bool, reference: str = "TRTSDT", eff_reference=None, **eff):
+    """A notebook Run on ``adam`` with the settings the page reads (no SDTM needed)."""
+    from mpmlib.notebook import Run
+    from mpmlib.params import DEFAULTS
+
+    params = {"report": {"mask_subject_ids": mask}, "adsl": {"reference_date": reference},
+              "efficacy": {**DEFAULTS["efficacy"], "reference_date": eff_reference, **eff}}
+    return Run(params=params, sdtm={}, adam=adam)
+
+
+def _masked(usubjid, adsl) -> list[str]:
+    """Independent reference for masking (report.mask_subject_ids, mpmlib.tables.subject_ids
+    docstring): "Subject NNN", NNN = rank of the USUBJID among the sorted ADSL USUBJIDs."""
+    ranked = sorted(adsl["USUBJID"].unique())
+    return [f"Subject {ranked.index(u) + 1:03d}" for u in usubjid]
+
+
+def test_not_evaluable_listing_carries_usubjid_or_masked_ids(demo):
+    """Issue 13: a data manager can act on the listing, so it names each subject by USUBJID
+    (reference: a plain filter of CBOR in {NE, MISSING} over the population), or by its masked
+    number when report.mask_subject_ids is true (reference: rank in sorted ADSL USUBJID)."""
     params, adam = demo
-    listing = efficacy.not_evaluable_listing(adam["adrs"], efficacy.population(adam["adsl"], "EFFFL"))
-    text = listing.to_string()
-    assert not any(s in text for s in adam["adsl"]["USUBJID"])
-    assert set(listing["Confirmed BOR"]) <= {"NE", "MISSING"}
+    subjects = efficacy.population(adam["adsl"], "EFFFL")
+    cbor = adam["adrs"].query("PARAMCD == 'CBOR'").set_index("USUBJID")["AVALC"].reindex(subjects["USUBJID"])
+    expected = sorted(cbor.fillna("MISSING")[lambda v: v.isin(["NE", "MISSING"])].index)
+    assert expected, "the demo has not-evaluable subjects"
+    shown = efficacy.not_evaluable_listing(adam["adrs"], subjects, _run(adam, mask=False).subject_ids)
+    assert shown.index.name == "Subject" and shown.index.tolist() == expected
+    assert set(shown["Confirmed BOR"]) <= {"NE", "MISSING"}
+    masked = efficacy.not_evaluable_listing(adam["adrs"], subjects, _run(adam, mask=True).subject_ids)
+    assert masked.index.tolist() == _masked(expected, adam["adsl"])
+    assert not any(s in masked.to_string() for s in adam["adsl"]["USUBJID"])
+    assert efficacy.not_evaluable_listing(adam["adrs"], subjects).index.tolist() == expected  # default: USUBJID
+
+
+def test_discordance_listing_carries_usubjid_and_study_day():
+    """Disagreements are listed by USUBJID (or masked id) and study day, day 1 = REFDT, no day 0
+    (reference: the dates of the hand-built case: 2024-01-01 + 41 days = day 42)."""
+    ref = pd.Timestamp("2024-01-01")
+    adtr = pd.DataFrame({"USUBJID": ["S-2", "S-1"], "REFDT": ref})
+    discordant = pd.DataFrame({"USUBJID": ["S-2", "S-1", "S-1"], "ADT": ref + pd.to_timedelta([41, 83, 41], unit="D"),
+                               "derived": ["PD", "PR", "SD"], "investigator": ["SD", "SD", "PR"],
+                               "SDIAM": [50.0, 30.0, np.nan], "PCHG": [10.0, -35.0, np.nan],
+                               "PCHGNAD": [25.0, 0.0, np.nan]})
+    listing = efficacy.discordance_listing(discordant, adtr)
+    assert listing.index.names == ["Subject", "Study day"]
+    assert listing.index.tolist() == [("S-1", 42), ("S-1", 84), ("S-2", 42)]
+    adam = {"adsl": pd.DataFrame({"USUBJID": ["S-1", "S-2", "S-3"]})}
+    masked = efficacy.discordance_listing(discordant, adtr, ids=_run(adam, mask=True).subject_ids)
+    assert masked.index.get_level_values(0).tolist() == ["Subject 001", "Subject 001", "Subject 002"]
 
 
 def test_median_followup_reverse_km_lung():
@@ -162,13 +206,199 @@ def test_km_analysis_by_group_matches_r_lung_by_sex():
     assert km["at_risk"].loc["1", day] == int((data.loc[data["SEX"].eq("1"), "AVAL"] >= day).sum())
 
 
-def test_responder_durations_equal_plain_statistics():
-    dor = pd.DataFrame({"AVAL": [30.4375, 60.875, 91.3125], "EVENT": [1, 0, 1]})
-    ttr = pd.DataFrame({"AVAL": [43.0, 43.0, 85.0], "EVENT": [1, 1, 1]})
+def test_responder_durations_have_no_naive_median_of_censored_durations():
+    """Issue 13: the median of observed DoR times ignores censoring, so DoR gets counts only (its
+    median is the Kaplan-Meier one of km_section); TTR, observed in every responder, keeps its
+    median (min, max). Reference: numpy median/min/max of the TTR days / 30.4375 and plain
+    counts of EVENT."""
+    dor = pd.DataFrame({"USUBJID": ["A", "B", "C"], "AVAL": [30.4375, 60.875, 91.3125], "EVENT": [1, 0, 1]})
+    ttr = pd.DataFrame({"USUBJID": ["A", "B", "C"], "AVAL": [43.0, 43.0, 85.0], "EVENT": [1, 1, 1]})
     table = efficacy.responder_durations(dor, ttr)
-    assert table.loc["Observed median (min, max), months", "Duration of response"] == "2.0 (1.0, 3.0)"
+    median = "Observed median (min, max), months"
+    assert table.loc[median, "Duration of response"] == "-"
+    months = ttr["AVAL"] / 30.4375
+    assert table.loc[median, "Time to response"] == (f"{np.median(months):.1f} ({months.min():.1f}, "
+                                                      f"{months.max():.1f})") == "1.4 (1.4, 2.8)"
     assert table.loc["Events (progression or death)", "Duration of response"] == "2"
+    assert table.loc["Censored", "Duration of response"] == "1"
     assert table.loc["Responders", "Time to response"] == "3"
+    assert not any("median" in str(v).lower() for v in table["Duration of response"])
+
+
+def test_responder_listing_flags_censoring_and_names_subjects():
+    """Per-responder DoR with its censoring: "+" and the ADTTE censoring reason when CNSR = 1,
+    the event otherwise (reference: the hand-built ADTTE rows: 60.875 days = 2.0 months)."""
+    dor = pd.DataFrame({"USUBJID": ["S-2", "S-1"], "AVAL": [60.875, 91.3125], "EVENT": [0, 1],
+                        "EVNTDESC": ["", "Disease progression"], "CNSDTDSC": ["Alive without progression", ""]})
+    ttr = pd.DataFrame({"USUBJID": ["S-1", "S-2"], "AVAL": [43.0, 85.0], "EVENT": [1, 1]})
+    listing = efficacy.responder_listing(dor, ttr)
+    assert listing.index.tolist() == ["S-1", "S-2"] and listing.index.name == "Subject"
+    assert listing["Duration of response (months)"].tolist() == ["3.0", "2.0+"]
+    assert listing["Censored"].tolist() == ["N", "Y"]
+    assert listing["Event or censoring reason"].tolist() == ["Disease progression", "Alive without progression"]
+    assert listing["Time to response (months)"].tolist() == ["1.4", "2.8"]
+    adam = {"adsl": pd.DataFrame({"USUBJID": ["S-1", "S-2"]})}
+    masked = efficacy.responder_listing(dor, ttr, _run(adam, mask=True).subject_ids)
+    assert masked.index.tolist() == ["Subject 001", "Subject 002"]
+    assert efficacy.responder_listing(dor.iloc[:0], ttr.iloc[:0]).empty
+
+
+def test_ci_level_printed_from_alpha():
+    """Reference: the definition of a two-sided 100 (1 - alpha) % interval."""
+    assert [efficacy.ci_level(a) for a in (0.05, 0.1, 0.025, 0.2)] == ["95%", "90%", "97.5%", "80%"]
+
+
+def test_response_table_ci_label_and_limits_follow_alpha(demo):
+    """alpha 0.1: the rows say "[90% CI]" and the limits are statsmodels' Clopper-Pearson 90 %
+    interval (reference); no "95%" anywhere in the table."""
+    params, adam = demo
+    subjects = efficacy.population(adam["adsl"], "EFFFL")
+    table = efficacy.response_table(adam["adrs"], subjects, 0.1, 0.05)
+    assert "ORR, n (%) [90% CI]" in table.index and "95%" not in table.to_string()
+    rates = efficacy.response_rates(adam["adrs"], subjects, 0.1)
+    low, high = proportion_confint(rates.iloc[0]["responders"], rates.iloc[0]["n"], alpha=0.1, method="beta")
+    cell = table.loc["ORR, n (%) [90% CI]"].iloc[0]
+    assert cell.endswith(f"[{100 * low:.1f}, {100 * high:.1f}]"), cell
+
+
+def test_followup_text_level_from_alpha():
+    """Median follow-up line: reverse KM median of lung, 588 days (methods.md §2.2) = 19.3 months,
+    with the CI level of alpha (0.1 -> 90%), never a fixed 95%."""
+    from lifelines.datasets import load_lung
+
+    lung = load_lung()
+    data = pd.DataFrame({"AVAL": lung["time"], "EVENT": lung["status"]})
+    text = efficacy.followup_text(data, "log-log", 0.1)
+    assert text.startswith("**Median follow-up (reverse Kaplan–Meier):** 19.3 months (90% CI ")
+    assert "95%" not in text
+
+
+def _lung_adtte():
+    from lifelines.datasets import load_lung
+
+    lung = load_lung()
+    ids = [f"L-{i:03d}" for i in range(len(lung))]
+    adtte = pd.DataFrame({"USUBJID": ids, "PARAMCD": "OS", "AVAL": lung["time"], "CNSR": 1 - lung["status"],
+                          "EVNTDESC": np.where(lung["status"].eq(1), "Death", ""),
+                          "CNSDTDSC": np.where(lung["status"].eq(1), "", "Alive at last contact")})
+    return adtte, pd.DataFrame({"USUBJID": ids})
+
+
+def test_km_section_axis_names_origin_in_months_and_ci_from_alpha():
+    """Issue 13: with efficacy reference RANDDT the time axis reads "Months since randomisation"
+    (Run.time_origin -> time_label); the CI band's legend and the summary carry the level of
+    alpha (0.1 -> 90%). Reference: R survfit on lung, median 310 days = 10.2 months; curve x in
+    days / 30.4375."""
+    adtte, subjects = _lung_adtte()
+    run = _run({"adsl": subjects}, mask=False, reference="TRTSDT", eff_reference="RANDDT", alpha=0.1)
+    assert run.time_origin == "randomisation"
+    section = efficacy.km_section(adtte, subjects, "OS", run.params["efficacy"], ylabel="Overall survival",
+                                  xlabel=efficacy.time_label(run.time_origin))
+    ax = section["figure"].axes[0]
+    assert ax.get_xlabel() == "Months since randomisation"
+    assert "90% CI (log-log)" in [t.get_text() for t in ax.get_legend().get_texts()]
+    summary = section["summary"]
+    assert "Median (months) [90% CI]" in summary.index and "95%" not in summary.to_string()
+    assert summary.loc["Median (months) [90% CI]", "All subjects"].startswith("10.2 [")
+    curve = next(ln for ln in ax.lines if ln.get_label() == "All subjects")
+    assert curve.get_xdata().max() == pytest.approx(adtte["AVAL"].max() / (365.25 / 12))
+    assert section["censoring"].iloc[:, 0].map(lambda c: int(c.split(" ")[0])).sum() == len(adtte)
+    assert efficacy.km_section(adtte, subjects, "PFS", run.params["efficacy"], ylabel="", xlabel="") is None
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+def test_time_origin_words_follow_reference_date(demo):
+    """Reference: the ADSL date named by efficacy.reference_date (else adsl.reference_date):
+    TRTSDT -> first dose, RANDDT -> randomisation; the month is 365.25 / 12 days everywhere."""
+    params, adam = demo
+    assert efficacy.time_label(_run(adam, False, "TRTSDT").time_origin) == "Months since first dose"
+    assert efficacy.time_label(_run(adam, False, "RANDDT").time_origin) == "Months since randomisation"
+    assert efficacy.time_label(_run(adam, False, "TRTSDT", "RANDDT").time_origin) == "Months since randomisation"
+    from mpmlib import plots_efficacy
+
+    assert efficacy.DAYS_PER_MONTH == 365.25 / 12 == plots_efficacy.DAYS_PER_MONTH
+
+
+def test_method_notes_say_the_settings_used():
+    """The page's rule sentences come from the parameters (reference: the values set here), not
+    from fixed text ("4 weeks", "6 weeks", "95%")."""
+    from mpmlib.params import DEFAULTS
+
+    eff = {**DEFAULTS["efficacy"], "confirmation_days": 35, "sd_min_days": 56, "alpha": 0.1,
+           "missed_assessments": None, "new_therapy_censoring": False, "dor_response": "RSP"}
+    notes = efficacy.method_notes(eff, "randomisation")
+    text = " ".join(notes.values())
+    assert "at least 35 days later" in notes["response"]
+    assert "at least 56 days after randomisation" in notes["response"]
+    assert "90% confidence intervals" in notes["response"]
+    assert "null rate of 5.0%" in notes["response"]
+    assert "New anticancer therapy is not a censoring reason" in notes["pfs"]
+    assert "missed assessments are not censored" in notes["pfs"]
+    assert "unconfirmed" in notes["dor"] and "new anticancer therapy" not in notes["dor"]
+    assert not any(s in text for s in ("4 weeks", "6 weeks", "95%"))
+    default = efficacy.method_notes(DEFAULTS["efficacy"], "first dose")
+    assert "after 2 or more missed assessments" in default["pfs"] and "95% confidence" in default["response"]
+
+
+def test_header_text_escapes_parameter_text_and_names_criteria():
+    """Text from the parameter file is escaped for Markdown (reference: tables.md_text); the
+    criteria and assessor come from efficacy.evaluator, the origin from Run.time_origin."""
+    from mpmlib.params import DEFAULTS
+    from mpmlib.tables import md_text
+
+    title = "<b>Trial_*x*</b>"
+    params = {"study": {"title": title}, "data_cutoff": None, "adsl": {"reference_date": "RANDDT"},
+              "efficacy": {**DEFAULTS["efficacy"], "evaluator": "INDEPENDENT ASSESSOR"}}
+    subjects = pd.DataFrame({"USUBJID": ["A", "B"]})
+    text = efficacy.header_text(params, subjects.iloc[:1], subjects, "randomisation")
+    assert f"**Study:** {md_text(title)}" in text and "<b>" not in text
+    assert "RECIST 1.1" in text and "Independent Assessor" in text
+    assert "N = 1 of 2 treated" in text and "randomisation (ADSL RANDDT)" in text
+
+
+def test_spider_data_in_months_since_origin():
+    """Reference: (ADT - REFDT) days / 30.4375; baseline at 0."""
+    ref = pd.Timestamp("2024-01-01")
+    adtr = pd.DataFrame({"USUBJID": "A", "ADT": [ref, ref + pd.Timedelta(days=61)], "REFDT": ref,
+                         "PCHG": [0.0, -40.0], "ABLFL": ["Y", ""], "ANL01FL": ["", "Y"]})
+    adrs = pd.DataFrame({"USUBJID": ["A"], "PARAMCD": ["CBOR"], "AVALC": ["PR"]})
+    spider = efficacy.spider_data(adtr, adrs, pd.DataFrame({"USUBJID": ["A"]}))
+    assert spider["MONTH"].tolist() == pytest.approx([0, 61 / 30.4375])
+
+
+def test_swimmer_bars_start_at_first_dose_on_the_randomisation_axis():
+    """With origin RANDDT the bar starts TRTSDT - RANDDT days after the origin and events are days
+    from RANDDT, day 1 = RANDDT (reference: the hand-built dates)."""
+    adsl = pd.DataFrame({"USUBJID": ["A"], "RANDDT": pd.Timestamp("2024-01-01"), "TRTSDT": pd.Timestamp("2024-01-11"),
+                         "TTEREFDT": pd.Timestamp("2024-01-11"), "TRTDURD": [100]})
+    adrs = pd.DataFrame({"USUBJID": ["A", "A"], "PARAMCD": ["CBOR", "PD"], "AVALC": ["PD", "Y"],
+                         "ADT": [pd.NaT, pd.Timestamp("2024-03-01")]})
+    bars, events = efficacy.swimmer_data(adsl, adrs, adsl, "RANDDT")
+    assert bars["START"].tolist() == [10] and bars["DURATION"].tolist() == [100]
+    assert events["DAY"].tolist() == [61]
+    bars, events = efficacy.swimmer_data(adsl, adrs, adsl)
+    assert bars["START"].tolist() == [0] and events["DAY"].tolist() == [51]
+
+
+def test_notebook_is_generic_and_parameter_driven():
+    """Issue 13 page rules on the notebook source itself (reference: the issue's list): a generic
+    title, no trial specifics or fixed intervals / CI levels in its text, code cells of at most
+    15 lines (logic in mpmlib)."""
+    from mpmlib.params import PROJECT_ROOT
+
+    source = (PROJECT_ROOT / "notebooks" / "20_efficacy.py").read_text()
+    cells = source.split("# %%")[1:]
+    markdown = "".join(c for c in cells if c.startswith(" [markdown]"))
+    assert "# # Efficacy: tumour response, progression-free and overall survival\n" in markdown
+    for fixed in ("H101", "mesothelioma", "MPM", "toripalimab", "PD-1", "4 weeks", "6 weeks", "95%", "running number"):
+        assert fixed not in source, fixed
+    for cell in cells:
+        if not cell.startswith(" [markdown]"):
+            lines = cell.rstrip("\n").split("\n")[1:]
+            assert len(lines) <= 15, lines[0]
+    assert "def km_section" not in source
 
 
 def test_best_response_nd_is_counted_once_as_not_evaluable():

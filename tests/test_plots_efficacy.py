@@ -27,7 +27,7 @@ from mpmlib.plots_efficacy import (  # noqa: E402
     swimmer_plot, waterfall_plot,
 )
 
-MONTH = 30.4375
+MONTH = 365.25 / 12  # 30.4375 days: the month of every time axis (mpmlib.efficacy.DAYS_PER_MONTH)
 
 
 @pytest.fixture(autouse=True)
@@ -72,7 +72,7 @@ def spider_long():
     rows = []
     for subj, bor, changes in [("S1", "PR", [0, -20, -40]), ("S2", "PD", [0, 25]),
                                ("S3", "SD", [0, -10, 5, 15])]:
-        rows += [{"USUBJID": subj, "WEEK": 6.0 * k, "PCHG": c, "BOR": bor}
+        rows += [{"USUBJID": subj, "MONTH": 1.5 * k, "PCHG": c, "BOR": bor}
                  for k, c in enumerate(changes)]
     return pd.DataFrame(rows)
 
@@ -229,12 +229,59 @@ def test_swimmer_height_capped_and_bad_events(swimmer_data):
         swimmer_plot(subjects, events.assign(USUBJID="Z"))
 
 
+def test_km_ci_band_legend_from_the_given_level(curves, at_risk):
+    """The CI band is named in the legend with the level the caller computed from alpha (issue
+    13: no fixed "95%"); no entry when no label is given or the band is off."""
+    ax = km_plot(curves, at_risk, ci_label="90% CI (log-log)", xlabel="Months since randomisation").axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["PFS", "OS", "Censored", "90% CI (log-log)"]
+    assert ax.get_xlabel() == "Months since randomisation"
+    off = km_plot(curves, show_ci=False, ci_label="90% CI (log-log)").axes[0]
+    assert "90% CI (log-log)" not in [t.get_text() for t in off.get_legend().get_texts()]
+    assert not any("95%" in t for t in all_texts(km_plot(curves, at_risk)))
+
+
+def test_spider_axis_in_months_with_the_given_origin(spider_long):
+    """Months on the x axis, as given (reference: the input MONTH values), label from the caller."""
+    ax = spider_plot(spider_long, xlabel="Months since randomisation").axes[0]
+    assert ax.get_xlabel() == "Months since randomisation"
+    lines = [ln for ln in ax.lines if ln.get_marker() == "o"]
+    np.testing.assert_allclose(lines[0].get_xdata(), [0, 1.5, 3.0])
+    assert spider_plot(spider_long).axes[0].get_xlabel() == "Months since first dose"
+
+
+def test_swimmer_labels_and_start_offset(swimmer_data):
+    """``labels`` name each bar's subject on the y axis, longest first (reference: the input
+    durations 400 > 250 > 120 > 60 -> B, D, A, C); START shifts a bar to begin at the first dose
+    on an axis from randomisation, its length still DURATION."""
+    subjects, events = swimmer_data
+    labels = {"A": "Subject 001", "B": "Subject 002", "C": "Subject 003", "D": "Subject 004"}
+    shifted = subjects.assign(START=[10, 0, 5, 20])
+    ax = swimmer_plot(shifted, events, labels=labels, xlabel="Months since randomisation").axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["Subject 002", "Subject 004", "Subject 001", "Subject 003"]
+    bars = sorted(ax.patches, key=lambda p: p.get_y())
+    np.testing.assert_allclose([b.get_x() for b in bars], np.array([0, 20, 10, 5]) / MONTH)
+    np.testing.assert_allclose([b.get_width() for b in bars], np.array([400, 250, 120, 60]) / MONTH)
+    assert ax.get_xlabel() == "Months since randomisation"
+
+
+def test_waterfall_labels_in_bar_order_and_left_out_when_too_many(best):
+    """Labels follow the bars (reference: PCHG sorted descending: 150, 30, 12.5, -45, -100 ->
+    subjects 02, 07, 04, 01, 05); above ``max_labels`` they are left out and the footnote says so."""
+    labels = dict(zip(best["USUBJID"], best["USUBJID"]))
+    ax = waterfall_plot(best, labels=labels).axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == [f"H101-0{i}" for i in (2, 7, 4, 1, 5)]
+    crowded = waterfall_plot(best, labels=labels, max_labels=3)
+    assert not [t.get_text() for t in crowded.axes[0].get_xticklabels() if t.get_text()]
+    assert ("2 subjects without a post-baseline measurement are not shown; subject labels left out "
+            "(more than 3 bars)") in all_texts(crowded)
+
+
 @pytest.mark.parametrize("make", [
     lambda: km_plot({}),
     lambda: km_plot({"PFS": km_table([], [], [], [])}),
     lambda: waterfall_plot(pd.DataFrame(columns=["PCHG", "BOR"])),
     lambda: waterfall_plot(pd.DataFrame({"PCHG": [np.nan], "BOR": ["NE"]})),
-    lambda: spider_plot(pd.DataFrame(columns=["USUBJID", "WEEK", "PCHG", "BOR"])),
+    lambda: spider_plot(pd.DataFrame(columns=["USUBJID", "MONTH", "PCHG", "BOR"])),
     lambda: swimmer_plot(pd.DataFrame(columns=["USUBJID", "DURATION", "BOR", "ONGOING"]),
                          pd.DataFrame(columns=["USUBJID", "DAY", "EVENT"])),
 ])
