@@ -17,6 +17,18 @@ regression with a proportional-hazards check) and log-rank tests, univariable an
 pre-specified multivariable set, with events per variable and complete cases left out reported
 next to each model; Kaplan-Meier curves by factor level; and the number of tests made, by
 family (:func:`count_tests`).
+
+What a reviewer reads is built from the settings actually used, never written for one trial:
+
+* every odds- or hazard-ratio row names its comparison: "Non-epithelioid vs Epithelioid" (the
+  level against the factor's reference level, :func:`reference_level`), ">=65 vs <65" (a
+  pre-specified category against the lowest) or "per 10 years" (:func:`unit_text`);
+* confidence levels are printed from ``alpha`` (:func:`ci_label`), never as a fixed "95%";
+* the question explored is ``study.factors_question`` of the parameter file (or a generic
+  sentence) followed by the endpoints analysed (:func:`question_text`), with the caveat that
+  an uncontrolled association cannot be attributed to a treatment (:func:`attribution_caveat`);
+* "no factor was chosen after looking at the data" is said only for a locked run whose lock
+  holds this factor list (:func:`locked_factor_list`, :func:`factor_list_text`).
 """
 
 from __future__ import annotations
@@ -24,8 +36,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from decimal import Decimal
+
 from . import models, stats
-from .tables import fmt_estimate
+from .errors import DataError
+from .tables import fmt_estimate, md_text
 
 MISSING = "Missing"
 
@@ -35,9 +50,49 @@ def _cut_labels(cuts: list[float]) -> list[str]:
     return [f"<{fmt[0]}"] + [f"{a}-<{b}" for a, b in zip(fmt, fmt[1:])] + [f">={fmt[-1]}"]
 
 
+def level_text(value) -> str:
+    """A factor level as text, the same for a data value and a parameter value: text as given,
+    a number without a trailing ".0" (``0``, ``0.0`` and ``"0"`` are all "0"; format ``g``), so
+    a reference or map key written as text matches levels coded as numbers and vice versa."""
+    if isinstance(value, (bool, np.bool_)):
+        return str(value)
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return f"{float(value):g}"
+    return str(value)
+
+
+def reference_level(spec: dict, levels: list[str]) -> str | None:
+    """The reference level of a factor among its ``levels`` (text, :func:`level_text`).
+
+    Rule, first that applies: no ``reference`` given -> the first level (sorted; for
+    pre-specified categories the lowest); the reference as text equals a level (so reference
+    "0" finds ECOG stored as 0.0, and 0 finds "0"); the reference is a data value that ``map``
+    relabels (reference "M" with map M -> Male finds "Male"); exactly one level equals it
+    ignoring case and surrounding blanks ("white" finds "WHITE"). Otherwise
+    :class:`~mpmlib.errors.DataError` naming the factor, the reference and the levels available:
+    a comparison against a level the analyst did not choose would be mislabelled."""
+    if not levels:
+        return None
+    reference = spec.get("reference")
+    if reference is None:
+        return levels[0]
+    text = level_text(reference)
+    mapping = {level_text(k): level_text(v) for k, v in (spec.get("map") or {}).items()}
+    folded = [lv for lv in levels if lv.strip().casefold() == text.strip().casefold()]
+    for candidate in (text, mapping.get(text), folded[0] if len(folded) == 1 else None):
+        if candidate in levels:
+            return candidate
+    raise DataError("ADSL", spec["var"], "factor reference level not found",
+                    detail=f"factor {spec.get('label', spec['var'])!r}: reference {reference!r} is not a level "
+                           f"in these data; levels available: {', '.join(levels)} (set factors.variables "
+                           f"reference to one of them)")
+
+
 def factor_frame(adsl: pd.DataFrame, specs: list[dict]) -> pd.DataFrame:
-    """USUBJID plus, per factor, ``<VAR>@cat`` (level labels, "Missing" where missing, ordered
-    reference first) and, for continuous factors, ``<VAR>@num`` (value / unit)."""
+    """USUBJID plus, per factor, ``<VAR>@cat`` (level labels as text, "Missing" where missing,
+    ordered reference level first, :func:`reference_level`) and, for continuous factors,
+    ``<VAR>@num`` (value / unit). Data values, ``map`` keys and ``map`` values are compared as
+    text (:func:`level_text`), so numeric codes and text in the parameter file agree."""
     out = adsl[["USUBJID"]].copy()
     for spec in specs:
         var = spec["var"]
@@ -46,20 +101,16 @@ def factor_frame(adsl: pd.DataFrame, specs: list[dict]) -> pd.DataFrame:
             number = pd.to_numeric(values, errors="coerce")
             out[f"{var}@num"] = number / spec.get("unit", 1)
             cuts = sorted(spec.get("cuts", []))
-            if cuts:
-                labels = _cut_labels(cuts)
-                cat = pd.cut(number, [-np.inf, *cuts, np.inf], right=False, labels=labels).astype(object)
-            else:
-                cat = pd.Series(np.nan, index=adsl.index, dtype=object)
-            levels = labels if cuts else []
+            levels = _cut_labels(cuts) if cuts else []
+            cat = (pd.cut(number, [-np.inf, *cuts, np.inf], right=False, labels=levels).astype(object) if cuts
+                   else pd.Series(np.nan, index=adsl.index, dtype=object))
         else:
-            text = values.astype(object).where(values.notna())
-            text = text.map(lambda v: v if isinstance(v, str) else (f"{v:g}" if isinstance(v, (int, float)) else v),
-                            na_action="ignore")
-            cat = text.map(lambda v: spec.get("map", {}).get(v, v), na_action="ignore")
+            mapping = {level_text(k): level_text(v) for k, v in (spec.get("map") or {}).items()}
+            text = values.astype(object).where(values.notna()).map(level_text, na_action="ignore")
+            cat = text.map(lambda v: mapping.get(v, v), na_action="ignore")
             levels = sorted(cat.dropna().unique(), key=str)
-        reference = spec.get("reference")
-        if reference in levels:
+        reference = reference_level(spec, levels)
+        if reference is not None:
             levels = [reference] + [lv for lv in levels if lv != reference]
         out[f"{var}@cat"] = pd.Categorical(cat.where(cat.notna(), MISSING),
                                            categories=levels + ([MISSING] if cat.isna().any() else []))
@@ -72,18 +123,56 @@ def has_levels(frame: pd.DataFrame, spec: dict) -> bool:
     return any(lv != MISSING for lv in frame[f"{spec['var']}@cat"].cat.categories)
 
 
+def continuous_term(spec: dict) -> str:
+    """Model term of a continuous factor: ``VAR (per unit)``, or ``VAR`` when the unit is 1."""
+    unit = spec.get("unit", 1)
+    return f"{spec['var']} (per {unit:g})" if unit != 1 else spec["var"]
+
+
 def design(frame: pd.DataFrame, spec: dict, continuous: bool) -> pd.DataFrame:
     """Model columns for one factor: dummies ``VAR[level]`` against the reference level (missing
     -> NaN, so the subject is left out of the model), or ``VAR (per unit)``."""
     var = spec["var"]
     if continuous:
-        unit = spec.get("unit", 1)
-        return pd.DataFrame({f"{var} (per {unit:g})" if unit != 1 else var: frame[f"{var}@num"]})
+        return pd.DataFrame({continuous_term(spec): frame[f"{var}@num"]})
     cat = frame[f"{var}@cat"]
     levels = [lv for lv in cat.cat.categories if lv != MISSING]
     missing = cat.eq(MISSING)
     cols = {f"{var}[{lv}]": np.where(missing, np.nan, cat.eq(lv).astype(float)) for lv in levels[1:]}
     return pd.DataFrame(cols, index=frame.index)
+
+
+def unit_text(spec: dict) -> str:
+    """What one step of a continuous factor is: "per <unit> <unit name>", the name taken from a
+    trailing parenthesis of the label ("Age (years)", unit 10 -> "per 10 years"; "(%)" ->
+    "percentage points"), else "per <unit>-unit increase" ("per 1-unit increase")."""
+    unit = f"{spec.get('unit', 1):g}"
+    label = str(spec.get("label", "")).strip()
+    name = label[label.rfind("(") + 1:-1].strip() if label.endswith(")") and "(" in label else ""
+    name = {"%": "percentage points"}.get(name, name)
+    return f"per {unit} {name}" if name else f"per {unit}-unit increase"
+
+
+def comparisons(frame: pd.DataFrame, specs: list[dict]) -> dict[str, dict]:
+    """Model term -> {"comparison", "reference"} for every term :func:`design` can make: a level
+    against the reference level ("Non-epithelioid vs Epithelioid", reference "Epithelioid"), a
+    pre-specified category against the first (">=65 vs <65") or one unit step ("per 10 years",
+    reference ""). So every odds- or hazard-ratio row says what it compares."""
+    out = {}
+    for spec in specs:
+        if spec.get("kind") == "continuous":
+            out[continuous_term(spec)] = {"comparison": unit_text(spec), "reference": ""}
+        levels = [lv for lv in frame[f"{spec['var']}@cat"].cat.categories if lv != MISSING]
+        for lv in levels[1:]:
+            out[f"{spec['var']}[{lv}]"] = {"comparison": f"{lv} vs {levels[0]}", "reference": levels[0]}
+    return out
+
+
+def ci_label(alpha: float) -> str:
+    """Two-sided confidence level of ``alpha`` as printed: "95% CI" for 0.05, "90% CI" for 0.1,
+    "97.5% CI" for 0.025 (100 (1 - alpha), computed in decimal so 0.1 never shows 89.99...)."""
+    level = ((Decimal(1) - Decimal(str(alpha))) * 100).quantize(Decimal("0.01")).normalize()
+    return f"{level:f}% CI"
 
 
 def analysis_terms(frame: pd.DataFrame, specs: list[dict]) -> list[tuple[dict, bool]]:
@@ -100,8 +189,8 @@ def analysis_terms(frame: pd.DataFrame, specs: list[dict]) -> list[tuple[dict, b
 
 
 def subgroup_rates(frame: pd.DataFrame, outcome: pd.Series, specs: list[dict], alpha: float = 0.05) -> pd.DataFrame:
-    """Rate of a 0/1 outcome (indexed like ``frame``) by factor level, with Clopper-Pearson CIs;
-    first row = all subjects."""
+    """Rate of a 0/1 outcome (indexed like ``frame``) by factor level, with Clopper-Pearson CIs
+    at level 1 - ``alpha`` (column ``ci_label``, e.g. "90% CI"); first row = all subjects."""
     rows = [{"factor": "All subjects", "level": "", **_rate(outcome, alpha)}]
     for spec in specs:
         if not has_levels(frame, spec):
@@ -109,7 +198,7 @@ def subgroup_rates(frame: pd.DataFrame, outcome: pd.Series, specs: list[dict], a
         col = frame[f"{spec['var']}@cat"]
         for level in col.cat.categories:
             rows.append({"factor": spec["label"], "level": level, **_rate(outcome[col.eq(level)], alpha)})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).assign(ci_label=ci_label(alpha))
 
 
 def _rate(values: pd.Series, alpha: float) -> dict:
@@ -132,7 +221,7 @@ def _univariable(frame, specs, outcome, tte, alpha, ratio) -> pd.DataFrame:
         x = design(frame, spec, continuous)
         if x.shape[1]:
             table, info = _fit(x, outcome, tte, alpha)
-            rows += _rows(spec, continuous, table, info, ratio)
+            rows += _rows(spec, continuous, table, info, ratio, comparisons(frame, [spec]), alpha)
     return pd.DataFrame(rows)
 
 
@@ -179,19 +268,25 @@ def _ph_p(info: dict, term: str) -> float:
     return float(ph.loc[term, "p_value"])
 
 
-def _result_row(factor: str, analysis: str, term: str, r: pd.Series, info: dict, ratio: str) -> dict:
-    level = term.split("[", 1)[1].rstrip("]") if "[" in term else term
-    return {"factor": factor, "analysis": analysis, "term": level, "estimate": r[ratio], "ci_low": r["ci_low"],
-            "ci_high": r["ci_high"], "p_value": r["p_value"],
+def _result_row(factor: str, analysis: str, term: str, r: pd.Series, info: dict, ratio: str,
+                compared: dict[str, dict], alpha: float) -> dict:
+    """One odds- or hazard-ratio row; ``term`` (the model column) is shown as its comparison
+    (:func:`comparisons`), the reference level is kept in ``reference``."""
+    what = compared.get(term) or {"comparison": term, "reference": ""}
+    return {"factor": factor, "analysis": analysis, "term": what["comparison"], "reference": what["reference"],
+            "model_term": term, "estimate": r[ratio], "ci_low": r["ci_low"], "ci_high": r["ci_high"],
+            "ci_label": ci_label(alpha), "p_value": r["p_value"],
             "ph_p_value": _ph_p(info, term) if np.isfinite(r[ratio]) else np.nan,   # no PH check of no estimate
+            "ph_method": info.get("ph_method"),
             "n": info.get("n_used"), "n_dropped": info.get("n_dropped"), "events": info.get("n_events"),
             "method": info.get("method") or "-", "note": model_notes(info, term)}
 
 
-def _rows(spec: dict, continuous: bool, table: pd.DataFrame, info: dict, ratio: str) -> list[dict]:
-    analysis = f"continuous, per {spec.get('unit', 1):g}" if continuous else (
+def _rows(spec: dict, continuous: bool, table: pd.DataFrame, info: dict, ratio: str, compared: dict[str, dict],
+          alpha: float) -> list[dict]:
+    analysis = "continuous" if continuous else (
         "categories at " + ", ".join(f"{c:g}" for c in spec["cuts"]) if spec.get("kind") == "continuous" else "levels")
-    return [_result_row(spec["label"], analysis, term, r, info, ratio) for term, r in table.iterrows()]
+    return [_result_row(spec["label"], analysis, term, r, info, ratio, compared, alpha) for term, r in table.iterrows()]
 
 
 def logrank_by_factor(frame: pd.DataFrame, tte: pd.DataFrame, specs: list[dict]) -> pd.DataFrame:
@@ -262,26 +357,38 @@ def ratio_forest_rows(results: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def shown_ci_label(results: pd.DataFrame) -> str:
+    """The one confidence level of a result table (its ``ci_label`` column, set from ``alpha`` by
+    the function that computed the CIs); ValueError when it is missing or mixed, so a label can
+    never disagree with the intervals under it."""
+    labels = results["ci_label"].dropna().unique() if "ci_label" in results else []
+    if len(labels) != 1:
+        raise ValueError(f"result table needs one ci_label, found {list(labels)}")
+    return str(labels[0])
+
+
 def rates_display(rates: pd.DataFrame) -> pd.DataFrame:
-    """Subgroup rates: n, responders, rate % [95% CI]."""
+    """Subgroup rates: n, responders, rate % [CI at the level the rates were computed with]."""
     from .tables import round_half_up
 
     return pd.DataFrame({
         "n": rates["n"].astype(str).to_numpy(), "Events": rates["events"].astype(str).to_numpy(),
-        "Rate, % [95% CI]": ["-" if n == 0 else f"{round_half_up(100 * r, 1)} [{round_half_up(100 * a, 1)}, "
-                             f"{round_half_up(100 * b, 1)}]" for n, r, a, b in
-                             zip(rates["n"], rates["rate"], rates["ci_low"], rates["ci_high"])],
+        f"Rate, % [{shown_ci_label(rates)}]": [
+            "-" if n == 0 else f"{round_half_up(100 * r, 1)} [{round_half_up(100 * a, 1)}, {round_half_up(100 * b, 1)}]"
+            for n, r, a, b in zip(rates["n"], rates["rate"], rates["ci_low"], rates["ci_high"])],
     }, index=pd.MultiIndex.from_arrays([rates["factor"], rates["level"]], names=["Factor", "Level"]))
 
 
 def ratios_display(results: pd.DataFrame, ratio_name: str) -> pd.DataFrame:
-    """Univariable or multivariable results: ratio [95% CI], p, n, events, method, the
+    """Univariable or multivariable results: what each row compares ("Non-epithelioid vs
+    Epithelioid", "per 10 years"), ratio [CI at the computed level], p, n, events, method, the
     proportional-hazards test p (Cox results) and every note (:func:`model_notes`)."""
     if results.empty:
         return pd.DataFrame({"": ["No model could be fitted"]}).set_index("")
     return pd.DataFrame({
-        f"{ratio_name} [95% CI]": [f"{fmt_estimate(e, 2)} [{fmt_estimate(a, 2)}, {fmt_estimate(b, 2)}]" for e, a, b in
-                                   zip(results["estimate"], results["ci_low"], results["ci_high"])],
+        f"{ratio_name} [{shown_ci_label(results)}]": [
+            f"{fmt_estimate(e, 2)} [{fmt_estimate(a, 2)}, {fmt_estimate(b, 2)}]"
+            for e, a, b in zip(results["estimate"], results["ci_low"], results["ci_high"])],
         "p": [_fmt_p(p) for p in results["p_value"]],
         "n": results["n"].astype("Int64").astype(str).to_numpy(), "Events": results["events"].astype("Int64").astype(str).to_numpy(),
         "Method": results["method"].replace({"ml": "ML", "firth": "Firth"}).to_numpy(),
@@ -289,17 +396,29 @@ def ratios_display(results: pd.DataFrame, ratio_name: str) -> pd.DataFrame:
            if "ph_p_value" in results and results["method"].astype(str).str.startswith("Cox").any() else {}),
         "Note": results["note"].fillna("").to_numpy(),
     }, index=pd.MultiIndex.from_arrays([results["factor"], results["analysis"], results["term"]],
-                                       names=["Factor", "Analysis", "Level / term"]))
+                                       names=["Factor", "Analysis", "Comparison"]))
 
 
-def multivariable_rows(spec_labels: dict[str, str], table: pd.DataFrame, info: dict, ratio: str) -> pd.DataFrame:
-    """Multivariable model coefficients as result rows (factor label from the term's variable),
-    with every applicable note (:func:`model_notes`: Firth reason, model problem, PH check of the
-    term), the PH test p-value (Cox) and the complete cases used / left out."""
+def ph_method_text(*results: pd.DataFrame) -> str:
+    """The proportional-hazards test named from what the Cox fits report (``info["ph_method"]``,
+    :data:`mpmlib.models.PH_TEST_METHOD`, carried in the rows' ``ph_method``), so the page names
+    the test actually run; "" when no Cox row carries one."""
+    methods = [m for r in results if "ph_method" in r for m in r["ph_method"].dropna().unique()]
+    methods = list(dict.fromkeys(methods))
+    return f"Proportional-hazards check: {md_text('; '.join(methods))}." if methods else ""
+
+
+def multivariable_rows(frame: pd.DataFrame, specs: list[dict], table: pd.DataFrame, info: dict, ratio: str,
+                       alpha: float = 0.05) -> pd.DataFrame:
+    """Multivariable model coefficients as result rows (factor label from the term's variable,
+    the term shown as its comparison, :func:`comparisons`), with every applicable note
+    (:func:`model_notes`: Firth reason, model problem, PH check of the term), the PH test
+    p-value (Cox) and the complete cases used / left out."""
+    labels, compared = {s["var"]: s["label"] for s in specs}, comparisons(frame, specs)
     rows = []
     for term, r in table.iterrows():
         var = term.split("[", 1)[0].split(" (per", 1)[0]
-        rows.append(_result_row(spec_labels.get(var, var), "multivariable", term, r, info, ratio))
+        rows.append(_result_row(labels.get(var, var), "multivariable", term, r, info, ratio, compared, alpha))
     return pd.DataFrame(rows)
 
 
@@ -373,3 +492,131 @@ def km_by_factor(frame: pd.DataFrame, tte: pd.DataFrame, specs: list[dict], conf
         if curves:
             out[spec["label"]] = curves
     return out
+
+
+# ---- page text: built from the settings and data used -------------------------------------------
+
+#: Published sources of pre-specified cut-points, shown when a factor uses that cut-point.
+CUT_POINT_SOURCES = {("NLRBL", 5): "Kao et al., Clin Cancer Res 2010;16:5805-13"}
+
+
+def response_outcomes(adrs: pd.DataFrame, population: pd.DataFrame) -> dict[str, pd.Series]:
+    """The 0/1 response outcomes analysed, one value per subject of ``population`` (row order,
+    index 0..n-1): confirmed objective response (confirmed BOR ``CBOR`` in CR, PR) and disease
+    control (CR, PR, SD, non-CR/non-PD), as :mod:`mpmlib.efficacy` (RECIST 1.1 section 4.4)."""
+    from . import efficacy
+
+    best = efficacy.best_response_by_subject(adrs, population, "CBOR").reset_index(drop=True)
+    return {"Objective response (confirmed)": best.isin(efficacy.ORR_CODES).astype(int),
+            "Disease control": best.isin(efficacy.DCR_CODES).astype(int)}
+
+
+def endpoint_definitions(eff: dict, response: bool, survival: list[str], origin: str = "first dose") -> list[str]:
+    """The endpoints this page analyses, defined from the efficacy settings used (RECIST 1.1
+    section 4.4: confirmation ``confirmation_days`` later, SD at least ``sd_min_days`` after the
+    time origin; the ``evaluator``'s assessments): the response endpoints when ``response`` (tumour
+    responses analysed), then each of ``survival`` ("PFS", "OS") that is analysed."""
+    out = []
+    if response:
+        out.append(f"confirmed objective response (best overall response CR or PR by RECIST 1.1, confirmed by an "
+                   f"assessment at least {eff['confirmation_days']} days later; {md_text(eff['evaluator']).lower()} "
+                   "assessments)")
+        out.append(f"disease control (confirmed CR or PR, SD at least {eff['sd_min_days']} days after {origin}, "
+                   "or non-CR/non-PD)")
+    names = {"PFS": "progression-free survival (PFS)", "OS": "overall survival (OS)"}
+    return out + [names.get(p, p) for p in survival]
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else "; ".join(items[:-1]) + "; and " + items[-1]
+
+
+def question_text(question: str | None, endpoints: list[str]) -> str:
+    """The question explored, for Markdown: ``study.factors_question`` of the parameter file
+    (escaped, :func:`mpmlib.tables.md_text`) read as the endpoints actually analysed, or - when
+    the parameter file has none - a generic sentence about baseline factors and those endpoints.
+    Nothing here names a treatment: text that describes a study comes from its parameter file."""
+    analysed = _join(endpoints) if endpoints else "no endpoint (none is available in this input)"
+    if question and question.strip():
+        asked = md_text(question.strip().rstrip("?").strip())
+        return f"{asked}? Here this is read as: {analysed}."
+    return f"This page explores which baseline factors go with the endpoints analysed: {analysed}."
+
+
+def n_arms(population: pd.DataFrame) -> list[str]:
+    """The treatment arms of the analysed subjects (actual treatment ``TRT01A``, else ``ARM``),
+    sorted; empty when ADSL has neither."""
+    column = next((c for c in ("TRT01A", "ARM") if c in population.columns), None)
+    return sorted(population[column].dropna().astype(str).unique()) if column else []
+
+
+def attribution_caveat(arms: list[str]) -> str:
+    """Why no association here can be credited to a treatment, for any trial: with one arm there
+    is no control group (ICH E10, section 1.3: an uncontrolled comparison cannot separate the
+    treatment effect from prognosis); with several arms, the arms are pooled and never compared."""
+    if len(arms) <= 1:
+        return ("With a single arm and no control group, an association cannot be attributed to the study "
+                "treatment: a factor that goes with better outcomes here may be prognostic (it would go with "
+                "them under any treatment) rather than a marker of benefit from the treatment.")
+    return (f"The subjects of all {len(arms)} arms ({', '.join(md_text(a) for a in arms)}) are analysed together "
+            "and the arms are not compared: an association found here cannot be attributed to any treatment.")
+
+
+def locked_factor_list(params: dict) -> dict | None:
+    """The lock of a locked run whose locked parameters hold this factor list, else None.
+
+    Rule (:mod:`mpmlib.lock`): the run is locked when the lock file beside the parameter file
+    exists (``read_lock``) and nothing differs from it (``differences``: inputs, parameters,
+    packages); the factor list is locked when the lock's ``parameters.factors`` equals this run's
+    (``comparable_parameters``)."""
+    from . import lock as locking
+
+    found = locking.read_lock(params)
+    if found is None or locking.differences(params, found):
+        return None
+    current = locking.comparable_parameters(params).get("factors")
+    return found if found.get("parameters", {}).get("factors") == current else None
+
+
+def factor_list_text(lock: dict | None) -> str:
+    """What the reader may assume about how the factors were chosen: "no factor was chosen after
+    looking at the data" only for a locked factor list (:func:`locked_factor_list`), otherwise
+    that the list is exploratory."""
+    if lock:
+        return (f"**Factor list locked.** No factor was chosen after looking at the data: the factors, their "
+                f"reference levels and cut-points and the multivariable model are the parameters locked on "
+                f"{md_text(lock.get('locked_on'))}, and this run matches the lock.")
+    return ("**Factor list exploratory (not locked).** This run has no matching lock, so nothing shows that the "
+            "factors, their reference levels and cut-points or the multivariable model were fixed before the data "
+            "were seen; read every result as exploratory.")
+
+
+def lab_factor_notes(specs: list[dict], lab_baseline: dict) -> list[str]:
+    """Where each analysed laboratory factor comes from (``adsl.lab_baseline``): baseline = last
+    non-missing LBSTRESN on or before the first dose (``mpmlib.derive.adsl.merge_lab_baseline``,
+    admiral ABLFL), a ratio within one sample; with its cut-points and their source when known
+    (:data:`CUT_POINT_SOURCES`)."""
+    tests, ratios = lab_baseline.get("tests") or {}, lab_baseline.get("ratios") or {}
+    notes = []
+    for spec in specs:
+        var = spec["var"]
+        if var not in tests and var not in ratios:
+            continue
+        what = (f"{ratios[var][0]} / {ratios[var][1]} of the same sample" if var in ratios
+                else f"LBTESTCD {tests[var]}")
+        cuts = spec.get("cuts") or []
+        sources = [CUT_POINT_SOURCES[(var, c)] for c in cuts if (var, c) in CUT_POINT_SOURCES]
+        text = (f"{md_text(spec['label'])} (`{var}`): SDTM LB {md_text(what)}, the last value on or before the "
+                f"first dose; analysed {unit_text(spec)}")
+        if cuts:
+            text += f" and at the pre-specified cut-point(s) {', '.join(f'{c:g}' for c in cuts)}"
+        notes.append(text + (f" ({'; '.join(sources)})" if sources else "") + ".")
+    return notes
+
+
+def chance_text(n_tests: int, alpha: float) -> str:
+    """How many of ``n_tests`` unadjusted tests would reach p < ``alpha`` by chance alone if no
+    factor mattered (expected number alpha x tests; the significance level is ``efficacy.alpha``)."""
+    level = f"{100 * alpha:.4g}%"
+    return (f"**Hypothesis tests in this report:** {n_tests}. At a {level} level, about "
+            f"{fmt_estimate(alpha * n_tests)} would be expected to reach p < {alpha:g} by chance alone.")

@@ -1,4 +1,9 @@
-"""Forest plots for the influencing-factor analysis: results in, a matplotlib Figure out."""
+"""Forest plots for the influencing-factor analysis: results in, a matplotlib Figure out.
+
+The confidence level in every label comes from the results drawn (their ``ci_label``, set from
+``alpha`` where the CIs were computed, :func:`mpmlib.factors.shown_ci_label`), and every ratio
+row is labelled with what it compares (:func:`mpmlib.factors.comparisons`).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from . import factors
 from .plots_efficacy import CURVE_COLOURS, NO_DATA
 
 
@@ -82,15 +88,38 @@ def forest_plot(rows: pd.DataFrame, *, xlabel: str, reference: float | None = 1.
     return fig
 
 
+def rate_forest(rates: pd.DataFrame, name: str):
+    """Forest plot of subgroup rates (:func:`mpmlib.factors.subgroup_rates`) on 0-100 %, the
+    dashed line at the rate of all subjects, "events/n" at the right; the x label names the
+    confidence level of the rates."""
+    overall = rates["rate"].iloc[0] if len(rates) else None
+    label = f"{name}: rate (%) with {factors.shown_ci_label(rates)}" if len(rates) else name
+    return forest_plot(factors.rate_forest_rows(rates), xlabel=label, reference=overall, log_scale=False,
+                       percent=True, label_right="Events/n")
+
+
+def ratio_forest(results: pd.DataFrame, ratio: str, what: str):
+    """Forest plot of odds or hazard ratios (``ratio`` "OR" or "HR") from univariable result rows,
+    each row labelled "level vs reference" or "per unit", the estimate and its CI at the right
+    under "OR (90% CI)" etc. (the level the CIs were computed at); Firth estimates marked "F"."""
+    if results.empty:
+        return forest_plot(factors.ratio_forest_rows(results), xlabel=what)
+    return forest_plot(factors.ratio_forest_rows(results), xlabel=f"{what} (log scale)",
+                       label_right=f"{ratio} ({factors.shown_ci_label(results)})",
+                       footnote=factors.firth_footnote(results))
+
+
 def km_grid(curves_by_factor: dict[str, dict[str, pd.DataFrame]], *, ylabel: str = "Probability",
-            title: str | None = None, time_divisor: float = 30.4375, ncols: int = 3):
+            title: str | None = None, time_divisor: float = 30.4375, ncols: int = 3,
+            xlabel: str = "Months since first dose"):
     """Small Kaplan-Meier panels, one per factor, a curve per level (shared axes).
 
     ``curves_by_factor``: factor label -> {level label -> KM table with ``time`` (days),
     ``survival`` and ``n_censor``}, e.g. :func:`mpmlib.factors.km_by_factor`. Drawn with the
     conventions of :func:`mpmlib.plots_efficacy.km_plot` (right-continuous steps from (0, 1),
     '+' at censoring times, its Okabe-Ito colours in level order); confidence bands are left out
-    so the small panels stay readable. Times are shown as days / ``time_divisor`` (months).
+    so the small panels stay readable. Times are shown as days / ``time_divisor`` (months);
+    ``xlabel`` names the time origin of the run (``Run.time_origin``: first dose or randomisation).
     """
     panels = {k: {lv: km for lv, km in v.items() if km is not None and len(km)} for k, v in curves_by_factor.items()}
     panels = {k: v for k, v in panels.items() if v}
@@ -123,7 +152,7 @@ def km_grid(curves_by_factor: dict[str, dict[str, pd.DataFrame]], *, ylabel: str
     for i, ax in enumerate(axes.flat[:len(panels)]):
         if i + ncols >= len(panels):              # lowest panel of its column: x axis labelled
             ax.tick_params(axis="x", labelbottom=True)
-            ax.set_xlabel("Months since first dose", fontsize=8)
+            ax.set_xlabel(xlabel, fontsize=8)
     if title:
         fig.suptitle(title, fontsize=11)
     return fig

@@ -4,7 +4,9 @@ References: hand-coded factor levels and dummies; subgroup counts against a plai
 Clopper-Pearson CIs against statsmodels; univariable models against direct calls of the model
 functions (tested against published values in test_models.py); Kaplan-Meier curves by level
 against stats.km_table (matched to R survfit in test_stats.py); notes, test counts and level
-order against hand-built inputs counted by hand.
+order against hand-built inputs counted by hand; comparison labels ("B vs A", "per 10 years")
+against hand-written expectations; the locked-run rule against locks written by mpmlib.lock
+itself in a temporary folder; confidence labels against 100 (1 - alpha) worked by hand.
 """
 
 from __future__ import annotations
@@ -141,15 +143,19 @@ def test_model_notes_join_firth_reason_problem_and_ph():
     assert factors.model_notes({}) == ""
 
 
-def test_multivariable_rows_carry_firth_problem_ph_and_dropped():
-    """Hand-built coefficient table and info: every note, the PH p-value and n left out appear."""
+def test_multivariable_rows_carry_firth_problem_ph_and_dropped(adsl):
+    """Hand-built coefficient table and info: every note, the PH p-value and n left out appear,
+    and each row names its comparison against the reference level (hand-written)."""
     table = pd.DataFrame({"hazard_ratio": [2.0, np.nan], "ci_low": [1.1, np.nan], "ci_high": [3.6, np.nan],
                           "p_value": [0.02, np.nan]}, index=["ECOGBL[1]", "HISTOL[Non-epithelioid]"])
     info = {"method": "Cox (Efron ties)", "n_used": 30, "n_dropped": 4, "n_events": 20,
             "problem": "diverging estimate: HISTOL[Non-epithelioid]", "ph_violated": ["ECOGBL[1]"],
             "ph_test": pd.DataFrame({"test_statistic": [5.0, 0.1], "p_value": [0.025, 0.75]}, index=table.index),
             "events_per_variable": 10.0}
-    rows = factors.multivariable_rows({"ECOGBL": "ECOG", "HISTOL": "Histology"}, table, info, "hazard_ratio")
+    rows = factors.multivariable_rows(factors.factor_frame(adsl, SPECS), SPECS, table, info, "hazard_ratio")
+    assert rows["factor"].tolist() == ["ECOG", "Histology"]
+    assert rows["term"].tolist() == ["1 vs 0", "Non-epithelioid vs Epithelioid"]
+    assert rows["reference"].tolist() == ["0", "Epithelioid"]
     assert rows["note"].tolist() == ["diverging estimate: HISTOL[Non-epithelioid]; PH assumption doubtful",
                                      "diverging estimate: HISTOL[Non-epithelioid]"]
     assert rows["ph_p_value"].tolist()[0] == 0.025 and np.isnan(rows["ph_p_value"].tolist()[1])
@@ -168,7 +174,7 @@ def test_firth_reason_reaches_the_multivariable_output(adsl):
     rng = np.random.default_rng(5)
     outcome = pd.Series(np.where(frame["HISTOL@cat"].eq("Epithelioid"), rng.integers(0, 2, len(big)), 0))
     table, info = factors.multivariable(frame, SPECS, ["HISTOL", "ECOGBL"], outcome=outcome)
-    rows = factors.multivariable_rows({"HISTOL": "Histology", "ECOGBL": "ECOG"}, table, info, "odds_ratio")
+    rows = factors.multivariable_rows(frame, SPECS, table, info, "odds_ratio")
     assert info["method"] == "firth" and rows["note"].str.startswith("Firth: ").all()
     assert "Firth: " in factors.epv_note(info)
     assert factors.firth_footnote(rows).startswith("F = Firth")
@@ -208,6 +214,9 @@ def test_km_by_factor_equals_km_tables_per_level(adsl):
     steps = [line for line in panels[0].lines if line.get_gid() != "censor"]
     assert list(steps[0].get_ydata()) == [1.0, *ref["survival"]]
     import matplotlib.pyplot as plt
+    plt.close(fig)
+    fig = plots_factors.km_grid(curves, xlabel="Months since randomisation")   # the run's time origin
+    assert {ax.get_xlabel() for ax in fig.axes if ax.get_xlabel()} == {"Months since randomisation"}
     plt.close(fig)
 
 
@@ -253,3 +262,223 @@ def test_no_fitted_model_gives_an_empty_forest_not_an_error():
     assert any(t.get_text() == plots_factors.NO_DATA for ax in fig.axes for t in ax.texts)
     import matplotlib.pyplot as plt
     plt.close(fig)
+
+
+# ---- issue 13: reference levels, confidence labels, page text ---------------------------------
+
+LABELLED = [
+    {**SPECS[0]},
+    {"var": "ECOGBL", "label": "ECOG", "kind": "categorical", "reference": "0"},
+    {"var": "AGE", "label": "Age (years)", "kind": "continuous", "unit": 10, "cuts": [65]},
+]
+
+
+def _big(adsl, times=5):
+    return pd.concat([adsl] * times, ignore_index=True).assign(USUBJID=lambda d: [f"S{i}" for i in range(len(d))])
+
+
+def test_every_ratio_row_names_its_comparison_and_reference(adsl):
+    """Every odds- and hazard-ratio row, univariable and multivariable, in the tables and the
+    forest plot, says what it compares. Expected labels written by hand from the specs: the level
+    vs the reference level, the higher category vs the lowest, one unit step of "Age (years)"."""
+    big = _big(adsl, 6)
+    rng = np.random.default_rng(7)
+    outcome = pd.Series(rng.integers(0, 2, len(big)))
+    tte = pd.DataFrame({"AVAL": rng.exponential(200, len(big)).round() + 1, "EVENT": rng.integers(0, 2, len(big))})
+    frame = factors.factor_frame(big, LABELLED)
+    expected = ["Non-epithelioid vs Epithelioid", "1 vs 0", "per 10 years", ">=65 vs <65"]
+    for uni in (factors.univariable_logistic(frame, outcome, LABELLED), factors.univariable_cox(frame, tte, LABELLED)):
+        assert uni["term"].tolist() == expected
+        assert uni["reference"].tolist() == ["Epithelioid", "0", "", "<65"]
+        assert factors.ratios_display(uni, "Ratio").index.get_level_values("Comparison").tolist() == expected
+        forest = factors.ratio_forest_rows(uni)
+        assert forest.loc[~forest["header"], "label"].str.strip().tolist() == expected
+    table, info = factors.multivariable(frame, LABELLED, ["HISTOL", "ECOGBL", "AGE"], tte=tte)
+    multi = factors.multivariable_rows(frame, LABELLED, table, info, "hazard_ratio")
+    assert multi["term"].tolist() == ["Non-epithelioid vs Epithelioid", "1 vs 0", "per 10 years"]
+
+
+def test_text_reference_finds_levels_coded_as_numbers(adsl):
+    """ECOG stored as numbers (0.0, 1.0) with reference "0"; the same codes mapped to numbers
+    ({"0": 0, "1": 1}); YAML integer map keys ({0: "ECOG 0", 1: "ECOG 1-2"}) with the reference
+    given as the data value 0; RACE text with reference "WHITE" (the pilot's) and "white".
+    Expected reference (first level) written by hand."""
+    data = adsl.assign(ECOGBL=adsl["ECOGBL"].astype(float),
+                       RACE=["BLACK OR AFRICAN AMERICAN", "WHITE", "WHITE", "AMERICAN INDIAN OR ALASKA NATIVE",
+                             "WHITE", "BLACK OR AFRICAN AMERICAN", "WHITE", "WHITE"])
+    cases = [({"var": "ECOGBL", "label": "ECOG", "kind": "categorical", "reference": "0"}, ["0", "1"]),
+             ({"var": "ECOGBL", "label": "ECOG", "kind": "categorical", "reference": "0", "map": {"0": 0, "1": 1}},
+              ["0", "1"]),
+             ({"var": "ECOGBL", "label": "ECOG", "kind": "categorical", "reference": 1}, ["1", "0"]),
+             ({"var": "ECOGBL", "label": "ECOG", "kind": "categorical", "reference": 0,
+               "map": {0: "ECOG 0", 1: "ECOG 1-2"}}, ["ECOG 0", "ECOG 1-2"]),
+             ({"var": "RACE", "label": "Race", "kind": "categorical", "reference": "WHITE"},
+              ["WHITE", "AMERICAN INDIAN OR ALASKA NATIVE", "BLACK OR AFRICAN AMERICAN"]),
+             ({"var": "RACE", "label": "Race", "kind": "categorical", "reference": "white"},
+              ["WHITE", "AMERICAN INDIAN OR ALASKA NATIVE", "BLACK OR AFRICAN AMERICAN"]),
+             ({**SPECS[0], "reference": "EPITHELIOID"}, ["Epithelioid", "Non-epithelioid", "Missing"])]
+    for spec, levels in cases:
+        frame = factors.factor_frame(data, [spec])
+        assert list(frame[f"{spec['var']}@cat"].cat.categories) == levels, spec
+        terms = factors.comparisons(frame, [spec])
+        assert [t["comparison"] for t in terms.values()] == [f"{lv} vs {levels[0]}" for lv in levels[1:]
+                                                             if lv != "Missing"]
+    assert factors.factor_frame(data, cases[1][:1])["ECOGBL@cat"].astype(str).tolist() == \
+        ["0", "1", "1", "0", "0", "1", "0", "1"]
+
+
+def test_reference_not_in_the_data_is_a_clear_error(adsl):
+    """A reference that is no level: DataError naming the variable, the factor and the levels."""
+    from mpmlib.errors import DataError
+
+    spec = {"var": "ECOGBL", "label": "ECOG performance status", "kind": "categorical", "reference": "2"}
+    with pytest.raises(DataError) as caught:
+        factors.factor_frame(adsl, [spec])
+    message = str(caught.value)
+    assert message.startswith("ADSL.ECOGBL: factor reference level not found")
+    assert "'ECOG performance status'" in message and "levels available: 0, 1" in message
+
+
+def test_alpha_sets_every_confidence_label_and_interval(adsl):
+    """alpha = 0.1: "90% CI" on rates, odds ratios and the forest plots, and the intervals are
+    the 90% ones (Clopper-Pearson from statsmodels proportion_confint(alpha=0.1); Wald from a
+    direct statsmodels Logit conf_int(0.1)). 100 (1 - alpha) by hand: 0.05 -> 95, 0.025 -> 97.5."""
+    import matplotlib.pyplot as plt
+    import statsmodels.api as sm
+
+    from mpmlib import plots_factors
+
+    assert [factors.ci_label(a) for a in (0.05, 0.1, 0.025)] == ["95% CI", "90% CI", "97.5% CI"]
+    big = _big(adsl)
+    outcome = pd.Series(np.random.default_rng(3).integers(0, 2, len(big)))
+    frame = factors.factor_frame(big, LABELLED)
+    rates = factors.subgroup_rates(frame, outcome, LABELLED, alpha=0.1)
+    assert "Rate, % [90% CI]" in factors.rates_display(rates).columns
+    low, high = proportion_confint(outcome.sum(), len(outcome), alpha=0.1, method="beta")
+    assert rates.iloc[0][["ci_low", "ci_high"]].tolist() == pytest.approx([low, high])
+    uni = factors.univariable_logistic(frame, outcome, LABELLED, alpha=0.1)
+    assert "Odds ratio [90% CI]" in factors.ratios_display(uni, "Odds ratio").columns
+    age = uni[uni["term"].eq("per 10 years")].iloc[0]
+    direct = sm.Logit(outcome, sm.add_constant(big["AGE"] / 10), missing="drop").fit(disp=0).conf_int(0.1).iloc[1]
+    assert [age["ci_low"], age["ci_high"]] == pytest.approx(np.exp(direct.to_numpy()), rel=1e-6)
+    for fig, wanted in ((plots_factors.ratio_forest(uni, "OR", "Odds ratio"), "OR (90% CI)"),
+                        (plots_factors.rate_forest(rates, "Response"), None)):
+        texts = [t.get_text() for t in fig.axes[0].texts] + [fig.axes[0].get_xlabel()]
+        assert (wanted in texts) if wanted else texts[-1].endswith("with 90% CI")
+        assert not any("95%" in t for t in texts)
+        plt.close(fig)
+    assert "At a 10% level, about 1.0 would be expected to reach p < 0.1" in factors.chance_text(10, 0.1)
+
+
+def test_question_text_from_parameters_or_generic(adsl):
+    """factors_question null (the public-data parameter files): a generic sentence naming the
+    endpoints analysed, no treatment named; set (the demo's): the question, escaped for Markdown,
+    read as the endpoints. Endpoints only those analysed (no RS: OS only). Expected text by hand."""
+    from mpmlib.params import load_params
+    from mpmlib.tables import md_text
+
+    eff = {"confirmation_days": 28, "sd_min_days": 42, "evaluator": "INVESTIGATOR"}
+    all_endpoints = factors.endpoint_definitions(eff, True, ["PFS", "OS"])
+    assert all_endpoints[0].startswith("confirmed objective response (best overall response CR or PR by RECIST 1.1")
+    assert "at least 28 days later" in all_endpoints[0] and "SD at least 42 days after first dose" in all_endpoints[1]
+    assert all_endpoints[2:] == ["progression-free survival (PFS)", "overall survival (OS)"]
+    os_only = factors.endpoint_definitions(eff, False, ["OS"])
+    assert os_only == ["overall survival (OS)"]
+    for name in ("cdiscpilot01", "pharmaverse-onco"):
+        question = load_params(f"params/{name}.yaml")["study"]["factors_question"]
+        text = factors.question_text(question, os_only)
+        assert text == "This page explores which baseline factors go with the endpoints analysed: overall survival (OS)."
+    demo = load_params("params/demo.yaml")["study"]["factors_question"]
+    assert factors.question_text(demo, all_endpoints).startswith(
+        "Which baseline factors go with reversing resistance to PD-1 inhibitors when H101 is added? Here this is "
+        "read as: confirmed objective response")
+    assert factors.question_text("<b>Which_factors</b>?", os_only) == (
+        f"{md_text('<b>Which_factors</b>')}? Here this is read as: overall survival (OS).")
+
+
+def test_attribution_caveat_is_trial_agnostic(adsl):
+    """One arm: the single-arm caveat; several arms (as the CDISC pilot): the arms are pooled and
+    not compared, each named. No text names a study drug (checked against "H101" / "PD-1")."""
+    one = factors.attribution_caveat(factors.n_arms(adsl.assign(TRT01A="Drug A")))
+    assert one.startswith("With a single arm and no control group, an association cannot be attributed to the "
+                          "study treatment")
+    three = factors.attribution_caveat(factors.n_arms(adsl.assign(TRT01A=["Placebo", "High", "Low", "High"] * 2)))
+    assert three.startswith("The subjects of all 3 arms (High, Low, Placebo) are analysed together")
+    assert not any(w in one + three for w in ("H101", "PD-1"))
+
+
+def _run_params(tmp_path, text: str = "USUBJID\nS1\n"):
+    from mpmlib.params import load_params
+
+    (tmp_path / "sdtm").mkdir(exist_ok=True)
+    (tmp_path / "sdtm" / "dm.csv").write_text(text)
+    (tmp_path / "run.yaml").write_text(f"sdtm:\n  dir: {tmp_path / 'sdtm'}\n")
+    return load_params(tmp_path / "run.yaml")
+
+
+def test_no_factor_chosen_after_the_data_only_for_a_locked_factor_list(tmp_path):
+    """The sentence needs a locked run (mpmlib.lock: a lock beside the parameter file, nothing
+    differing) whose locked parameters hold this factor list: written with mpmlib.lock.write_lock
+    in tmp_path; no lock, a changed factor list or changed input data give the exploratory text."""
+    import copy
+
+    from mpmlib import lock
+
+    params = _run_params(tmp_path)
+    assert factors.locked_factor_list(params) is None
+    exploratory = factors.factor_list_text(None)
+    assert "exploratory (not locked)" in exploratory and "No factor was chosen" not in exploratory
+    lock.write_lock(params)
+    found = factors.locked_factor_list(params)
+    assert found is not None and found == lock.read_lock(params)
+    text = factors.factor_list_text(found)
+    assert "No factor was chosen after looking at the data" in text and found["locked_on"] in text
+    changed = copy.deepcopy(params)
+    changed["factors"]["multivariable"] = ["AGE"]
+    assert factors.locked_factor_list(changed) is None
+    _run_params(tmp_path, "USUBJID\nS2\n")                         # input changed since the lock
+    assert factors.locked_factor_list(params) is None
+
+
+def test_ph_method_named_from_the_cox_fit(adsl):
+    """The page names the PH test the Cox fit reports (info["ph_method"], models.PH_TEST_METHOD),
+    escaped for Markdown; logistic rows carry none."""
+    from mpmlib import models
+    from mpmlib.tables import md_text
+
+    big = _big(adsl, 6)
+    rng = np.random.default_rng(11)
+    tte = pd.DataFrame({"AVAL": rng.exponential(200, len(big)).round() + 1, "EVENT": rng.integers(0, 2, len(big))})
+    uni = factors.univariable_cox(factors.factor_frame(big, LABELLED), tte, LABELLED)
+    assert factors.ph_method_text(uni) == f"Proportional-hazards check: {md_text(models.PH_TEST_METHOD)}."
+    assert factors.ph_method_text(pd.DataFrame({"ph_method": [None]})) == ""
+
+
+def test_unit_text_and_lab_notes():
+    """Unit steps from the label's parenthesis (hand-written); a laboratory factor's note names
+    its LB tests from adsl.lab_baseline and the published source of its cut-point."""
+    from mpmlib.params import DEFAULTS
+
+    assert factors.unit_text({"label": "Age (years)", "unit": 10}) == "per 10 years"
+    assert factors.unit_text({"label": "PD-L1 TPS (%)", "unit": 10}) == "per 10 percentage points"
+    assert factors.unit_text({"label": "Prior lines", "unit": 1}) == "per 1-unit increase"
+    nlr = {"var": "NLRBL", "label": "Neutrophil-to-lymphocyte ratio", "kind": "continuous", "unit": 1, "cuts": [5]}
+    notes = factors.lab_factor_notes([nlr, LABELLED[2]], DEFAULTS["adsl"]["lab_baseline"])
+    assert len(notes) == 1 and "NEUT / LYM of the same sample" in notes[0]
+    assert "cut-point(s) 5 (Kao et al., Clin Cancer Res 2010;16:5805-13)" in notes[0]
+
+
+def test_notebook_is_generic_and_its_cells_are_short():
+    """Notebook 50: no trial-specific words ("H101", "PD-1") in its own text (they may only come
+    from the parameter file), CIs not written as "95%", and no code cell over 15 lines."""
+    import json
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "notebooks"
+    source = (root / "50_influencing_factors.py").read_text()
+    assert not re.search(r"H101|PD-1\b|95 ?%", source.split('tags=["parameters"]')[1])
+    assert not re.search(r"H101|PD-1\b", source.split('tags=["parameters"]')[0])
+    cells = json.loads((root / "50_influencing_factors.ipynb").read_text())["cells"]
+    assert max(len(c["source"]) for c in cells if c["cell_type"] == "code") <= 15
+    assert all(not c.get("outputs") for c in cells if c["cell_type"] == "code")
