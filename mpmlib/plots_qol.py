@@ -8,20 +8,39 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from .plots_efficacy import CURVE_COLOURS, NO_DATA
+from .qol_analysis import ci_available, ci_label
 
 
-def mean_change_plot(summaries: dict[str, pd.DataFrame], *, threshold: float = 10.0, min_n: int = 5,
-                     title: str | None = None):
-    """Mean change from baseline with 95 % CI over analysis visits: one small panel per scale
-    (shared axes, so scales compare at a glance).
+def mean_change_data(summaries: dict[str, pd.DataFrame], min_n: int = 3) -> dict[str, pd.DataFrame]:
+    """The visits the mean-change figure draws: post-baseline visits that pass
+    :func:`mpmlib.qol_analysis.ci_available` with ``min_n`` (``qol.min_n_ci``), the rule that
+    gives the by-visit tables their CIs, so the figure shows exactly the visits with a CI in the
+    tables. Summaries made with another minimum n are a ValueError. Scales with nothing to draw
+    are left out."""
+    out = {}
+    for label, s in summaries.items():
+        post = s[s["visit"].ne("BASELINE")]
+        drawn = ci_available(post["n_change"], min_n)
+        if not drawn.eq(post["change_ci_low"].notna()).all():
+            raise ValueError(f"{label}: by-visit CIs were made with another minimum n than {min_n} (qol.min_n_ci)")
+        if drawn.any():
+            out[label] = post[drawn]
+    return out
+
+
+def mean_change_plot(summaries: dict[str, pd.DataFrame], *, threshold: float = 10.0, min_n: int = 3,
+                     alpha: float = 0.05, title: str | None = None):
+    """Mean change from baseline with its CI (level 1 - ``alpha``, labelled by
+    :func:`mpmlib.qol_analysis.ci_label`; clipped to the range of change as in the tables) over
+    analysis visits: one small panel per scale (shared axes, so scales compare at a glance).
 
     ``summaries``: scale label -> :func:`mpmlib.qol_analysis.by_visit` output (columns visit,
-    n_change, mean_change, change_ci_low, change_ci_high). Visits with fewer than ``min_n``
-    changes are not drawn (their means are too unstable). Dotted lines at +- ``threshold`` mark a
-    clinically meaningful change (Osoba 1998); the number of subjects is printed under each point.
+    n_change, mean_change, change_ci_low, change_ci_high), made with the same ``alpha`` and
+    ``min_n``. Visits are those of :func:`mean_change_data` (no CI, not drawn). Dotted lines at
+    +- ``threshold`` mark a clinically meaningful change; the number of subjects is printed under
+    each point.
     """
-    data = {label: s[s["visit"].ne("BASELINE") & (s["n_change"] >= min_n)] for label, s in summaries.items()}
-    data = {label: s for label, s in data.items() if len(s)}
+    data = mean_change_data(summaries, min_n)
     if not data:
         fig, ax = plt.subplots(figsize=(6, 2))
         ax.set_axis_off()
@@ -32,14 +51,15 @@ def mean_change_plot(summaries: dict[str, pd.DataFrame], *, threshold: float = 1
     fig, axes = plt.subplots(nrows, ncols, figsize=(10, 2.6 * nrows + 0.6), sharex=True, sharey=True, squeeze=False)
     for i, (label, s) in enumerate(data.items()):
         ax = axes[i // ncols][i % ncols]
-        weeks = s["visit"].str.split().str[1].astype(float)
+        weeks = s["visit"].str.split().str[1].astype(float).to_numpy()
+        mean, low, high = (s[c].to_numpy(dtype=float) for c in ("mean_change", "change_ci_low", "change_ci_high"))
         colour = CURVE_COLOURS[i % len(CURVE_COLOURS)]
-        ax.errorbar(weeks, s["mean_change"], yerr=[s["mean_change"] - s["change_ci_low"], s["change_ci_high"] - s["mean_change"]],
+        ax.errorbar(weeks, mean, yerr=[mean - low, high - mean],
                     color=colour, marker="o", ms=4, lw=1.4, capsize=2.5)
         ax.axhline(0, color="#333333", lw=0.8)
         for y in (threshold, -threshold):
             ax.axhline(y, color="#777777", lw=0.8, ls=":")
-        for w, m, n in zip(weeks, s["change_ci_low"], s["n_change"]):
+        for w, m, n in zip(weeks, low, s["n_change"]):
             ax.annotate(str(int(n)), (w, m), textcoords="offset points", xytext=(0, -10), ha="center", fontsize=7,
                         color="#555555")
         ax.set_title(label, fontsize=10)
@@ -48,9 +68,11 @@ def mean_change_plot(summaries: dict[str, pd.DataFrame], *, threshold: float = 1
     for ax in axes[-1]:
         ax.set_xlabel("Weeks since first dose")
     for row in axes:
-        row[0].set_ylabel("Mean change (95% CI)")
+        row[0].set_ylabel(f"Mean change ({ci_label(alpha)} CI)")
+    clipped = any(s["change_ci_clipped"].any() for s in data.values() if "change_ci_clipped" in s)
     fig.text(0.01, 0.005, f"Dotted lines: +-{threshold:g} points (clinically meaningful change). Numbers: subjects "
-             f"with a change at the visit; visits with fewer than {min_n} are not drawn.", fontsize=8, color="#555555")
+             f"with a change at the visit; visits with fewer than {max(int(min_n), 2)} (no CI) are not drawn."
+             + (" CIs cut to the range of change (-100 to 100)." if clipped else ""), fontsize=8, color="#555555")
     if title:
         fig.suptitle(title)
     fig.tight_layout(rect=(0, 0.03, 1, 1))

@@ -293,3 +293,190 @@ def test_instrument_table_errors_are_named(tmp_path):
     table.write_text(table.read_text().replace("^TOY(\\d)$", "^(?:TOY|EOR010)(\\d)$"))
     with pytest.raises(ValueError, match=r"match the patterns of TOY-4 and QLQ-C30"):
         derive_adqs(adsl_for(["A"]), pd.DataFrame(qs_rows("A", 1, WORKED, "BASELINE")), instruments=table)
+
+
+# --- by-visit CIs: level from alpha, minimum n, range; one counting rule (issue 13) ---------------
+
+def change_adqs(changes: dict[int, list[float]], base: float = 50.0) -> pd.DataFrame:
+    """Hand-built ADQS of one scale (QL2): ``changes`` week -> the changes of subjects S0, S1, ...
+    at that week (baseline ``base`` for everyone)."""
+    n = max(len(v) for v in changes.values())
+    rows = [{"USUBJID": f"S{i}", "PARAMCD": "QL2", "PARAM": "Global health", "PARCAT1": "QLQ-C30", "DIRECTION": 1,
+             "AVISIT": "BASELINE", "AVISITN": 0, "ANL01FL": "Y", "ABLFL": "Y", "AVAL": base, "BASE": base,
+             "CHG": np.nan, "ADY": 1, "DETERFL": "", "IMPRFL": ""} for i in range(n)]
+    for week, values in changes.items():
+        rows += [{"USUBJID": f"S{i}", "PARAMCD": "QL2", "PARAM": "Global health", "PARCAT1": "QLQ-C30", "DIRECTION": 1,
+                  "AVISIT": f"WEEK {week}", "AVISITN": week, "ANL01FL": "Y", "ABLFL": "", "AVAL": base + c,
+                  "BASE": base, "CHG": c, "ADY": 7 * week + 1, "DETERFL": "Y" if c <= -10 else "N",
+                  "IMPRFL": "Y" if c >= 10 else "N"} for i, c in enumerate(values)]
+    return pd.DataFrame(rows)
+
+
+def test_ci_label_comes_from_alpha():
+    """Reference: the definition, level = 100 (1 - alpha) %: 0.05 -> 95%, 0.1 -> 90%, 0.025 ->
+    97.5%, 0.01 -> 99%. Every label of the page (tables, model, figure, header) uses it."""
+    from mpmlib import plots_qol
+
+    assert [qol_analysis.ci_label(a) for a in (0.05, 0.1, 0.025, 0.01)] == ["95%", "90%", "97.5%", "99%"]
+    with pytest.raises(ValueError):
+        qol_analysis.ci_label(1.5)
+    summary = qol_analysis.by_visit(change_adqs({6: [10, 20, 30]}), "QL2", alpha=0.1)
+    columns = qol_analysis.by_visit_display(summary, alpha=0.1).columns
+    assert "Mean change [90% CI]" in columns and not any("95" in c for c in columns)
+    assert qol_analysis.by_visit_notes(0.1, 3).startswith("CI: two-sided 90% (alpha = 0.1)")
+    estimates, info = qol_analysis.mixed_model(balanced_adqs(), "QL2", min_n=5, alpha=0.1)
+    assert list(qol_analysis.model_display(estimates, info, alpha=0.1).columns) == ["n", "Estimated mean change [90% CI]"]
+    assert "CI: 90% Wald" in qol_analysis.model_caption("QL2", info, alpha=0.1)
+    fig = plots_qol.mean_change_plot({"QL2": summary}, min_n=3, alpha=0.1)
+    assert fig.axes[0].get_ylabel() == "Mean change (90% CI)"
+    cfg = {"population": "SAFFL", "interval_weeks": 6, "window_days": 14, "expected_until": "progression",
+           "meaningful_change": 10, "min_n_ci": 3}
+    header = qol_analysis.page_header("Trial", ["QLQ-C30"], 3, cfg, 0.1)
+    assert "two-sided 90% (efficacy.alpha = 0.1)" in header and "95" not in header
+
+
+def test_change_ci_absent_below_min_n_and_equal_to_the_t_interval_from_it():
+    """Hand-worked: week 6 changes 10, 20, 30 -> mean 20, SD 10, SE 10 / sqrt(3) = 5.7735,
+    t(0.975, 2) = 4.302653 (scipy.stats.t.ppf), half-width 24.841 -> [-4.841, 44.841]. Week 12
+    has 2 changes (< qol.min_n_ci = 3): mean shown, no CI. With min_n_ci = 2 week 12 gets the t
+    interval with 1 df; min_n_ci = 1 still gives none for a single change (no df)."""
+    adqs = change_adqs({6: [10, 20, 30], 12: [5, 15], 18: [7]})
+    summary = qol_analysis.by_visit(adqs, "QL2", 0.05, min_n_ci=3).set_index("visit")
+    assert (summary.loc["WEEK 6", "change_ci_low"], summary.loc["WEEK 6", "change_ci_high"]) == pytest.approx(
+        (20 - 24.8414, 20 + 24.8414), abs=1e-3)
+    assert (summary.loc["WEEK 6", "change_ci_low"], summary.loc["WEEK 6", "change_ci_high"]) == pytest.approx(
+        sps.t.interval(0.95, 2, loc=20, scale=10 / np.sqrt(3)))
+    assert summary.loc["WEEK 12", "mean_change"] == 10
+    assert np.isnan(summary.loc["WEEK 12", "change_ci_low"]) and np.isnan(summary.loc["WEEK 12", "change_ci_high"])
+    shown = qol_analysis.by_visit_display(summary.reset_index(), 0.05)["Mean change [95% CI]"]
+    assert shown.to_dict() == {"BASELINE": "-", "WEEK 6": "20.0 [-4.8, 44.8]", "WEEK 12": "10.0 [-]", "WEEK 18": "7.0 [-]"}
+    two = qol_analysis.by_visit(adqs, "QL2", 0.05, min_n_ci=2).set_index("visit")
+    assert two.loc["WEEK 12", "change_ci_low"] == pytest.approx(sps.t.interval(0.95, 1, loc=10, scale=5)[0])
+    assert np.isnan(qol_analysis.by_visit(adqs, "QL2", 0.05, min_n_ci=1).set_index("visit").loc["WEEK 18", "change_ci_low"])
+
+
+def test_change_ci_is_clipped_to_the_range_of_change_and_footnoted():
+    """Hand-worked: changes -100, 0, 100 -> mean 0, SD 100, half-width 4.302653 * 100 / sqrt(3)
+    = 248.41, so the t interval [-248.4, 248.4] is cut to [-100, 100]; changes 0, 0, 90 (baseline
+    0) -> mean 30, SD 51.96, SE 30, half-width 129.08 -> [-99.08, 159.08] cut above only to
+    [-99.08, 100]. Scores 0-100 make a change lie in -100..100 (EORTC Scoring Manual linear
+    transformation), so the true mean is inside and the cut keeps coverage."""
+    wide = qol_analysis.by_visit(change_adqs({6: [-100, 0, 100]}), "QL2").set_index("visit").loc["WEEK 6"]
+    assert (wide["change_ci_low"], wide["change_ci_high"], wide["change_ci_clipped"]) == (-100.0, 100.0, True)
+    one_side = qol_analysis.by_visit(change_adqs({6: [0, 0, 90]}, base=0.0), "QL2").set_index("visit").loc["WEEK 6"]
+    assert one_side["change_ci_low"] == pytest.approx(30 - 4.302653 * 30, abs=1e-4)
+    assert one_side["change_ci_high"] == 100.0 and one_side["change_ci_clipped"]
+    inside = qol_analysis.by_visit(change_adqs({6: [10, 20, 30]}), "QL2").set_index("visit").loc["WEEK 6"]
+    assert not inside["change_ci_clipped"]
+    cell = qol_analysis.by_visit_display(qol_analysis.by_visit(change_adqs({6: [-100, 0, 100]}), "QL2"))
+    assert cell.loc["WEEK 6", "Mean change [95% CI]"] == "0.0 [-100.0, 100.0]" + qol_analysis.CLIPPED_MARK
+    assert "cut to the possible range of change (-100 to 100)" in qol_analysis.by_visit_notes(0.05, 3, clipped=True)
+    assert "cut" not in qol_analysis.by_visit_notes(0.05, 3, clipped=False)
+    assert qol_analysis.clip_ci(-5.0, 120.0, qol_analysis.SCORE_RANGE) == (0.0, 100.0, True)
+
+
+def test_mixed_model_ci_is_clipped_to_the_range_of_change():
+    """Three subjects (baselines 0, 50, 100; changes +100 / 0, -50 / +50, 0 / -100, each possible
+    on a 0-100 scale). At alpha 0.05 the week-6 Wald interval 16.67 +- 1.95996 SE lies inside
+    -100..100 (SE = half-width / 1.95996); at alpha 0.01 its upper end 16.67 + 2.57583 SE (Wald
+    formula, scipy normal quantiles) passes 100 and is cut there, flagged, as in the tables."""
+    rows = [{"USUBJID": f"S{i}", "PARAMCD": "QL2", "AVISIT": f"WEEK {w}", "AVISITN": w, "BASE": b, "CHG": c}
+            for i, (b, c6, c12) in enumerate(((0, 100, 0), (50, -50, 50), (100, 0, -100))) for w, c in ((6, c6), (12, c12))]
+    data = pd.DataFrame(rows)
+    wide, info95 = qol_analysis.mixed_model(data, "QL2", min_n=3, alpha=0.05)
+    assert info95["converged"] and not info95["clipped"]
+    week6 = wide.iloc[0]
+    se = (week6["ci_high"] - week6["estimate"]) / sps.norm.ppf(0.975)
+    unclipped_high = week6["estimate"] + sps.norm.ppf(0.995) * se
+    assert unclipped_high > 100
+    cut, info99 = qol_analysis.mixed_model(data, "QL2", min_n=3, alpha=0.01)
+    assert info99["clipped"] and bool(cut.iloc[0]["ci_clipped"])
+    assert cut.iloc[0]["ci_high"] == 100.0
+    assert cut.iloc[0]["ci_low"] == pytest.approx(week6["estimate"] - sps.norm.ppf(0.995) * se)
+    assert cut["ci_low"].ge(-100).all() and cut["ci_high"].le(100).all()
+    assert qol_analysis.model_display(cut, info99, 0.01).iloc[0, 1].endswith(qol_analysis.CLIPPED_MARK)
+    assert "cut to the possible range of change" in qol_analysis.model_caption("QL2", info99, 0.01)
+
+
+def test_figure_draws_exactly_the_visits_with_a_ci_in_the_table():
+    """One rule (qol_analysis.ci_available, qol.min_n_ci) for both: week 6 has 5 changes, week 12
+    has 3, week 18 has 2. With min_n_ci 3 the table has CIs at weeks 6 and 12 and the figure draws
+    those two weeks; with 4 only week 6 in both. Summaries made with another minimum n than the
+    figure's are refused (ValueError), so the two cannot drift apart."""
+    from mpmlib import plots_qol
+
+    adqs = change_adqs({6: [1, 2, 3, 4, 5], 12: [3, 4, 8], 18: [2, 9]})
+    for min_n, weeks in ((3, [6.0, 12.0]), (4, [6.0])):
+        summary = qol_analysis.by_visit(adqs, "QL2", 0.05, min_n)
+        table = qol_analysis.by_visit_display(summary)["Mean change [95% CI]"]
+        with_ci = [v for v, cell in table.items() if cell not in ("-",) and not cell.endswith("[-]")]
+        drawn = plots_qol.mean_change_data({"QL2": summary}, min_n)["QL2"]["visit"].tolist()
+        assert drawn == with_ci == [f"WEEK {w:g}" for w in weeks]
+        fig = plots_qol.mean_change_plot({"QL2": summary}, min_n=min_n)
+        assert fig.axes[0].lines[0].get_xdata().tolist() == weeks
+    with pytest.raises(ValueError, match="another minimum n"):
+        plots_qol.mean_change_data({"QL2": qol_analysis.by_visit(adqs, "QL2", 0.05, 3)}, 4)
+
+
+def test_off_schedule_questionnaires_are_counted_alike_in_compliance_and_by_visit():
+    """Counted by hand (one rule, qol_analysis.flag_schedule). Week 6 window opens on day
+    43 - 14 = 29, week 12 on day 85 - 14 = 71. A: on schedule throughout (baseline, day 43, day
+    85). B: progressed on day 20 (before day 29), yet returned a week-6 questionnaire on day 43:
+    off-schedule. C: progressed on day 36 (after the week-6 window opened), questionnaire on day
+    50: expected at week 6, so received and analysed although dated after the progression; its
+    week-12 one (day 85) is off-schedule. D: not in the population (SAFFL = N): in nothing.
+    Expected / received / off-schedule: week 6 2 / 2 / 1, week 12 1 / 1 / 1. The by-visit n,
+    responders, the mixed model and time to deterioration use the same questionnaires: week 6 n
+    = 2 with the mean of A and C (B's worse answers left out), week 12 n = 1; C's TTD censored at
+    day 50, not 85."""
+    worse = [min(a + 2, 4) if k < 28 else 1 for k, a in enumerate(WORKED)]
+    rows = (qs_rows("A", 1, WORKED, "BASELINE") + qs_rows("A", 43, WORKED, "WEEK 6") + qs_rows("A", 85, WORKED, "WEEK 12")
+            + qs_rows("B", 1, WORKED, "BASELINE") + qs_rows("B", 43, worse, "WEEK 6")
+            + qs_rows("C", 1, WORKED, "BASELINE") + qs_rows("C", 50, WORKED, "WEEK 6") + qs_rows("C", 85, worse, "WEEK 12")
+            + qs_rows("D", 1, WORKED, "BASELINE") + qs_rows("D", 43, worse, "WEEK 6"))
+    adsl = adsl_for(["A", "B", "C", "D"]).assign(SAFFL=["Y", "Y", "Y", "N"], LSTALVDT=REF + pd.Timedelta(days=100))
+    stop = pd.Series({"B": REF + pd.Timedelta(days=19), "C": REF + pd.Timedelta(days=35)})
+    adqs = qol_analysis.flag_schedule(adsl, derive_adqs(adsl, pd.DataFrame(rows)), 14, "SAFFL", stop)
+    table = qol_analysis.compliance(adsl, adqs, 6, 14, "SAFFL", stop)
+    assert table.loc[["BASELINE", "WEEK 6", "WEEK 12"], ["Expected", "Received", "Off-schedule"]].values.tolist() == [
+        [3, 3, 0], [2, 2, 1], [1, 1, 1]]
+    summary = qol_analysis.by_visit(adqs, "QL2").set_index("visit")
+    assert summary.loc[["WEEK 6", "WEEK 12"], "n"].tolist() == table.loc[["WEEK 6", "WEEK 12"], "Received"].tolist()
+    same = score_qlq_c30(pd.DataFrame([WORKED], columns=[f"Q{k}" for k in range(1, 31)])).loc[0, "QL2"]
+    assert summary.loc["WEEK 6", "mean"] == pytest.approx(same) and summary.loc["WEEK 6", "mean_change"] == 0
+    assert qol_analysis.responders(adqs, "QL2").loc[["WEEK 6", "WEEK 12"], "n"].tolist() == [2, 1]
+    assert qol_analysis.time_to_deterioration(adqs, "QL2").set_index("USUBJID").loc["C", ["AVAL", "EVENT"]].tolist() == [50, 0]
+    flags = adqs[adqs["PARAMCD"].eq("QL2")].set_index(["USUBJID", "AVISIT"])["ONSCHFL"]
+    assert flags[("B", "WEEK 6")] == "N" and flags[("C", "WEEK 12")] == "N" and flags[("C", "WEEK 6")] == "Y"
+    assert flags.xs("D", level="USUBJID").eq("").all()
+    assert len(qol_analysis.analysis_set(adqs).query("PARAMCD == 'QL2'")) == 3 + 2 + 1
+
+
+def test_page_says_what_qs_holds_and_what_is_analysed():
+    """Hand-built QS like the CDISC pilot's (ADAS-Cog items ACITM01..., QSCAT given) beside
+    QLQ-C30 items: the inventory counts records and subjects per category by hand (30 + 30 QLQ-C30
+    records of 1 subject; 2 ADAS-Cog records of 2 subjects) and says only the QLQ-C30 is scored;
+    with ADAS-Cog alone nothing is analysed and the page says so, naming the instrument table's
+    instruments. The header names the instruments scored from ADQS and escapes the study title."""
+    c30 = [{**r, "QSCAT": "EORTC QLQ-C30"} for r in qs_rows("A", 1, WORKED, "BASELINE") + qs_rows("A", 43, WORKED, "WEEK 6")]
+    adas = [{"USUBJID": s, "QSTESTCD": "ACITM01", "QSCAT": "ALZHEIMER'S DISEASE ASSESSMENT SCALE", "QSSTRESN": 2,
+             "VISIT": "BASELINE", "QSDTC": "2024-01-10"} for s in ("P1", "P2")]
+    inventory = qol_analysis.qs_inventory(pd.DataFrame(c30 + adas))
+    assert inventory[["Records", "Subjects"]].to_dict("index") == {
+        "ALZHEIMER'S DISEASE ASSESSMENT SCALE": {"Records": 2, "Subjects": 2}, "EORTC QLQ-C30": {"Records": 60, "Subjects": 1}}
+    assert inventory["Analysed"].tolist() == ["no: no instrument of the instrument table matches its QSTESTCD",
+                                              "yes: scored as QLQ-C30"]
+    only_adas = pd.DataFrame(adas)
+    adqs = derive_adqs(adsl_for(["P1", "P2"]), only_adas)
+    assert adqs.empty and qol_analysis.instruments_scored(adqs) == []
+    message = qol_analysis.no_data_message(only_adas, adqs)
+    assert "QLQ-C30" in message and "none of it is analysed" in message
+    assert qol_analysis.no_data_message(None, adqs).startswith("> **No QS domain")
+    scored = derive_adqs(adsl_for(["A"]), pd.DataFrame(c30))
+    assert qol_analysis.instruments_scored(scored) == ["QLQ-C30"]
+    assert qol_analysis.no_data_message(pd.DataFrame(c30), scored) is None
+    cfg = {"population": "SAFFL", "interval_weeks": 6, "window_days": 14, "expected_until": "study",
+           "meaningful_change": 10, "min_n_ci": 3}
+    header = qol_analysis.page_header("<b>My_trial</b>", [], 2, cfg, 0.05)
+    assert "&lt;b&gt;My\\_trial&lt;/b&gt;" in header and "**Instrument(s) scored:** none" in header
+    assert "QLQ-C30" in qol_analysis.page_header("T", ["QLQ-C30"], 1, cfg, 0.05)
