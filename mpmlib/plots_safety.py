@@ -26,7 +26,7 @@ from mpmlib.errors import DataError
 from mpmlib.plots_efficacy import NO_DATA, _no_data, _require
 from mpmlib.safety import GRADE_MISSING
 
-__all__ = ["GRADES", "GRADE_COLOURS", "GRADE_LABELS", "GRADE_MISSING", "MISSING_COLOUR", "NO_DATA",
+__all__ = ["GRADES", "GRADE_COLOURS", "GRADE_LABELS", "GRADE_MISSING", "MISSING_COLOUR", "NO_DATA", "SEVERITY_LABELS",
            "irae_onset_plot", "teae_grade_bars"]
 
 GRADES = [1, 2, 3, 4, 5]
@@ -37,19 +37,22 @@ MISSING_COLOUR = "#bdbdbd"
 MISSING_HATCH = "////"
 CATEGORIES = [*GRADES, GRADE_MISSING]   # drawing and legend order: grades 1-5, then missing
 GRADE_LABELS = {**{g: f"Grade {g}" for g in GRADES}, GRADE_MISSING: "Grade missing"}
+#: AESEV data (no CTCAE grade): severity 1-3 = mild, moderate, severe (mpmlib.derive.adae)
+SEVERITY_LABELS = {1: "Mild", 2: "Moderate", 3: "Severe", GRADE_MISSING: "Severity missing"}
 _COLOURS = {**GRADE_COLOURS, GRADE_MISSING: MISSING_COLOUR}
 _MARKERS = {**{g: "o" for g in GRADES}, GRADE_MISSING: "D"}
 TIE_STEP = 0.12  # vertical spacing (in rows) between markers of tied onsets within a term
 
 
-def _grade_handles(grades, marker=False):
+def _grade_handles(grades, marker=False, labels=None):
     """Legend entries for the grades present (1-5 and "Missing"), grade 1 first, missing last:
-    patches (bars) or markers."""
+    patches (bars) or markers; ``labels`` (default GRADE_LABELS) names them."""
+    labels = labels or GRADE_LABELS
     present = [g for g in CATEGORIES if g in set(grades)]
     if marker:
         return [Line2D([], [], ls="none", marker=_MARKERS[g], ms=7, mfc=_COLOURS[g], mec="#333333",
-                       mew=0.6, label=GRADE_LABELS[g]) for g in present]
-    return [Patch(facecolor=_COLOURS[g], edgecolor="#444444", lw=0.5, label=GRADE_LABELS[g],
+                       mew=0.6, label=labels[g]) for g in present]
+    return [Patch(facecolor=_COLOURS[g], edgecolor="#444444", lw=0.5, label=labels[g],
                   hatch=MISSING_HATCH if g == GRADE_MISSING else None) for g in present]
 
 
@@ -60,8 +63,10 @@ def _pct_text(pct: float) -> str:
 
 
 def teae_grade_bars(counts: pd.DataFrame, n_subjects: int, *, title=None,
-                    xlabel="Subjects (%)"):
-    """Horizontal bars of the most frequent adverse events, stacked by worst CTCAE grade.
+                    xlabel="Subjects (%)", severity: bool = False):
+    """Horizontal bars of the most frequent adverse events, stacked by worst CTCAE grade
+    (``severity=True``: the data carry AESEV severity, columns 1-3 are mild / moderate / severe
+    and the legend says "Worst severity (AESEV)", never "CTCAE grade").
 
     ``counts``: one row per preferred term in display order (first row drawn at the top), index =
     term, columns = grades 1..5 and optionally "Missing" (number of subjects whose worst grade
@@ -96,6 +101,9 @@ def teae_grade_bars(counts: pd.DataFrame, n_subjects: int, *, title=None,
     if bad.any():
         raise DataError(where, "counts", "counts must be non-negative integers",
                         detail=f"found {sorted(set(map(str, raw.to_numpy()[bad])))}")
+    if severity and values[:, 3:5].sum() > 0:
+        raise DataError(where, "counts", "severity data have three levels: no subject can be in grade 4 or 5")
+    labels = SEVERITY_LABELS if severity else GRADE_LABELS
     totals = values.sum(axis=1)
     if (totals > n_subjects).any():
         raise DataError(where, "counts", "a term counts more subjects than n_subjects",
@@ -109,7 +117,7 @@ def teae_grade_bars(counts: pd.DataFrame, n_subjects: int, *, title=None,
     for i, grade in enumerate(CATEGORIES):
         if grade in present:
             ax.barh(y, pct[:, i], left=left, height=0.7, color=_COLOURS[grade],
-                    edgecolor="white", linewidth=0.5, label=GRADE_LABELS[grade], zorder=2,
+                    edgecolor="white", linewidth=0.5, label=labels[grade], zorder=2,
                     hatch=MISSING_HATCH if grade == GRADE_MISSING else None)
         left = left + pct[:, i]
     x_max = max(10.0, left.max() * 1.15)
@@ -122,8 +130,9 @@ def teae_grade_bars(counts: pd.DataFrame, n_subjects: int, *, title=None,
     ax.grid(False, axis="y")
     ax.set_xlabel(xlabel)
     if present:
-        fig.legend(handles=_grade_handles(present), loc="outside lower center", ncol=len(present),
-                   fontsize=8, title="Worst CTCAE v5.0 grade", title_fontsize=8)
+        fig.legend(handles=_grade_handles(present, labels=labels), loc="outside lower center", ncol=len(present),
+                   fontsize=8, title="Worst severity (AESEV)" if severity else "Worst CTCAE v5.0 grade",
+                   title_fontsize=8)
     if title:
         ax.set_title(title)
     return fig

@@ -13,6 +13,12 @@ Conventions (ICH E3 §12.2, FDA "Standard Safety Tables and Figures" integrated 
   Safety Tables and Figures guide 2022: every subject with the event is counted once). So the
   grade columns always add up to "All grades".
 * Rows are sorted by descending frequency in the Total column, then alphabetically.
+* Each table's first row says what it counts (e.g. "Any serious TEAE"): the ``any_label`` of
+  :func:`soc_pt_table` / :func:`max_grade_table`.
+* A flag that was not collected (null in every ADAE record: ``mpmlib.derive.adae``) is shown as
+  "not collected", never as 0.
+* Data with severity (AESEV) instead of CTCAE grades are labelled as severity (mild, moderate,
+  severe), never as "CTCAE grade" with empty grade 4/5 columns.
 """
 
 from __future__ import annotations
@@ -26,6 +32,11 @@ from .tables import n_pct
 
 ANY = "Any treatment-emergent AE"
 ALL_TERMS = "All terms"
+NOT_COLLECTED = "not collected"
+#: severity (AESEV) shown in place of grades 1-3 when the data carry no CTCAE grade
+SEVERITY_LABELS = {"1": "Mild", "2": "Moderate", "3": "Severe"}
+#: DTHT01: deaths within this many days of the last dose are counted apart
+DEATH_WINDOW_DAYS = 30
 #: grade category of a subject whose TEAEs of a term all lack a CTCAE grade
 GRADE_MISSING = "Missing"
 GRADE_CATEGORIES = ["1", "2", "3", "4", "5", GRADE_MISSING]
@@ -43,10 +54,21 @@ def group_sizes(pop: pd.DataFrame) -> dict[str, int]:
     return {**{str(k): int(v) for k, v in sizes.items()}, "Total": len(pop)}
 
 
-def teae(adae: pd.DataFrame, pop: pd.DataFrame) -> pd.DataFrame:
-    """Treatment-emergent AEs of the population, with the subject's GROUP."""
-    rows = adae[adae["TRTEMFL"].eq("Y")] if len(adae) else adae
+def teae(adae: pd.DataFrame, pop: pd.DataFrame, flag: str = "TRTEMFL") -> pd.DataFrame:
+    """Treatment-emergent AEs of the population, with the subject's GROUP (``flag``: TRTEMFL, or
+    TRTEIRFL for the immune-related sensitivity window)."""
+    rows = adae[adae[flag].eq("Y")] if len(adae) else adae
     return rows.merge(pop, on="USUBJID", how="inner")
+
+
+def is_severity(teaes: pd.DataFrame) -> bool:
+    """True when the grades are AESEV severities (ADAE ``GRSRC = "AESEV"``), not CTCAE grades."""
+    return "GRSRC" in teaes.columns and teaes["GRSRC"].eq("AESEV").any()
+
+
+def collected(adae: pd.DataFrame, flag: str) -> bool:
+    """Whether an ADAE flag was collected: present and not null in every record (module)."""
+    return flag in adae.columns and adae[flag].notna().any()
 
 
 def _count(rows: pd.DataFrame, sizes: dict[str, int]) -> dict[str, tuple[int, int]]:
@@ -72,9 +94,20 @@ def overview_rows(drugs: dict[str, str], has_irae: bool,
 
 def grade_label(teaes: pd.DataFrame) -> str:
     """"CTCAE grade >= 3", or "Severe" when the data carry severity (AESEV) instead of grades."""
-    if "GRSRC" in teaes.columns and teaes["GRSRC"].eq("AESEV").any():
+    if is_severity(teaes):
         return "Severe (AESEV; no CTCAE grade in the data)"
     return "CTCAE grade >= 3"
+
+
+def subset_label(what: str, teaes: pd.DataFrame | None = None) -> str:
+    """First-row label of a sub-table, saying what it counts: ``what`` is "all", "grade3",
+    "serious", "immune", or "related:<drug label>"."""
+    grade3 = "severe TEAE" if teaes is not None and is_severity(teaes) else "TEAE of CTCAE grade >= 3"
+    labels = {"all": ANY, "grade3": f"Any {grade3}", "serious": "Any serious TEAE",
+              "immune": "Any immune-related TEAE"}
+    if what.startswith("related:"):
+        return f"Any TEAE related to {what.split(':', 1)[1]}"
+    return labels[what]
 
 
 def overview_counts(teaes: pd.DataFrame, pop: pd.DataFrame, drugs: dict[str, str]) -> pd.DataFrame:
@@ -84,18 +117,23 @@ def overview_counts(teaes: pd.DataFrame, pop: pd.DataFrame, drugs: dict[str, str
     records = []
     for label, flag in overview_rows(drugs, has_irae, grade_label(teaes)):
         rows = teaes if flag is None else teaes[teaes[flag].eq("Y")] if flag in teaes.columns else teaes.iloc[0:0]
+        known = flag is None or flag == "GR3FL" or collected(teaes, flag) or (teaes.empty and flag in teaes.columns)
         for group, (subjects, events) in _count(rows, sizes).items():
-            records.append({"row": label, "column": group, "N": sizes[group], "subjects": subjects, "events": events})
+            records.append({"row": label, "column": group, "N": sizes[group], "subjects": subjects, "events": events,
+                            "collected": known})
     return pd.DataFrame(records)
 
 
 def overview_table(counts: pd.DataFrame) -> pd.DataFrame:
     """Display: per column "n (%)" of subjects and the number of events."""
     table = {}
+    known = counts["collected"] if "collected" in counts.columns else pd.Series(True, index=counts.index)
     for group, rows in counts.groupby("column", sort=False):
         n = int(rows["N"].iloc[0])
-        table[(f"{group} (N={n})", "Subjects, n (%)")] = [n_pct(s, n) for s in rows["subjects"]]
-        table[(f"{group} (N={n})", "Events")] = rows["events"].astype(str).tolist()
+        ok = known[rows.index]
+        table[(f"{group} (N={n})", "Subjects, n (%)")] = [n_pct(s, n) if k else NOT_COLLECTED
+                                                          for s, k in zip(rows["subjects"], ok)]
+        table[(f"{group} (N={n})", "Events")] = [str(e) if k else "" for e, k in zip(rows["events"], ok)]
     out = pd.DataFrame(table, index=counts["row"].drop_duplicates().tolist())
     out.columns = pd.MultiIndex.from_tuples(out.columns)
     out.index.name = "Subjects with at least one"
@@ -136,9 +174,10 @@ def sort_by_frequency(counts: pd.DataFrame) -> pd.DataFrame:
             .drop(columns=[c for c in keyed.columns if c.startswith("_")]).reset_index(drop=True))
 
 
-def soc_pt_table(counts: pd.DataFrame) -> pd.DataFrame:
+def soc_pt_table(counts: pd.DataFrame, any_label: str = ANY) -> pd.DataFrame:
     """Display of :func:`soc_pt_counts`: rows indexed by (SOC, preferred term); the SOC's own
-    count is its "All terms" row."""
+    count is its "All terms" row; the first row, labelled ``any_label`` (:func:`subset_label`),
+    counts subjects with any event of the table."""
     if counts.empty:
         return pd.DataFrame({"": ["No treatment-emergent adverse events"]}).set_index("")
     wide = {}
@@ -146,7 +185,8 @@ def soc_pt_table(counts: pd.DataFrame) -> pd.DataFrame:
         n = int(rows["N"].iloc[0])
         wide[f"{group} (N={n})"] = [n_pct(s, n) for s in rows["subjects"]]
     first = counts[counts["column"].eq(counts["column"].iloc[0])]
-    labels = [(soc, "" if soc == ANY else ALL_TERMS if pt == "" else pt) for soc, pt in zip(first["SOC"], first["PT"])]
+    labels = [(any_label, "") if soc == ANY else (soc, ALL_TERMS if pt == "" else pt)
+              for soc, pt in zip(first["SOC"], first["PT"])]
     return pd.DataFrame(wide, index=pd.MultiIndex.from_tuples(labels, names=["System organ class", "Preferred term"]))
 
 
@@ -190,24 +230,29 @@ def max_grade_counts(teaes: pd.DataFrame, pop: pd.DataFrame) -> pd.DataFrame:
             .sort_values("_r", kind="stable").drop(columns="_r").reset_index(drop=True))
 
 
-def max_grade_table(counts: pd.DataFrame) -> pd.DataFrame:
-    """Display of :func:`max_grade_counts`: rows = preferred terms (no SOC rows), columns = each
-    group x (All grades, Grade 1..5, Grade missing), n (%). The "Grade missing" column is shown
-    only when some subject is in it (otherwise it is zero everywhere)."""
+def max_grade_table(counts: pd.DataFrame, any_label: str = ANY, severity: bool = False) -> pd.DataFrame:
+    """Display of :func:`max_grade_counts`: rows = preferred terms (no SOC rows; the first row,
+    ``any_label``, any event of the table), columns = each group x (All grades, Grade 1..5,
+    Grade missing), n (%). The "Grade missing" column is shown only when some subject is in it.
+    ``severity`` (AESEV data, :func:`is_severity`): columns Mild / Moderate / Severe / Severity
+    missing, no grade 4-5 columns (severity has three levels, ICH E2A)."""
     if counts.empty:
         return pd.DataFrame({"": ["No treatment-emergent adverse events"]}).set_index("")
     show_missing = bool(counts.loc[counts["grade"].eq(GRADE_MISSING), "subjects"].sum())
+    word = "severity" if severity else "grade"
     wide = {}
     for (group, grade), rows in counts.groupby(["column", "grade"], sort=False):
-        if grade == GRADE_MISSING and not show_missing:
+        if (grade == GRADE_MISSING and not show_missing) or (severity and grade in ("4", "5")):
             continue
         n = int(rows["N"].iloc[0])
-        label = "All grades" if grade == "Any" else "Grade missing" if grade == GRADE_MISSING else f"Grade {grade}"
+        label = ("All grades" if not severity else "Any severity") if grade == "Any" else \
+            f"{word.capitalize()} missing" if grade == GRADE_MISSING else \
+            SEVERITY_LABELS[grade] if severity else f"Grade {grade}"
         wide[(f"{group} (N={n})", label)] = [n_pct(s, n) for s in rows["subjects"]]
     first = counts[(counts["column"] == counts["column"].iloc[0]) & counts["grade"].eq("Any")]
-    out = pd.DataFrame(wide, index=[ANY if s == ANY else pt for s, pt in zip(first["SOC"], first["PT"])])
+    out = pd.DataFrame(wide, index=[any_label if s == ANY else pt for s, pt in zip(first["SOC"], first["PT"])])
     out.columns = pd.MultiIndex.from_tuples(out.columns)
-    out.index.name = "Preferred term (worst grade per subject)"
+    out.index.name = f"Preferred term (worst {word} per subject)"
     return out
 
 
@@ -242,25 +287,125 @@ def irae_onsets(teaes: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def deaths_listing(adsl: pd.DataFrame, pop: pd.DataFrame, adae: pd.DataFrame, window_end: str = "TRTEDT") -> pd.DataFrame:
-    """Deaths in the population: running subject number (no identifiers), group, study day of
-    death, days after the last dose, and the fatal AE term(s) with whether they were
-    treatment-emergent."""
+def death_causes(adsl: pd.DataFrame, adae: pd.DataFrame, ds: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Cause of death per subject who died (ADSL DTHDT or DTHFL): USUBJID, CAUSE (text), CATEGORY.
+
+    Sources in order (admiral ``ad_adsl.R`` DTHCAUS: fatal AE first, then the DS death record):
+    an AE with a fatal outcome (ADAE FATALFL = "Y") -> "Adverse event" with its term(s); else a DS
+    record with DSDECOD = DEATH whose DSTERM says more than "DEATH" -> its DSTERM, categorised
+    "Disease progression" when it names progression ("PROGRESS"), else "Other"; else "Not
+    recorded" (DTHT01 "Primary cause of death"; nothing is guessed from tumour assessments)."""
+    dead = adsl.loc[adsl["DTHDT"].notna() | adsl.get("DTHFL", pd.Series(index=adsl.index)).eq("Y"), ["USUBJID"]]
+    fatal = adae[adae["FATALFL"].eq("Y")] if len(adae) and "FATALFL" in adae.columns else adae.iloc[0:0]
+    ae_terms = fatal.groupby("USUBJID")["AEDECOD"].agg(lambda t: "; ".join(dict.fromkeys(t.astype(str))))
+    ds_terms = pd.Series(dtype=object)
+    if ds is not None and {"USUBJID", "DSDECOD", "DSTERM"} <= set(ds.columns):
+        death = ds[ds["DSDECOD"].astype(str).str.strip().str.upper().eq("DEATH")]
+        term = death["DSTERM"].astype(str).str.strip()
+        informative = death[term.str.upper().ne("DEATH") & term.ne("") & death["DSTERM"].notna()]
+        ds_terms = informative.groupby("USUBJID")["DSTERM"].first()
+    cause = dead["USUBJID"].map(ae_terms)
+    other = dead["USUBJID"].map(ds_terms)
+    category = np.select([cause.notna(), other.fillna("").str.upper().str.contains("PROGRESS"), other.notna()],
+                         ["Adverse event", "Disease progression", "Other"], default="Not recorded")
+    return pd.DataFrame({"USUBJID": dead["USUBJID"].to_numpy(), "CAUSE": cause.fillna(other).fillna("").to_numpy(),
+                         "CATEGORY": category})
+
+
+def _last_doses(adsl: pd.DataFrame, drugs: dict[str, str]) -> dict[str, str]:
+    """Label -> ADSL last-dose variable: any study drug (TRTEDT) and each drug (<CODE>EDT)."""
+    out = {"any study drug": "TRTEDT"}
+    out.update({label: f"{code}EDT" for code, label in drugs.items() if f"{code}EDT" in adsl.columns})
+    return out
+
+
+def deaths_summary(adsl: pd.DataFrame, pop: pd.DataFrame, adae: pd.DataFrame, drugs: dict[str, str],
+                   ds: pd.DataFrame | None = None, days: int = DEATH_WINDOW_DAYS) -> pd.DataFrame:
+    """DTHT01 (pharmaverse TLG catalog): deaths in the population, n (%) of the column N; deaths
+    within ``days`` of the last dose of any study drug and of each drug (death date - last dose
+    date <= ``days``), later deaths, the primary cause (:func:`death_causes`) and subjects with a
+    fatal treatment-emergent AE."""
+    sizes = group_sizes(pop)
     sub = adsl.merge(pop, on="USUBJID")
-    dead = sub[sub["DTHDT"].notna()].sort_values(["GROUP", "DTHDT", "USUBJID"], kind="stable")
+    dead = sub[sub["DTHDT"].notna() | sub.get("DTHFL", pd.Series(index=sub.index)).eq("Y")]
+    causes = death_causes(adsl, adae, ds).set_index("USUBJID")["CATEGORY"]
+    fatal_te = set(adae.loc[adae["FATALFL"].eq("Y") & adae["TRTEMFL"].eq("Y"), "USUBJID"]) if len(adae) else set()
+    rows: list[tuple[str, pd.Series]] = [("Total number of deaths", pd.Series(True, index=dead.index))]
+    last = _last_doses(adsl, drugs)
+    for label, var in last.items():
+        gap = (dead["DTHDT"] - dead[var]).dt.days
+        rows.append((f"  Within {days} days of the last dose of {label}", gap.le(days)))
+    gap_any = (dead["DTHDT"] - dead["TRTEDT"]).dt.days
+    rows.append((f"  More than {days} days after the last dose of any study drug", gap_any.gt(days)))
+    if gap_any.isna().any():
+        rows.append(("  Date of death or of last dose unknown", gap_any.isna()))
+    rows.append(("Primary cause of death", None))
+    for category in ("Adverse event", "Disease progression", "Other", "Not recorded"):
+        rows.append((f"  {category}", dead["USUBJID"].map(causes).eq(category)))
+    rows.append((f"Subjects with a fatal treatment-emergent AE", dead["USUBJID"].isin(fatal_te)))
+    table = {}
+    for group, n in sizes.items():
+        in_group = dead["GROUP"].eq(group) if group != "Total" else pd.Series(True, index=dead.index)
+        table[f"{group} (N={n})"] = ["" if mask is None else n_pct(int((mask & in_group).sum()), n) for _, mask in rows]
+    out = pd.DataFrame(table, index=[label for label, _ in rows])
+    out.index.name = "Deaths, n (%)"
+    return out
+
+
+def deaths_listing(adsl: pd.DataFrame, pop: pd.DataFrame, adae: pd.DataFrame, drugs: dict[str, str],
+                   ids, ds: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every death in the population (AEL04-like listing), sorted by subject, indexed by subject ID
+    (``ids``: ``Run.subject_ids``): group, study day of death (day 1 = first dose, no day 0),
+    days from the last dose of any study drug and of each drug, cause and category
+    (:func:`death_causes`), and the fatal AE(s) with whether each was treatment-emergent."""
+    sub = adsl.merge(pop, on="USUBJID")
+    dead = sub[sub["DTHDT"].notna() | sub.get("DTHFL", pd.Series(index=sub.index)).eq("Y")].sort_values(
+        "USUBJID", kind="stable")
+    last = _last_doses(adsl, drugs)
+    columns = ["Subject", "Group", "Day of death", *[f"Days after last dose of {lbl}" for lbl in last],
+               "Cause of death", "Category", "Fatal adverse event(s)"]
     if dead.empty:
-        return pd.DataFrame(columns=["Group", "Day of death", "Days after last dose", "Fatal adverse event(s)"])
+        return pd.DataFrame(columns=columns).set_index("Subject")
+    causes = death_causes(adsl, adae, ds).set_index("USUBJID")
     fatal = adae[adae["FATALFL"].eq("Y")] if len(adae) else adae
     terms = fatal.groupby("USUBJID").apply(
-        lambda r: "; ".join(f"{t}{'' if e == 'Y' else ' (not treatment-emergent)'}"
-                            for t, e in zip(r["AEDECOD"], r["TRTEMFL"])), include_groups=False) if len(fatal) else {}
+        lambda r: "; ".join(f"{t} (AESEQ {int(q) if pd.notna(q) else '?'}"
+                            f"{'' if e == 'Y' else ', not treatment-emergent'})"
+                            for t, q, e in zip(r["AEDECOD"], r["AESEQ"], r["TRTEMFL"])),
+        include_groups=False) if len(fatal) else pd.Series(dtype=object)
     day = (dead["DTHDT"] - dead["TRTSDT"]).dt.days
-    after = (dead["DTHDT"] - dead[window_end]).dt.days
-    out = pd.DataFrame({"Group": dead["GROUP"].to_numpy(), "Day of death": (day + (day >= 0)).astype("Int64").to_numpy(),
-                        "Days after last dose": after.astype("Int64").to_numpy(),
-                        "Fatal adverse event(s)": dead["USUBJID"].map(terms).fillna("none recorded").to_numpy()},
-                       index=pd.RangeIndex(1, len(dead) + 1, name="Subject #"))
-    return out
+    out = {"Subject": ids(dead["USUBJID"]).to_numpy(), "Group": dead["GROUP"].to_numpy(),
+           "Day of death": (day + (day >= 0)).astype("Int64").to_numpy()}
+    for label, var in last.items():
+        out[f"Days after last dose of {label}"] = (dead["DTHDT"] - dead[var]).dt.days.astype("Int64").to_numpy()
+    out["Cause of death"] = dead["USUBJID"].map(causes["CAUSE"]).replace("", "not recorded").to_numpy()
+    out["Category"] = dead["USUBJID"].map(causes["CATEGORY"]).to_numpy()
+    out["Fatal adverse event(s)"] = dead["USUBJID"].map(terms).fillna("none recorded").to_numpy()
+    return pd.DataFrame(out, columns=columns).set_index("Subject")
+
+
+def outside_window_listing(adae: pd.DataFrame, ids) -> pd.DataFrame:
+    """Every AE that is not treatment-emergent (ADAE TRTEMFL = "N"), so nothing recorded is
+    invisible, indexed by subject (``ids``): AESEQ, preferred term, start date as collected (AESTDTC),
+    study day, window end (TEWENDT), reason (TEMRSN), grade, serious, fatal, immune-related in
+    the sensitivity window; sorted by subject, start and AESEQ (a data manager's order)."""
+    columns = ["Subject", "AESEQ", "Preferred term", "Start (AESTDTC)", "Study day", "Window ends",
+               "Reason not treatment-emergent", "Grade", "Serious", "Fatal", "irAE sensitivity window"]
+    rows = adae[adae["TRTEMFL"].eq("N")] if len(adae) else adae
+    if rows.empty:
+        return pd.DataFrame(columns=columns).set_index("Subject")
+    rows = rows.sort_values(["USUBJID", "ASTDT", "AESEQ"], kind="stable", na_position="last")
+    ir = rows["AEIRFL"].eq("Y") & rows["TRTEIRFL"].eq("Y") if "TRTEIRFL" in rows else pd.Series(False, index=rows.index)
+    return pd.DataFrame({
+        "Subject": ids(rows["USUBJID"]).to_numpy(), "AESEQ": rows["AESEQ"].astype("Int64").to_numpy(),
+        "Preferred term": rows["AEDECOD"].to_numpy(), "Start (AESTDTC)": rows["AESTDTC"].fillna("").to_numpy(),
+        "Study day": rows["ASTDY"].astype("Int64").to_numpy(),
+        "Window ends": rows["TEWENDT"].dt.strftime("%Y-%m-%d").fillna("").to_numpy(),
+        "Reason not treatment-emergent": rows["TEMRSN"].to_numpy(),
+        "Grade": rows["ATOXGRN"].astype("Int64").to_numpy(),
+        "Serious": rows["SERFL"].fillna(NOT_COLLECTED).to_numpy(),
+        "Fatal": rows["FATALFL"].fillna(NOT_COLLECTED).to_numpy(),
+        "irAE sensitivity window": np.where(ir, "Y", "").astype(object)}, columns=columns).set_index("Subject")
 
 
 def export_csv(tables: dict[str, pd.DataFrame], folder: str | Path | None) -> list[Path]:
@@ -287,3 +432,41 @@ def drug_labels(study_drugs: dict) -> dict[str, str]:
     nice = {"PD1": "PD-1 inhibitor"}
     return {code: nice.get(code, code) for code in study_drugs}
 
+
+
+def window_description(cfg: dict, drugs: dict[str, str]) -> dict[str, str]:
+    """The treatment-emergent windows in words, from the settings actually used (``safety:``
+    parameters; rules in ``mpmlib.derive.adae``): ``main`` and ``immune`` (or "" when off)."""
+    if cfg["window_days"] is None:
+        return {"main": "from the first dose of any study drug, with no end (every later AE)", "immune": ""}
+    anchor = f"the last {drugs.get(cfg['window_anchor'], cfg['window_anchor'])} dose" if cfg["window_anchor"] \
+        else "the last dose of any study drug"
+    first = f"{anchor} + {cfg['window_days']}" + (f" (+{cfg['grace_days']})" if cfg["grace_days"] else "") + " days"
+    ends = first if cfg["window_any_drug_days"] is None else (
+        f"the later of {first} and the last dose of any study drug + {cfg['window_any_drug_days']} days")
+    immune = "" if cfg["immune_window_days"] is None else (
+        f"immune-related AEs also in a sensitivity window to the later of that end and the last dose of any "
+        f"study drug + {cfg['immune_window_days']} days")
+    return {"main": f"from the first dose of any study drug to {ends}", "immune": immune}
+
+
+def page_header(params: dict, pop: pd.DataFrame, adae: pd.DataFrame, teaes: pd.DataFrame) -> str:
+    """Markdown header of the safety page from the parameters and data actually used: study
+    (title and description from the parameter file, escaped), population, the windows
+    (:func:`window_description`), AE counts and the grading (CTCAE grade or AESEV severity)."""
+    from .tables import md_text
+
+    study, cfg = params["study"], params["safety"]
+    window = window_description(cfg, drug_labels(params["adsl"]["study_drugs"]))
+    outside = int(adae["TRTEMFL"].eq("N").sum()) if len(adae) else 0
+    grading = ("severity (AESEV: mild, moderate, severe); the data carry no CTCAE grade" if is_severity(adae)
+               else "CTCAE v5.0 grade (AETOXGR)")
+    lines = [f"**Study:** {md_text(study['title'] or params['_name'])}",
+             *([f"**Design:** {md_text(study['description'])}"] if study.get("description") else []),
+             f"**Safety population:** N = {len(pop)}; columns by "
+             f"{'actual' if cfg['by'] == 'TRT01A' else 'planned'} treatment",
+             f"**Treatment-emergent window:** {window['main']}" + (f"; {window['immune']}" if window["immune"] else ""),
+             f"**Adverse events:** {len(adae)} recorded, {len(teaes)} treatment-emergent in the safety population, "
+             f"{outside} outside the window (listed at the end)",
+             f"**Grading:** {grading}"]
+    return "  \n".join(lines)

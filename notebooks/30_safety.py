@@ -14,13 +14,14 @@
 # ---
 
 # %% [markdown]
-# # Safety: treatment-emergent adverse events (CTCAE v5.0) and exposure
+# # Safety: adverse events and exposure
 #
 # Adverse events that started on or after the first dose of any study drug and within the
-# treatment-emergent window set in the parameters (for this trial: through 30 (+7) days after the
-# last H101 dose), in the safety population (every subject who received any study drug). Each
-# subject is counted once per row; percentages are of the column's N. Tables are also written as
-# CSV files next to this report. *Source: `mpmlib.derive.adae` (flags), `mpmlib.safety` (tables).*
+# treatment-emergent window set in the parameters (stated below from the settings this report
+# ran with), in the safety population (every subject who received any study drug). Each subject
+# is counted once per row; percentages are of the column's N. Every AE outside the window is
+# listed at the end, so nothing recorded is invisible. Tables are also written as CSV files next
+# to this report. *Source: `mpmlib.derive.adae` (flags and windows), `mpmlib.safety` (tables).*
 
 # %% tags=["parameters"]
 params_file = "../params/demo.yaml"  # analysis parameters (input folder, settings)
@@ -43,16 +44,10 @@ cfg = run.params["safety"]
 pop = safety.population(adsl, cfg["population"], cfg["by"])
 teaes = safety.teae(adae, pop)
 drugs = safety.drug_labels(run.params["adsl"]["study_drugs"])
-csv = {}
-anchor = f"last {cfg['window_anchor']} dose" if cfg["window_anchor"] else "last dose of any study drug"
-window = ("no end (every AE from the first dose on)" if cfg["window_days"] is None else
-          f"{anchor} + {cfg['window_days']} days" + (f" + {cfg['grace_days']}-day allowance" if cfg["grace_days"] else ""))
-display(Markdown(
-    f"**Study:** {run.params['study']['title']}  \n"
-    f"**Safety population:** N = {len(pop)}; columns by {'actual' if cfg['by'] == 'TRT01A' else 'planned'} treatment  \n"
-    f"**Treatment-emergent window:** first dose to {window}  \n"
-    f"**Adverse events:** {len(adae)} recorded, {len(teaes)} treatment-emergent in the safety population"
-))
+window, severity, csv = safety.window_description(cfg, drugs), safety.is_severity(adae), {}
+
+# %%
+display(Markdown(safety.page_header(run.params, pop, adae, teaes)))
 has_ae = len(adae) > 0
 if not has_ae:
     display(Markdown("> **No adverse event data (AE) in this input.** Only exposure is shown."))
@@ -62,50 +57,51 @@ if not has_ae:
 #
 # Subjects with at least one event of each kind, n (%), and the number of events. Relationship is
 # the investigator's assessment for each study drug; "related to any" counts an event related to at
-# least one drug.
+# least one drug. A row whose source variable is blank in every AE record was not collected and
+# says so (it is not a count of 0).
 
 # %%
 if has_ae:
     csv["30_safety_overview"] = safety.overview_table(safety.overview_counts(teaes, pop, drugs))
     display(csv["30_safety_overview"])
-    if teaes["GRSRC"].eq("AESEV").any():
-        display(Markdown("_This input has no CTCAE grades (AETOXGR); severity (AESEV: mild 1, moderate 2, "
-                         "severe 3) is shown in their place._"))
 
 # %% [markdown]
 # ## Most frequent treatment-emergent adverse events by worst grade
 #
 # The most frequent preferred terms (all columns together); each subject is counted once per term,
-# at the worst grade ("Grade missing", grey, when no record of the term has a grade).
+# at the worst grade or severity ("missing", grey, when no record of the term has one).
 
 # %%
 if has_ae and len(teaes):
-    figure = plots_safety.teae_grade_bars(safety.top_terms_by_grade(teaes, cfg["top_terms"]), len(pop))
+    top = safety.top_terms_by_grade(teaes, cfg["top_terms"])
+    figure = plots_safety.teae_grade_bars(top, len(pop), severity=severity)
     display(figure)
     plt.close(figure)
 
 # %% [markdown]
 # ## By system organ class and preferred term
 #
-# All grades, then grade ≥ 3. Sorted by frequency in the Total column.
+# All treatment-emergent AEs, then those of grade ≥ 3 (severe, for severity data). Sorted by
+# frequency in the Total column; the first row of each table says what it counts.
 
 # %%
 if has_ae:
-    for name, title, rows in (("30_safety_soc_pt", "All grades", teaes),
-                              ("30_safety_soc_pt_grade3", "Grade ≥ 3", teaes[teaes["GR3FL"].eq("Y")])):
-        display(Markdown(f"**{title}**"))
-        csv[name] = safety.soc_pt_table(safety.soc_pt_counts(rows, pop))
+    for name, what, rows in (("30_safety_soc_pt", "all", teaes),
+                             ("30_safety_soc_pt_grade3", "grade3", teaes[teaes["GR3FL"].eq("Y")])):
+        label = safety.subset_label(what, teaes)
+        display(Markdown(f"**{label}**"))
+        csv[name] = safety.soc_pt_table(safety.soc_pt_counts(rows, pop), label)
         display(csv[name])
 
 # %% [markdown]
 # ## By maximum grade per subject
 #
-# Each subject is counted once per preferred term, at the worst grade recorded for it; the grade
-# columns add up to "All grades".
+# Each subject is counted once per preferred term, at the worst grade (or severity) recorded for
+# it; the columns add up to the first one.
 
 # %%
 if has_ae:
-    csv["30_safety_max_grade"] = safety.max_grade_table(safety.max_grade_counts(teaes, pop))
+    csv["30_safety_max_grade"] = safety.max_grade_table(safety.max_grade_counts(teaes, pop), severity=severity)
     display(csv["30_safety_max_grade"])
 
 # %% [markdown]
@@ -117,30 +113,46 @@ if has_ae:
 if has_ae:
     flags = [(code, label) for code, label in drugs.items() if f"REL{code}FL" in teaes.columns]
     for code, label in flags + [("ANY", "any study drug")]:
+        heading = safety.subset_label(f"related:{label}")
+        display(Markdown(f"**{heading}**"))
+        if not safety.collected(adae, f"REL{code}FL"):
+            display(Markdown(f"_Relationship to {label}: {safety.NOT_COLLECTED} in this input._"))
+            continue
         rows = teaes[teaes[f"REL{code}FL"].eq("Y")]
-        display(Markdown(f"**Related to {label}**"))
-        csv[f"30_safety_related_{code.lower()}"] = safety.soc_pt_table(safety.soc_pt_counts(rows, pop))
+        csv[f"30_safety_related_{code.lower()}"] = safety.soc_pt_table(safety.soc_pt_counts(rows, pop), heading)
         display(csv[f"30_safety_related_{code.lower()}"])
 
 # %% [markdown]
 # ## Serious adverse events
 
 # %%
-if has_ae:
-    csv["30_safety_serious"] = safety.soc_pt_table(safety.soc_pt_counts(teaes[teaes["SERFL"].eq("Y")], pop))
+if has_ae and safety.collected(adae, "SERFL"):
+    rows = teaes[teaes["SERFL"].eq("Y")]
+    label = safety.subset_label("serious")
+    csv["30_safety_serious"] = safety.soc_pt_table(safety.soc_pt_counts(rows, pop), label)
     display(csv["30_safety_serious"])
+elif has_ae:
+    display(Markdown(f"_Seriousness (AESER): {safety.NOT_COLLECTED} in this input._"))
 
 # %% [markdown]
 # ## Immune-related adverse events
 #
-# Events flagged as immune-related by the investigator, by worst grade, and the time from the first
-# dose to their onset (each subject's first onset of each term).
+# Events flagged as immune-related by the investigator, by worst grade, in the treatment-emergent
+# window and, as a sensitivity analysis, in the longer immune-related window of the parameters
+# (immune-related AEs may begin months after the last dose); then the time from the first dose to
+# their onset (each subject's first onset of each term, treatment-emergent window).
 
 # %%
 if has_ae and safety.any_flag_present(adae, "AEIRFL"):
-    irae = teaes[teaes["AEIRFL"].eq("Y")]
-    csv["30_safety_immune_related"] = safety.max_grade_table(safety.max_grade_counts(irae, pop))
-    display(csv["30_safety_immune_related"])
+    label = safety.subset_label("immune")
+    windows = [("30_safety_immune_related", "TRTEMFL", "treatment-emergent window")]
+    if window["immune"]:
+        windows.append(("30_safety_immune_related_sensitivity", "TRTEIRFL", "sensitivity window"))
+    for name, flag, title in windows:
+        rows = safety.teae(adae, pop, flag)
+        display(Markdown(f"**{label}, {title}**"))
+        csv[name] = safety.max_grade_table(safety.max_grade_counts(rows[rows["AEIRFL"].eq("Y")], pop), label, severity)
+        display(csv[name])
     figure = plots_safety.irae_onset_plot(safety.irae_onsets(teaes))
     display(figure)
     plt.close(figure)
@@ -150,18 +162,38 @@ else:
 # %% [markdown]
 # ## Deaths
 #
-# Every death in the safety population, on or off treatment: study day (day 1 = first dose), days
-# after the last dose, and the adverse event(s) with a fatal outcome. Subjects are numbered, not
-# identified.
+# Every death in the safety population, on or off treatment (pharmaverse TLG catalog DTHT01):
+# deaths within 30 days of the last dose of any study drug and of each drug, the primary cause
+# (a fatal adverse event first, then the disposition record), and subjects with a fatal
+# treatment-emergent AE. The listing gives each death by USUBJID with the study day (day 1 =
+# first dose), the days after the last dose of each drug and the fatal AE(s).
 
 # %%
-csv["30_safety_deaths"] = safety.deaths_listing(adsl, pop, adae)
+ds = run.sdtm.get("ds")
+csv["30_safety_deaths_summary"] = safety.deaths_summary(adsl, pop, adae, drugs, ds)
+display(csv["30_safety_deaths_summary"])
+csv["30_safety_deaths"] = safety.deaths_listing(adsl, pop, adae, drugs, run.subject_ids, ds)
 display(csv["30_safety_deaths"] if len(csv["30_safety_deaths"]) else Markdown("_No deaths._"))
+
+# %% [markdown]
+# ## Adverse events outside the treatment-emergent window
+#
+# Every recorded AE that is not counted above, with the reason (before the first dose, after the
+# window, after the data cut-off, or in a subject never dosed), so a data manager can find each
+# record (USUBJID, AESEQ). "irAE sensitivity window" marks immune-related AEs counted in the
+# sensitivity table above.
+
+# %%
+if has_ae:
+    csv["30_safety_outside_window"] = safety.outside_window_listing(adae, run.subject_ids)
+    listing = csv["30_safety_outside_window"]
+    display(listing if len(listing) else Markdown("_Every recorded AE is treatment-emergent._"))
 
 # %% [markdown]
 # ## Exposure
 #
-# Administrations, duration (last − first dose + 1 day) and cumulative dose of each study drug in
+# Administrations (a constant-dosing record counts its dose frequency times its days), duration
+# (last − first dose + 1 day) and cumulative dose (dose × administrations) of each study drug in
 # the safety population. *Source: `mpmlib.derive.adex`.*
 
 # %%

@@ -272,3 +272,19 @@ def test_png_byte_identical_on_rebuild(name, counts, irae):
     with sns.axes_style("whitegrid"):
         first, second = png_bytes(make()), png_bytes(make())
     assert first == second and first.startswith(b"\x89PNG")
+
+
+def test_severity_data_are_labelled_as_severity_not_ctcae_grade():
+    """AESEV data (no CTCAE grade): the legend says 'Worst severity (AESEV)' with Mild / Moderate
+    / Severe entries; a count in grade 4 or 5 is impossible for severity and a DataError."""
+    counts = pd.DataFrame({1: [3, 1], 2: [1, 0], 3: [0, 2]}, index=["Rash", "Cough"])
+    figure = teae_grade_bars(counts, 10, severity=True)
+    legend = figure.legends[0]
+    assert legend.get_title().get_text() == "Worst severity (AESEV)"
+    assert [t.get_text() for t in legend.get_texts()] == ["Mild", "Moderate", "Severe"]
+    plt.close(figure)
+    figure = teae_grade_bars(counts, 10)
+    assert figure.legends[0].get_title().get_text() == "Worst CTCAE v5.0 grade"
+    plt.close(figure)
+    with pytest.raises(DataError, match="three levels"):
+        teae_grade_bars(pd.DataFrame({1: [1], 4: [1]}, index=["Rash"]), 10, severity=True)

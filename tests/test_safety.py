@@ -235,12 +235,112 @@ def test_top_terms_and_irae_onsets(demo):
     assert (onsets["ONSET_DAY"] >= 1).all()
 
 
-def test_deaths_listing_has_every_death_and_no_identifiers(demo):
+def test_events_on_continued_pd1_treatment_are_in_the_tables(demo):
+    """The reviewer's cases (issue 13), demo ADAE: a grade 5 serious PD-1-related immune
+    pneumonitis 4 days after the last PD-1 dose, a grade 3 serious lung infection and a serious
+    pleural effusion on PD-1, an immune-related hypothyroidism are treatment-emergent, so the
+    overview's fatal row counts the death the deaths table lists (plain filter as reference)."""
     params, adsl, adae, pop, teaes = demo
-    listing = safety.deaths_listing(adsl, pop, adae)
+    cases = {("H101-MPM-201-06-0003", "Pneumonitis"), ("H101-MPM-201-01-0013", "Lung infection"),
+             ("H101-MPM-201-02-0004", "Pleural effusion"), ("H101-MPM-201-01-0011", "Hypothyroidism")}
+    found = {(u, t) for u, t in zip(teaes["USUBJID"], teaes["AEDECOD"])}
+    assert cases <= found
+    counts = safety.overview_counts(teaes, pop, safety.drug_labels(params["adsl"]["study_drugs"]))
+    fatal = counts.set_index(["row", "column"]).loc[("Fatal (outcome death)", "Total"), "subjects"]
+    assert fatal == teaes.loc[teaes["FATALFL"].eq("Y"), "USUBJID"].nunique() == 1
+    summary = safety.deaths_summary(adsl, pop, adae, safety.drug_labels(params["adsl"]["study_drugs"]))
+    assert summary.loc["Subjects with a fatal treatment-emergent AE"].iloc[-1].startswith("1 ")
+
+
+def test_deaths_summary_equals_plain_computation(demo):
+    """DTHT01 rows against a plain computation from ADSL: deaths, within 30 days of the last dose
+    of any drug / of each drug (death - last dose <= 30 days), more than 30 days after; the
+    cause categories add up to the deaths; the one fatal AE (pneumonitis) makes 'Adverse event'."""
+    params, adsl, adae, pop, teaes = demo
+    drugs = safety.drug_labels(params["adsl"]["study_drugs"])
+    summary = safety.deaths_summary(adsl, pop, adae, drugs)
+    n = len(pop)
+    column = f"Total (N={n})"
     dead = adsl[adsl["SAFFL"].eq("Y") & adsl["DTHDT"].notna()]
-    assert len(listing) == len(dead)
-    assert not any(s in listing.to_string() for s in adsl["USUBJID"])
+    count = lambda label: int(summary.loc[label, column].split()[0])  # noqa: E731
+    assert count("Total number of deaths") == len(dead) > 0
+    gap = (dead["DTHDT"] - dead["TRTEDT"]).dt.days
+    assert count("  Within 30 days of the last dose of any study drug") == int((gap <= 30).sum())
+    assert count("  More than 30 days after the last dose of any study drug") == int((gap > 30).sum())
+    gap_h101 = (dead["DTHDT"] - dead["H101EDT"]).dt.days
+    assert count("  Within 30 days of the last dose of H101") == int((gap_h101 <= 30).sum())
+    gap_pd1 = (dead["DTHDT"] - dead["PD1EDT"]).dt.days
+    assert count("  Within 30 days of the last dose of PD-1 inhibitor") == int((gap_pd1 <= 30).sum())
+    categories = ["  Adverse event", "  Disease progression", "  Other", "  Not recorded"]
+    assert sum(count(c) for c in categories) == len(dead) and count("  Adverse event") == 1
+
+
+def test_deaths_listing_carries_usubjid_or_masks(demo):
+    """Every death in the population, by USUBJID (a study code a data manager can look up), or
+    masked numbers with report.mask_subject_ids; the fatal AE is named with its AESEQ."""
+    from mpmlib.tables import subject_ids
+
+    params, adsl, adae, pop, teaes = demo
+    drugs = safety.drug_labels(params["adsl"]["study_drugs"])
+    shown = safety.deaths_listing(adsl, pop, adae, drugs, lambda u: subject_ids(u, adsl["USUBJID"]))
+    dead = adsl[adsl["SAFFL"].eq("Y") & adsl["DTHDT"].notna()]
+    assert sorted(shown.index) == sorted(dead["USUBJID"])
+    row = shown.loc["H101-MPM-201-06-0003"]
+    assert row["Category"] == "Adverse event" and "Pneumonitis (AESEQ" in row["Fatal adverse event(s)"]
+    assert row["Days after last dose of PD-1 inhibitor"] == 6
+    masked = safety.deaths_listing(adsl, pop, adae, drugs, lambda u: subject_ids(u, adsl["USUBJID"], mask=True))
+    assert not any(u in masked.to_string() for u in adsl["USUBJID"])
+    assert masked.index.str.match(r"Subject \d{3}$").all()
+
+
+def test_pilot_deaths_cause_from_the_fatal_ae(pilot, pilot_sdtm):
+    """CDISC pilot: three deaths (DM DTHFL), each with a fatal AE (SUDDEN DEATH, COMPLETED SUICIDE,
+    MYOCARDIAL INFARCTION; AE.AEOUT = FATAL): the primary cause is 'Adverse event' with the term."""
+    params, adsl, adae, pop, teaes = pilot
+    causes = safety.death_causes(adsl, adae, pilot_sdtm["ds"]).set_index("USUBJID")
+    assert causes.loc["01-701-1211", "CAUSE"] == "SUDDEN DEATH"
+    assert set(causes["CATEGORY"]) == {"Adverse event"} and len(causes) == 3
+
+
+def test_every_ae_outside_the_window_is_listed(demo):
+    """The listing holds exactly the ADAE records with TRTEMFL = N (reference: plain filter), by
+    USUBJID and AESEQ, with the reason and the window end."""
+    params, adsl, adae, pop, teaes = demo
+    listing = safety.outside_window_listing(adae, lambda u: u.astype(str))
+    outside = adae[adae["TRTEMFL"].eq("N")]
+    assert len(listing) == len(outside) > 0
+    assert set(zip(listing.index, listing["AESEQ"])) == set(zip(outside["USUBJID"], outside["AESEQ"]))
+    assert listing["Reason not treatment-emergent"].ne("").all() and listing["Window ends"].ne("").all()
+    assert listing.index.is_monotonic_increasing
+
+
+def test_sub_table_headings_say_what_they_count(demo):
+    """The first row of each sub-table names what it counts, not 'Any treatment-emergent AE'."""
+    params, adsl, adae, pop, teaes = demo
+    serious = teaes[teaes["SERFL"].eq("Y")]
+    table = safety.soc_pt_table(safety.soc_pt_counts(serious, pop), safety.subset_label("serious"))
+    assert table.index[0] == ("Any serious TEAE", "")
+    assert table.iloc[0, -1].startswith(f"{serious['USUBJID'].nunique()} ")
+    grade = safety.max_grade_table(safety.max_grade_counts(serious, pop), safety.subset_label("related:H101"))
+    assert grade.index[0] == "Any TEAE related to H101"
+    assert safety.subset_label("grade3", teaes) == "Any TEAE of CTCAE grade >= 3"
+
+
+def test_pilot_not_collected_and_severity_labels(pilot):
+    """CDISC pilot: AEACN blank in every record -> the discontinuation row says 'not collected'
+    (never 0); AESEV severity -> columns Mild / Moderate / Severe, no Grade 4/5 columns, and the
+    grade >= 3 sub-table is labelled as severe."""
+    params, adsl, adae, pop, teaes = pilot
+    table = safety.overview_table(safety.overview_counts(teaes, pop, safety.drug_labels(params["adsl"]["study_drugs"])))
+    row = table.loc["Leading to treatment discontinuation"]
+    assert set(row[[c for c in table.columns if c[1] == "Subjects, n (%)"]]) == {safety.NOT_COLLECTED}
+    assert table.loc["Serious", (f"{LOW} (N=84)", "Subjects, n (%)")] == "1 (1.2)"
+    assert safety.is_severity(teaes)
+    grades = safety.max_grade_table(safety.max_grade_counts(teaes, pop), severity=True)
+    labels = {c[1] for c in grades.columns}
+    assert labels == {"Any severity", "Mild", "Moderate", "Severe"}
+    assert grades.index.name == "Preferred term (worst severity per subject)"
+    assert safety.subset_label("grade3", teaes) == "Any severe TEAE"
 
 
 def test_csv_export(tmp_path, demo):
