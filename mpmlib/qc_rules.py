@@ -1,7 +1,10 @@
 """Cross-domain data-QC rules (Great Expectations checks one table at a time).
 
-Each rule returns a finding in the shape of :mod:`mpmlib.validate` plus the offending records
-(USUBJID and value). Rule ids ``X-nnn``; severities follow the question "can the analysis
+Each rule returns a finding in the shape of :mod:`mpmlib.validate` plus the offending records,
+each named by USUBJID and the variables that identify it in its domain (--SEQ, --TESTCD,
+VISITNUM / VISIT: :func:`mpmlib.validate.record_variables`) with the offending value. A rule's
+offending frame keeps the row labels of the domain records it comes from, so the record's
+variables are looked up from the domain (``source``), vectorised. Rule ids ``X-nnn``; severities follow the question "can the analysis
 still be trusted?" — critical when a derivation would be wrong, warning when a reviewer should
 look. Sources: SDTMIG 3.3 (dates, keys), RECIST 1.1 (responses), CTCAE v5.0 (grades).
 """
@@ -50,9 +53,11 @@ def cross_domain_findings(sdtm: dict[str, pd.DataFrame]) -> tuple[list[dict], li
     return findings, details
 
 
-def result(rule_id, severity, domain, variable, text, offending: pd.DataFrame | None, not_run: str = ""):
-    """One finding plus its detail rows from a frame with USUBJID and VALUE columns."""
-    from .validate import MAX_DETAILS_PER_RULE, _finding
+def result(rule_id, severity, domain, variable, text, offending: pd.DataFrame | None, not_run: str = "",
+           source: pd.DataFrame | None = None):
+    """One finding plus its detail rows from a frame with USUBJID and VALUE columns, one row per
+    offending record, indexed by the record's row label in ``source`` (the domain's records)."""
+    from .validate import MAX_DETAILS_PER_RULE, _finding, record_details
 
     meta = {"rule_id": rule_id, "text": text}
     if not_run:
@@ -61,9 +66,10 @@ def result(rule_id, severity, domain, variable, text, offending: pd.DataFrame | 
     status = "FAIL" if len(offending) else "PASS"
     finding = _finding(meta, severity, domain, variable, status, offending["USUBJID"].tolist(),
                        offending["VALUE"].tolist(), len(offending))
-    details = [{"RULE_ID": rule_id, "DOMAIN": domain.upper(), "VARIABLE": variable, "USUBJID": u, "VALUE": str(v)}
-               for u, v in offending[["USUBJID", "VALUE"]].head(MAX_DETAILS_PER_RULE).itertuples(index=False)]
-    return finding, details
+    shown = offending.head(MAX_DETAILS_PER_RULE)
+    records = source.loc[shown.index] if source is not None else shown[["USUBJID"]]
+    records = records.assign(USUBJID=shown["USUBJID"].to_numpy())
+    return finding, record_details(rule_id, domain, variable, records, shown["VALUE"].astype(str).tolist())
 
 
 # ---- rules ---------------------------------------------------------------------------------------
@@ -78,8 +84,8 @@ def rule_subjects_in_dm(sdtm):
             yield result("X-001", "critical", domain, "USUBJID", "subject exists in DM", None, "DM not available")
             continue
         bad = df[~df["USUBJID"].isin(dm["USUBJID"])]
-        off = pd.DataFrame({"USUBJID": bad["USUBJID"], "VALUE": bad["USUBJID"]}).drop_duplicates()
-        yield result("X-001", "critical", domain, "USUBJID", "subject exists in DM", off)
+        off = pd.DataFrame({"USUBJID": bad["USUBJID"], "VALUE": bad["USUBJID"]})     # every record
+        yield result("X-001", "critical", domain, "USUBJID", "subject exists in DM", off, source=df)
 
 
 def rule_iso_dates(sdtm):
@@ -94,7 +100,7 @@ def rule_iso_dates(sdtm):
                 failures += 1
                 subjects = df.loc[bad, "USUBJID"] if "USUBJID" in df.columns else ""
                 yield result("X-002", "critical", domain, col, text,
-                             pd.DataFrame({"USUBJID": subjects, "VALUE": df.loc[bad, col]}))
+                             pd.DataFrame({"USUBJID": subjects, "VALUE": df.loc[bad, col]}), source=df)
     if not failures:
         yield result("X-002", "critical", "ALL", "--DTC", text, None)
 
@@ -118,8 +124,9 @@ def rule_duplicates(sdtm):
             continue
         value = dup[cols[1:]].apply(lambda col: col.map(_text)).agg(" / ".join, axis=1) if len(cols) > 1 \
             else dup["USUBJID"]
-        off = pd.DataFrame({"USUBJID": dup["USUBJID"], "VALUE": value}).drop_duplicates()
-        yield result("X-003", "critical", domain, ", ".join(cols), f"no duplicate records on {', '.join(cols)}", off)
+        off = pd.DataFrame({"USUBJID": dup["USUBJID"], "VALUE": value})       # each record of a pair
+        yield result("X-003", "critical", domain, ", ".join(cols), f"no duplicate records on {', '.join(cols)}", off,
+                     source=df)
 
 
 def _text(value) -> str:
@@ -159,7 +166,7 @@ def rule_consent_before_records(sdtm):
         before = when < df["USUBJID"].map(consent)
         off = pd.DataFrame({"USUBJID": df.loc[before, "USUBJID"], "VALUE": df.loc[before, col]
                             + " < consent " + df.loc[before, "USUBJID"].map(consent).dt.strftime("%Y-%m-%d")})
-        yield result("X-004", "critical", domain, col, "not before informed consent (DM.RFICDTC)", off)
+        yield result("X-004", "critical", domain, col, "not before informed consent (DM.RFICDTC)", off, source=df)
 
 
 def rule_responses_after_first_dose(sdtm):
@@ -173,7 +180,8 @@ def rule_responses_after_first_dose(sdtm):
     early = when < ovr["USUBJID"].map(first)
     off = pd.DataFrame({"USUBJID": ovr.loc[early, "USUBJID"], "VALUE": ovr.loc[early, "RSDTC"] + " < first dose "
                         + ovr.loc[early, "USUBJID"].map(first).dt.strftime("%Y-%m-%d")})
-    yield result("X-005", "critical", "RS", "RSDTC", "overall response dated after the first dose (EX)", off)
+    yield result("X-005", "critical", "RS", "RSDTC", "overall response dated after the first dose (EX)", off,
+                 source=rs)
 
 
 def rule_end_after_start(sdtm):
@@ -185,7 +193,7 @@ def rule_end_after_start(sdtm):
         s, e = dtc_to_date(df[start], "first"), dtc_to_date(df[end], "last")
         bad = e < s
         off = pd.DataFrame({"USUBJID": df.loc[bad, "USUBJID"], "VALUE": df.loc[bad, start] + " > " + df.loc[bad, end]})
-        yield result("X-006", "critical", domain, end, f"{end} not before {start}", off)
+        yield result("X-006", "critical", domain, end, f"{end} not before {start}", off, source=df)
 
 
 def rule_nothing_after_death(sdtm):
@@ -204,7 +212,7 @@ def rule_nothing_after_death(sdtm):
             after &= ~df["DSDECOD"].eq("DEATH")
         off = pd.DataFrame({"USUBJID": df.loc[after, "USUBJID"], "VALUE": df.loc[after, col]
                             + " > death " + df.loc[after, "USUBJID"].map(death).dt.strftime("%Y-%m-%d")})
-        yield result("X-007", "critical", domain, col, "no record after the death date (DM.DTHDTC)", off)
+        yield result("X-007", "critical", domain, col, "no record after the death date (DM.DTHDTC)", off, source=df)
 
 
 def rule_grade5_fatal(sdtm):
@@ -216,7 +224,8 @@ def rule_grade5_fatal(sdtm):
     bad = (grade.eq(5) & ~ae["AEOUT"].eq("FATAL")) | (ae["AEOUT"].eq("FATAL") & grade.notna() & ~grade.eq(5))
     off = pd.DataFrame({"USUBJID": ae.loc[bad, "USUBJID"],
                         "VALUE": "grade " + ae.loc[bad, "AETOXGR"].astype(str) + ", " + ae.loc[bad, "AEOUT"].astype(str)})
-    yield result("X-008", "critical", "AE", "AETOXGR", "grade 5 if and only if AEOUT is FATAL (CTCAE v5.0)", off)
+    yield result("X-008", "critical", "AE", "AETOXGR", "grade 5 if and only if AEOUT is FATAL (CTCAE v5.0)", off,
+                 source=ae)
 
 
 def rule_grade_allowed_for_term(sdtm):
@@ -239,10 +248,10 @@ def rule_grade_allowed_for_term(sdtm):
     allowed = ~flag.eq("N")            # unknown terms and grades are other rules' findings
     off = pd.DataFrame({"USUBJID": ae.loc[~allowed, "USUBJID"],
                         "VALUE": ae.loc[~allowed, "AEDECOD"] + " grade " + ae.loc[~allowed, "AETOXGR"].astype(str)})
-    yield result("X-009", "warning", "AE", "AETOXGR", "grade defined for the CTCAE v5.0 term", off)
+    yield result("X-009", "warning", "AE", "AETOXGR", "grade defined for the CTCAE v5.0 term", off, source=ae)
     unknown = ae[ae["AEDECOD"].notna() & ~ae["AEDECOD"].isin(terms.index)]
-    off = pd.DataFrame({"USUBJID": unknown["USUBJID"], "VALUE": unknown["AEDECOD"]}).drop_duplicates()
-    yield result("X-010", "warning", "AE", "AEDECOD", "AEDECOD is a CTCAE v5.0 term", off)
+    off = pd.DataFrame({"USUBJID": unknown["USUBJID"], "VALUE": unknown["AEDECOD"]})
+    yield result("X-010", "warning", "AE", "AEDECOD", "AEDECOD is a CTCAE v5.0 term", off, source=ae)
 
 
 def _overall(sdtm) -> pd.DataFrame | None:
@@ -266,7 +275,7 @@ def rule_response_needs_baseline(sdtm):
     with_target = set(tu.loc[tu["TUSTRESC"].eq("TARGET"), "USUBJID"])
     bad = ovr["RSSTRESC"].isin(["PR", "SD"]) & ~ovr["USUBJID"].isin(with_target)
     off = pd.DataFrame({"USUBJID": ovr.loc[bad, "USUBJID"], "VALUE": ovr.loc[bad, "RSSTRESC"] + " on " + ovr.loc[bad, "RSDTC"]})
-    yield result("X-011", "critical", "RS", "RSSTRESC", text, off)
+    yield result("X-011", "critical", "RS", "RSSTRESC", text, off, source=sdtm["rs"])
 
 
 def rule_new_lesion_is_pd(sdtm):
@@ -282,10 +291,15 @@ def rule_new_lesion_is_pd(sdtm):
     if tu is not None and {"TUSTRESC", "TUDTC"} <= set(tu.columns):
         tu_new = tu[tu["TUSTRESC"].eq("NEW")].rename(columns={"TUDTC": "RSDTC", "TUEVAL": "RSEVAL", "TUEVALID": "RSEVALID"})
         new = pd.concat([new, tu_new[[k for k in keys if k in tu_new.columns]]], ignore_index=True)
-    merged = new.drop_duplicates().merge(ovr[keys + ["RSSTRESC"]], on=[k for k in keys if k in new.columns], how="inner")
+    # the offending record is the overall response: keep its row label through the merge
+    merged = (new.drop_duplicates()
+              .merge(ovr[keys + ["RSSTRESC"]].rename_axis("_ROW").reset_index(),
+                     on=[k for k in keys if k in new.columns], how="inner")
+              .drop_duplicates("_ROW").set_index("_ROW").sort_index())
     bad = merged[~merged["RSSTRESC"].eq("PD")]
     off = pd.DataFrame({"USUBJID": bad["USUBJID"], "VALUE": bad["RSSTRESC"] + " on " + bad["RSDTC"] + " with a new lesion"})
-    yield result("X-012", "critical", "RS", "RSSTRESC", "a new lesion implies overall response PD (RECIST 1.1)", off)
+    yield result("X-012", "critical", "RS", "RSSTRESC", "a new lesion implies overall response PD (RECIST 1.1)", off,
+                 source=rs)
 
 
 def rule_death_has_date(sdtm):
@@ -297,7 +311,7 @@ def rule_death_has_date(sdtm):
     bad = dm["DTHFL"].eq("Y") != dm["DTHDTC"].notna()
     off = pd.DataFrame({"USUBJID": dm.loc[bad, "USUBJID"],
                         "VALUE": "DTHFL=" + dm.loc[bad, "DTHFL"].fillna("") + ", DTHDTC=" + dm.loc[bad, "DTHDTC"].fillna("")})
-    yield result("X-013", "critical", "DM", "DTHDTC", "death flag and death date given together", off)
+    yield result("X-013", "critical", "DM", "DTHDTC", "death flag and death date given together", off, source=dm)
 
 
 def rule_death_consistent(sdtm):
@@ -310,7 +324,7 @@ def rule_death_consistent(sdtm):
     differ = death["DSSTDTC"].ne(dm_date)
     off = pd.DataFrame({"USUBJID": death.loc[differ, "USUBJID"],
                         "VALUE": "DS " + death.loc[differ, "DSSTDTC"].fillna("") + " vs DM " + dm_date[differ].fillna("<none>")})
-    yield result("X-014", "warning", "DS", "DSSTDTC", "DS death date equals DM.DTHDTC", off)
+    yield result("X-014", "warning", "DS", "DSSTDTC", "DS death date equals DM.DTHDTC", off, source=ds)
 
 
 RULES = [rule_subjects_in_dm, rule_iso_dates, rule_duplicates, rule_consent_before_records, rule_responses_after_first_dose,

@@ -1,7 +1,7 @@
 """Data QC: Great Expectations suites per SDTM domain plus cross-domain rules, one findings table.
 
 * ``expectations/<domain>.json`` hold GX 1.x suites. Every expectation carries a ``severity``
-  (``critical`` stops a locked run, ``warning`` is reported) and ``meta.rule_id`` /
+  (``critical`` stops the run, locked or exploratory; ``warning`` is reported) and ``meta.rule_id`` /
   ``meta.text`` / ``meta.variable``. GX silently drops an expectation whose type is misspelt, so
   :func:`load_suites` checks the count after loading.
 * Suites run in an *ephemeral* context (``gx.get_context(mode="ephemeral")``: without ``mode`` GX
@@ -9,14 +9,18 @@
   timings into the report).
 * Rules that span domains are in :mod:`mpmlib.qc_rules` and report in the same shape.
 * Every finding names the domain, the variable, the rule, the severity, and the subjects
-  (USUBJID) and values concerned, never row numbers.
+  (USUBJID) and values concerned, never row numbers; every offending record is named by the
+  variables that identify it in SDTM (:func:`record_variables`: USUBJID, the domain's --SEQ,
+  --TESTCD, VISITNUM / VISIT; SUPP-- by its parent record IDVAR = IDVARVAL and QNAM).
 
 Result tables (:class:`QCResult`):
 
 ``findings``  one row per rule evaluated: RULE_ID, SEVERITY, DOMAIN, VARIABLE, RULE, STATUS
               (PASS / FAIL / NOT RUN), N_FAIL, SUBJECTS (text), VALUES (text), DOWNGRADED
 ``details``   one row per offending record (capped per rule): RULE_ID, DOMAIN, VARIABLE,
-              USUBJID, VALUE
+              USUBJID, SEQ (the domain's --SEQ), TESTCD (--TESTCD; QNAM for SUPP--), VISITNUM,
+              VISIT (each blank when the domain has no such variable), RECORD (the same as text,
+              e.g. ``QSSEQ=12 QSTESTCD=EOR0103 VISIT=WEEK 6``), VALUE
 ``received``  one row per domain file: DOMAIN, FILE, RECORDS, SUBJECTS, STATUS
 ``missing``   one row per domain variable with missing values: DOMAIN, VARIABLE, RECORDS,
               MISSING, PCT_MISSING
@@ -42,9 +46,12 @@ SEVERITIES = ("critical", "warning")
 TABLES = ("findings", "details", "received", "missing")
 FINDING_COLUMNS = ["RULE_ID", "SEVERITY", "DOMAIN", "VARIABLE", "RULE", "STATUS", "N_FAIL",
                    "SUBJECTS", "VALUES", "DOWNGRADED"]
-DETAIL_COLUMNS = ["RULE_ID", "DOMAIN", "VARIABLE", "USUBJID", "VALUE"]
+RECORD_COLUMNS = ["SEQ", "TESTCD", "VISITNUM", "VISIT"]
+DETAIL_COLUMNS = ["RULE_ID", "DOMAIN", "VARIABLE", "USUBJID", *RECORD_COLUMNS, "RECORD", "VALUE"]
 MAX_DETAILS_PER_RULE = 200
 MAX_SHOWN = 10
+#: Offending records printed per failed rule by :func:`summary_text` (all are in details.csv).
+MAX_RECORDS_PRINTED = 5
 
 #: Domains the analyses need: missing -> finding with this severity.
 DOMAIN_NEEDED = {"dm": "critical", "ex": "critical", "ds": "critical", "ae": "warning",
@@ -68,8 +75,14 @@ class QCResult:
         return self.failed[self.failed["SEVERITY"].eq("critical")]
 
     @property
+    def downgraded(self) -> pd.DataFrame:
+        """Failed rules that are critical as written but downgraded to warnings (qc.downgrade)."""
+        return self.failed[self.failed["DOWNGRADED"].astype(str).ne("")]
+
+    @property
     def passed(self) -> bool:
-        """True when no critical rule fails (the gate for a locked run)."""
+        """True when no critical rule fails: the gate of every run, locked or exploratory (a
+        locked run cannot downgrade a rule)."""
         return self.critical.empty
 
     def save(self, folder: Path) -> None:
@@ -166,16 +179,19 @@ def _columns_of(exp: dict) -> list[str]:
 def run_suite(context, domain: str, df: pd.DataFrame, suite: dict) -> tuple[list[dict], list[dict]]:
     """Validate one domain; return (findings rows, detail rows)."""
     gx_suite, skipped = build_gx_suite(context, suite, list(df.columns))
-    used = {"USUBJID"} | {c for exp in suite["expectations"] for c in _columns_of(exp)}
-    df = df[[c for c in df.columns if c in used]]           # GX copies what it is given: keep it small
+    if not df.index.is_unique:                               # offending rows are looked up by label
+        df = df.reset_index(drop=True)
+    used = {c for exp in suite["expectations"] for c in _columns_of(exp)}
+    checked = df[[c for c in df.columns if c in used]]      # GX copies what it is given: keep it small
     asset = context.data_sources.add_or_update_pandas(f"src_{domain}").add_dataframe_asset(domain)
-    batch = asset.add_batch_definition_whole_dataframe("all").get_batch(batch_parameters={"dataframe": df})
-    id_cols = ["USUBJID"] if "USUBJID" in df.columns else []
+    batch = asset.add_batch_definition_whole_dataframe("all").get_batch(batch_parameters={"dataframe": checked})
     with warnings.catch_warnings():
         # GX 1.9+ deprecates string row conditions (removed in GX 2.0; the lock pins GX 1.x)
         warnings.simplefilter("ignore", DeprecationWarning)
+        # without unexpected_index_column_names GX (pandas) lists the row labels of the offending
+        # records; USUBJID and the record's identifying variables are then taken from ``df``
         result = batch.validate(gx_suite, result_format={"result_format": "COMPLETE",
-                                                         "unexpected_index_column_names": id_cols})
+                                                         "unexpected_index_column_names": []})
     findings, details = [], []
     for res in result.results:
         config = res.expectation_config
@@ -190,15 +206,16 @@ def run_suite(context, domain: str, df: pd.DataFrame, suite: dict) -> tuple[list
             findings.append(_finding(meta, config.severity.value, domain, variable, status,
                                      values=[] if res.success else ["column missing"]))
             continue
-        index_list = res.result.get("unexpected_index_list") or []
-        subjects = [row.get("USUBJID") for row in index_list if isinstance(row, dict)]
+        labels = res.result.get("unexpected_index_list") or []
         values = res.result.get("unexpected_list") or []
+        subjects = df.loc[labels, "USUBJID"].tolist() if "USUBJID" in df.columns else []
         findings.append(_finding(meta, config.severity.value, domain, variable,
                                  "PASS" if res.success else "FAIL", subjects, values,
                                  res.result.get("unexpected_count")))
-        for subject, value in list(zip(subjects, values))[:MAX_DETAILS_PER_RULE]:
-            details.append({"RULE_ID": meta["rule_id"], "DOMAIN": domain.upper(), "VARIABLE": variable,
-                            "USUBJID": subject, "VALUE": _text(value)})
+        if labels:
+            shown = labels[:MAX_DETAILS_PER_RULE]
+            details += record_details(meta["rule_id"], domain, variable, df.loc[shown],
+                                      values[:len(shown)])
     for exp in skipped:
         findings.append(_finding(exp["meta"], exp["severity"], domain, exp["meta"].get("variable"),
                                  "NOT RUN", values=["column absent"]))
@@ -216,6 +233,68 @@ def _finding(meta: dict, severity: str, domain: str, variable, status: str, subj
         "N_FAIL": int(n_fail) if n_fail is not None else (0 if status == "PASS" else len(values) or None),
         "SUBJECTS": _shorten(unique_subjects), "VALUES": _shorten(unique_values), "DOWNGRADED": "",
     }
+
+
+def record_variables(domain: str, columns) -> dict[str, str]:
+    """The variables that identify a record of ``domain`` besides USUBJID, those present, as
+    ``{detail column: variable}``: the domain's --SEQ (unique per subject within a domain,
+    SDTMIG 3.3 §4.1.2.5 "Sequence number"), --TESTCD, VISITNUM and VISIT. A SUPP-- record has
+    neither --SEQ nor --TESTCD: its QNAM goes in TESTCD and its parent record (IDVAR = IDVARVAL,
+    SDTMIG 3.3 §8.4) into the RECORD text (:func:`record_text`).
+
+    >>> record_variables("qs", ["USUBJID", "QSSEQ", "QSTESTCD", "VISITNUM", "VISIT"])
+    {'SEQ': 'QSSEQ', 'TESTCD': 'QSTESTCD', 'VISITNUM': 'VISITNUM', 'VISIT': 'VISIT'}
+    >>> record_variables("suppae", ["USUBJID", "IDVAR", "IDVARVAL", "QNAM"])
+    {'TESTCD': 'QNAM'}
+    """
+    prefix = domain.upper()
+    wanted = ({"TESTCD": "QNAM"} if prefix.startswith("SUPP") else
+              {"SEQ": f"{prefix}SEQ", "TESTCD": f"{prefix}TESTCD"}) | {"VISITNUM": "VISITNUM", "VISIT": "VISIT"}
+    return {col: var for col, var in wanted.items() if var in columns}
+
+
+def record_text(domain: str, rows: pd.DataFrame) -> pd.Series:
+    """The identifying variables of each record as text, e.g. ``QSSEQ=12 QSTESTCD=EOR0103
+    VISIT=WEEK 6`` (VISITNUM only where VISIT is blank; SUPP--: ``AESEQ=3 QNAM=AERELH1``); blank
+    when the domain has none (DM: USUBJID alone names the record). Vectorised."""
+    found = record_variables(domain, rows.columns)
+    parts = []
+    if domain.upper().startswith("SUPP") and {"IDVAR", "IDVARVAL"} <= set(rows.columns):
+        given = rows["IDVAR"].notna() & rows["IDVARVAL"].notna()
+        parts.append((rows["IDVAR"].astype(str) + "=" + rows["IDVARVAL"].map(_text).astype(str)).where(given, ""))
+    for col in ("SEQ", "TESTCD"):
+        if col in found:
+            values = rows[found[col]]
+            parts.append((found[col] + "=" + values.map(_text).astype(str)).where(values.notna(), ""))
+    visit = pd.Series("", index=rows.index, dtype=object)
+    for col in ("VISITNUM", "VISIT"):               # VISIT wins where both are given
+        if col in found:
+            values = rows[col]
+            visit = (col + "=" + values.map(_text).astype(str)).where(values.notna(), visit)
+    parts.append(visit)
+    text = pd.Series("", index=rows.index, dtype=object)
+    for part in parts:
+        text = text.where(part.eq(""), text.where(text.eq(""), text + " ") + part)
+    return text
+
+
+def record_details(rule_id: str, domain: str, variable, rows: pd.DataFrame, values) -> list[dict]:
+    """Detail rows (:data:`DETAIL_COLUMNS`) for the offending ``rows`` of ``domain`` (records with
+    their domain's columns) and their ``values`` (one per row): the record named by USUBJID and
+    :func:`record_variables`."""
+    if rows.empty:
+        return []
+    found = record_variables(domain, rows.columns)
+    blank = pd.Series("", index=rows.index, dtype=object)
+    table = pd.DataFrame({
+        "RULE_ID": rule_id, "DOMAIN": domain.upper(), "VARIABLE": variable or "",
+        "USUBJID": rows["USUBJID"] if "USUBJID" in rows.columns else blank,
+        **{col: rows[found[col]].map(_text).where(rows[found[col]].notna(), "") if col in found else blank
+           for col in RECORD_COLUMNS},
+        "RECORD": record_text(domain, rows),
+        "VALUE": [_text(v) for v in values],
+    }, index=rows.index)
+    return table[DETAIL_COLUMNS].to_dict("records")
 
 
 def _text(value) -> str:
@@ -252,6 +331,8 @@ def validate_sdtm(folder, file_map: dict | None = None, qc_params: dict | None =
             received.append({"DOMAIN": domain.upper(), "FILE": path.name, "RECORDS": "", "SUBJECTS": "",
                              "STATUS": "unreadable"})
             continue
+        if not df.index.is_unique:          # QC names offending records by their row label
+            df = df.reset_index(drop=True)
         sdtm[domain] = df
         n_subjects = df["USUBJID"].nunique() if "USUBJID" in df.columns else ""
         received.append({"DOMAIN": domain.upper(), "FILE": path.name, "RECORDS": len(df),
@@ -310,12 +391,19 @@ def apply_downgrades(findings: pd.DataFrame, rule_ids: list[str], locked: bool) 
 
 
 def summary_text(result: QCResult) -> str:
-    """Plain-text summary for the terminal: verdict, then every failed rule."""
+    """Plain-text summary for the terminal: verdict, then every failed rule with its first
+    offending records, each named by USUBJID and its identifying variables, e.g.
+    ``QS QSSEQ=12 QSTESTCD=EOR0103 VISIT=WEEK 6 USUBJID=...: 9`` (all of them in details.csv)."""
     failed = result.failed
     n_crit = int(failed["SEVERITY"].eq("critical").sum())
     n_warn = int(failed["SEVERITY"].eq("warning").sum())
+    n_down = len(result.downgraded)
     lines = [f"Data QC: {len(result.findings)} rules, {n_crit} critical and {n_warn} warning rule(s) failed"
+             + (f" (of which {n_down} critical rule(s) downgraded to warnings by qc.downgrade)" if n_down else "")
              + (" -> STOP: critical findings" if n_crit else " -> OK to analyse")]
+    details = result.details
+    keys = ["RULE_ID", "DOMAIN", "VARIABLE"]
+    by_rule = {key: rows for key, rows in details.groupby(keys, sort=False)} if len(details) else {}
     for row in failed.itertuples():
         where = row.DOMAIN + (f".{row.VARIABLE}" if row.VARIABLE else "")
         n = f"{int(row.N_FAIL)} record(s)" if pd.notna(row.N_FAIL) else ""
@@ -324,4 +412,14 @@ def summary_text(result: QCResult) -> str:
                      + (f"; USUBJID: {row.SUBJECTS}" if row.SUBJECTS else "")
                      + (f"; values: {row.VALUES}" if row.VALUES else "")
                      + (f" [{row.DOWNGRADED}]" if row.DOWNGRADED else ""))
+        records = by_rule.get((row.RULE_ID, row.DOMAIN, row.VARIABLE))
+        if records is None:
+            continue
+        for rec in records.head(MAX_RECORDS_PRINTED).itertuples():
+            lines.append(f"      {rec.DOMAIN}" + (f" {rec.RECORD}" if rec.RECORD else "")
+                         + f" USUBJID={rec.USUBJID}: {rec.VALUE}")
+        total = int(row.N_FAIL) if pd.notna(row.N_FAIL) else len(records)
+        if total > MAX_RECORDS_PRINTED:
+            lines.append(f"      (+{total - MAX_RECORDS_PRINTED} more record(s); qc/details.csv lists up to "
+                         f"{MAX_DETAILS_PER_RULE} per rule)")
     return "\n".join(lines)

@@ -6,7 +6,11 @@ defect in ONE record of a named subject (or damages one file), runs
 :func:`mpmlib.validate.validate_sdtm` and checks the findings table. The reference for every
 assertion is "a data manager must be able to act on the message": the defect is reported (not
 swallowed, not a crash), as a FAIL of the rule that owns it, with the right severity, naming the
-domain, the variable, the subject (USUBJID) and, where there is one, the offending value. A
+domain, the variable, the subject (USUBJID), where there is one the offending value and, for a
+record-level defect, the record itself: its identifying variables in its domain (SDTM v1.7
+identifiers: --SEQ "to ensure uniqueness of subject records within a domain", --TESTCD, VISIT;
+SDTMIG 3.3 §8.4 for a SUPP-- record's parent IDVAR / IDVARVAL and its QNAM), so that a QS item
+out of range is one of ~300 records of the subject, named. A
 critical defect must stop a locked run (``result.passed is False``); a warning-only defect must
 not (``result.passed is True``, so the case also proves that the defect set off nothing
 critical elsewhere).
@@ -138,13 +142,15 @@ GARBAGE = bytes(range(256)) * 8
 class Expect:
     """A finding that must be there: rule FAILs with this severity in this domain, the VARIABLE
     contains ``variable``, the subject is named (SUBJECTS or details) and the offending value is
-    shown (VALUES or details)."""
+    shown (VALUES or details); ``record``: a detail row of the subject names the record with this
+    text (e.g. ``QSSEQ=9 QSTESTCD=EOR0109 VISIT=BASELINE``, as the planted record has it)."""
     rule: str
     severity: str               # critical | warning
     domain: str
     variable: str
     subject: str | None
     value: str | None = None
+    record: str | None = None
 
 
 @dataclass(frozen=True)
@@ -156,8 +162,8 @@ class Defect:
     not_failing: tuple[tuple[str, str], ...] = ()
 
 
-def case(id, mutate, rule, severity, domain, variable, subject, value=None) -> Defect:
-    return Defect(id, mutate, (Expect(rule, severity, domain, variable, subject, value),))
+def case(id, mutate, rule, severity, domain, variable, subject, value=None, record=None) -> Defect:
+    return Defect(id, mutate, (Expect(rule, severity, domain, variable, subject, value, record),))
 
 
 def variants(id, *pairs, not_failing=()) -> Defect:
@@ -210,7 +216,7 @@ DEFECTS = [
          "DM-006", "critical", "DM", "USUBJID", subj("01-0004"), subj("01-0004")),
     variants("subject_not_in_DM",
              (set_values("ae", {"USUBJID": subj("01-0003"), "AESEQ": "7"}, {"USUBJID": subj("99-0001")}),
-              Expect("X-001", "critical", "AE", "USUBJID", subj("99-0001"))),
+              Expect("X-001", "critical", "AE", "USUBJID", subj("99-0001"), record="AESEQ=7")),
              (set_values("ex", {"USUBJID": subj("01-0005")}, {"USUBJID": subj("99-0002")}),
               Expect("X-001", "critical", "EX", "USUBJID", subj("99-0002"))),
              (set_values("rs", {"USUBJID": subj("01-0002"), "RSTESTCD": "OVRLRESP"}, {"USUBJID": subj("99-0003")}),
@@ -220,7 +226,7 @@ DEFECTS = [
              (set_values("ds", {"USUBJID": subj("01-0003")}, {"USUBJID": subj("99-0005")}),
               Expect("X-001", "critical", "DS", "USUBJID", subj("99-0005")))),
     case("duplicate_AESEQ", set_values("ae", {"USUBJID": subj("01-0003"), "AESEQ": "2"}, {"AESEQ": "1"}),
-         "X-003", "critical", "AE", "AESEQ", subj("01-0003")),
+         "X-003", "critical", "AE", "AESEQ", subj("01-0003"), record="AESEQ=1"),
     case("duplicate_RS_assessment", duplicate_record("rs", {"USUBJID": subj("01-0002"), "RSTESTCD": "OVRLRESP"}),
          "X-003", "critical", "RS", "RSTESTCD", subj("01-0002"), "OVRLRESP"),
     # -- dates
@@ -240,18 +246,19 @@ DEFECTS = [
          "X-006", "critical", "AE", "AEENDTC", subj("01-0003"), "2025-03-01"),
     case("dose_before_consent",
          set_values("ex", {"USUBJID": subj("01-0011"), "EXSEQ": "1"}, {"EXSTDTC": "2024-06-01", "EXENDTC": "2024-06-01"}),
-         "X-004", "critical", "EX", "EXSTDTC", subj("01-0011"), "2024-06-01"),
+         "X-004", "critical", "EX", "EXSTDTC", subj("01-0011"), "2024-06-01", record="EXSEQ=1 VISIT=CYCLE 1 DAY 1"),
     case("response_before_first_dose",
          set_values("rs", {"USUBJID": subj("01-0010"), "RSTESTCD": "OVRLRESP", "RSSEQ": "3"}, {"RSDTC": "2024-03-10"}),
-         "X-005", "critical", "RS", "RSDTC", subj("01-0010"), "2024-03-10"),
+         "X-005", "critical", "RS", "RSDTC", subj("01-0010"), "2024-03-10",
+         record="RSSEQ=3 RSTESTCD=OVRLRESP VISIT=WEEK 6"),
     case("record_after_death",
          set_values("ae", {"USUBJID": subj("01-0001"), "AESEQ": "1"}, {"AESTDTC": "2024-07-01", "AEENDTC": "2024-07-01"}),
-         "X-007", "critical", "AE", "AESTDTC", subj("01-0001"), "2024-07-01"),
+         "X-007", "critical", "AE", "AESTDTC", subj("01-0001"), "2024-07-01", record="AESEQ=1"),
     # -- adverse events (CTCAE v5.0)
     case("grade_7", set_values("ae", {"USUBJID": subj("01-0004"), "AESEQ": "8"}, {"AETOXGR": "7"}),
          "AE-010", "critical", "AE", "AETOXGR", subj("01-0004"), "7"),
     case("grade_5_not_fatal", set_values("ae", {"USUBJID": subj("01-0003"), "AESEQ": "2"}, {"AETOXGR": "5"}),
-         "X-008", "critical", "AE", "AETOXGR", subj("01-0003"), "grade 5"),
+         "X-008", "critical", "AE", "AETOXGR", subj("01-0003"), "grade 5", record="AESEQ=2"),
     case("fatal_with_grade_2", set_values("ae", {"USUBJID": subj("06-0003"), "AESEQ": "14"}, {"AETOXGR": "2"}),
          "X-008", "critical", "AE", "AETOXGR", subj("06-0003"), "FATAL"),
     case("grade_not_defined_for_term",
@@ -264,27 +271,27 @@ DEFECTS = [
     case("overall_response_XX",
          set_values("rs", {"USUBJID": subj("01-0010"), "RSTESTCD": "OVRLRESP", "RSSEQ": "6"},
                     {"RSORRES": "XX", "RSSTRESC": "XX"}),
-         "RS-007", "critical", "RS", "RSSTRESC", subj("01-0010"), "XX"),
+         "RS-007", "critical", "RS", "RSSTRESC", subj("01-0010"), "XX", record="RSSEQ=6 RSTESTCD=OVRLRESP VISIT=WEEK 12"),
     case("SD_without_baseline_target_lesion",
          set_values("rs", {"USUBJID": subj("04-0002"), "RSTESTCD": "OVRLRESP"}, {"RSORRES": "SD", "RSSTRESC": "SD"}),
          "X-011", "critical", "RS", "RSSTRESC", subj("04-0002"), "SD"),
     case("new_lesion_with_overall_SD",
          set_values("rs", {"USUBJID": subj("01-0002"), "RSTESTCD": "NEWLPROG", "RSDTC": "2024-10-09"},
                     {"RSORRES": "Y", "RSSTRESC": "Y"}),
-         "X-012", "critical", "RS", "RSSTRESC", subj("01-0002"), "SD"),
+         "X-012", "critical", "RS", "RSSTRESC", subj("01-0002"), "SD", record="RSSEQ=4 RSTESTCD=OVRLRESP VISIT=WEEK 6"),
     case("negative_lesion_diameter",
          set_values("tr", {"USUBJID": subj("01-0013"), "TRSEQ": "1"},
                     {"TRORRES": "-20", "TRSTRESC": "-20", "TRSTRESN": "-20"}),
-         "TR-005", "critical", "TR", "TRSTRESN", subj("01-0013"), "-20"),
+         "TR-005", "critical", "TR", "TRSTRESN", subj("01-0013"), "-20", record="TRSEQ=1 TRTESTCD=LDIAM VISIT=BASELINE"),
     # -- questionnaire (EORTC QLQ-C30)
     case("QLQ_C30_item9_value9",
          set_values("qs", {"USUBJID": subj("01-0005"), "QSSEQ": "9", "QSTESTCD": "EOR0109"},
                     {"QSORRES": "9", "QSSTRESC": "9", "QSSTRESN": "9"}),
-         "QS-006", "critical", "QS", "QSSTRESN", subj("01-0005"), "9"),
+         "QS-006", "critical", "QS", "QSSTRESN", subj("01-0005"), "9", record="QSSEQ=9 QSTESTCD=EOR0109 VISIT=BASELINE"),
     case("QLQ_C30_item30_value8",
          set_values("qs", {"USUBJID": subj("01-0005"), "QSSEQ": "30", "QSTESTCD": "EOR0130"},
                     {"QSORRES": "8", "QSSTRESC": "8", "QSSTRESN": "8"}),
-         "QS-007", "critical", "QS", "QSSTRESN", subj("01-0005"), "8"),
+         "QS-007", "critical", "QS", "QSSTRESN", subj("01-0005"), "8", record="QSSEQ=30 QSTESTCD=EOR0130 VISIT=BASELINE"),
     # -- exposure
     case("negative_dose",
          set_values("ex", {"USUBJID": subj("01-0005"), "EXTRT": "TORIPALIMAB"}, {"EXDOSE": "-240"}),
@@ -292,7 +299,7 @@ DEFECTS = [
     # -- supplemental qualifiers
     case("SUPPAE_relationship_POSSIBLY",
          set_values("suppae", {"USUBJID": subj("01-0004"), "QNAM": "AERELH1"}, {"QVAL": "POSSIBLY"}),
-         "SUPPAE-008", "critical", "SUPPAE", "QVAL", subj("01-0004"), "POSSIBLY"),
+         "SUPPAE-008", "critical", "SUPPAE", "QVAL", subj("01-0004"), "POSSIBLY", record="AESEQ=1 QNAM=AERELH1"),
     case("SUPPDM_histology_EPITHELOID",
          set_values("suppdm", {"USUBJID": subj("01-0004"), "QNAM": "HISTOL"}, {"QVAL": "EPITHELOID"}),
          "SUPPDM-008", "critical", "SUPPDM", "QVAL", subj("01-0004"), "EPITHELOID"),
@@ -307,7 +314,8 @@ DEFECTS = [
               Expect("LB-011", "warning", "LB", "LBSTRESU", subj("01-0005"), "%")),
              (set_values("lb", {"USUBJID": subj("01-0001"), "LBTESTCD": "ALB", "VISIT": "CYCLE 2 DAY 1"},
                          {"LBDTC": "2024-07-01"}),
-              Expect("X-007", "critical", "LB", "LBDTC", subj("01-0001"), "2024-07-01"))),
+              Expect("X-007", "critical", "LB", "LBDTC", subj("01-0001"), "2024-07-01",
+                     record="LBSEQ=11 LBTESTCD=ALB VISIT=CYCLE 2 DAY 1"))),
     # -- death
     # critical: a death without a date cannot enter overall survival
     case("DTHFL_without_DTHDTC", set_values("dm", {"USUBJID": subj("01-0003")}, {"DTHFL": "Y"}),
@@ -343,6 +351,15 @@ def _check(result, exp: Expect) -> str | None:
     if exp.value and not (hit["VALUES"].str.contains(exp.value, regex=False).any()
                           or details["VALUE"].astype(str).str.contains(exp.value, regex=False).any()):
         return f"{exp.rule} {exp.domain}.{exp.variable} does not show the offending value {exp.value!r}"
+    if exp.record:
+        own = details[details["USUBJID"].eq(exp.subject) & details["VARIABLE"].str.contains(exp.variable, regex=False)]
+        if not own["RECORD"].str.contains(exp.record, regex=False).any():
+            return (f"{exp.rule} {exp.domain}.{exp.variable} does not name the record {exp.record!r} of {exp.subject} "
+                    f"(details: {own['RECORD'].tolist()})")
+        prefix = exp.domain if not exp.domain.startswith("SUPP") else None
+        seq = own.loc[own["RECORD"].str.contains(exp.record, regex=False), "SEQ"]
+        if prefix and f"{prefix}SEQ=" in exp.record and not seq.ne("").all():
+            return f"{exp.rule} {exp.domain}: the SEQ column of the record is blank"
     return None
 
 
@@ -424,6 +441,13 @@ CLI_CASES = {
                           1, ["AE", "USUBJID", subj("99-0001")]),
     "two_files_for_one_domain": (lambda f: read(f, "dm").to_parquet(f / "dm.parquet", index=False), None,
                                  ["DM", "dm.csv", "dm.parquet"]),
+    # the message names the record, not only the subject (one of 215 QS records of 01-0005)
+    "QS_item_out_of_range": (set_values("qs", {"USUBJID": subj("01-0005"), "QSSEQ": "9", "QSTESTCD": "EOR0109"},
+                                        {"QSORRES": "9", "QSSTRESC": "9", "QSSTRESN": "9"}), 1,
+                             ["QS-006", f"QS QSSEQ=9 QSTESTCD=EOR0109 VISIT=BASELINE USUBJID={subj('01-0005')}: 9"]),
+    "cross_domain_rule_names_SEQ": (set_values("ae", {"USUBJID": subj("01-0001"), "AESEQ": "1"},
+                                               {"AESTDTC": "2024-07-01", "AEENDTC": "2024-07-01"}), 1,
+                                    ["X-007", f"AE AESEQ=1 USUBJID={subj('01-0001')}: 2024-07-01 > death"]),
 }
 
 

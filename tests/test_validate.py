@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 
 from mpmlib.errors import ParamsError
-from mpmlib.validate import (EXPECTATIONS_DIR, QCResult, apply_downgrades, build_gx_suite, gx_context,
-                             load_suites, summary_text, validate_sdtm)
+from mpmlib.validate import (DETAIL_COLUMNS, EXPECTATIONS_DIR, FINDING_COLUMNS, QCResult, apply_downgrades,
+                             build_gx_suite, gx_context, load_suites, record_details, record_text, summary_text,
+                             validate_sdtm)
 from tests.conftest import external
 
 DOMAINS = {"dm", "suppdm", "ex", "ae", "suppae", "rs", "tr", "tu", "qs", "ds", "cm", "lb"}
@@ -113,3 +114,61 @@ def test_valid_laboratory_data_outside_the_analysed_tests_is_not_a_finding(proje
     assert result.passed, result.critical[["RULE_ID", "DOMAIN", "VARIABLE"]].to_dict("records")
     lb_failed = result.failed[result.failed["DOMAIN"].eq("LB")]
     assert not lb_failed["RULE_ID"].isin(["LB-009", "LB-010", "X-003"]).any(), lb_failed["RULE_ID"].tolist()
+
+
+def test_a_record_is_named_by_its_sdtm_identifiers():
+    """SDTM v1.7 identifier variables: --SEQ is "given to ensure uniqueness of subject records
+    within a domain", --TESTCD names the test and VISIT the visit (VISITNUM where VISIT is blank);
+    SDTMIG 3.3 §8.4: a SUPP-- record points at its parent record by IDVAR / IDVARVAL and is its
+    QNAM. Hand-built records; DM has one record per subject, so USUBJID alone names it."""
+    qs = pd.DataFrame({"USUBJID": ["S1", "S2"], "QSSEQ": [12.0, 3.0], "QSTESTCD": ["Q03", "Q04"],
+                       "VISITNUM": [6.0, 99.0], "VISIT": ["WEEK 6", None]}, index=[40, 7])
+    assert record_text("qs", qs).tolist() == ["QSSEQ=12 QSTESTCD=Q03 VISIT=WEEK 6", "QSSEQ=3 QSTESTCD=Q04 VISITNUM=99"]
+    supp = pd.DataFrame({"USUBJID": ["S1"], "IDVAR": ["AESEQ"], "IDVARVAL": ["3"], "QNAM": ["AERELH1"]})
+    assert record_text("suppae", supp).tolist() == ["AESEQ=3 QNAM=AERELH1"]
+    assert record_text("dm", pd.DataFrame({"USUBJID": ["S1"], "AGE": [70.0]})).tolist() == [""]
+    rows = record_details("QS-006", "qs", "QSSTRESN", qs, [9.0, float("nan")])
+    assert [list(r) for r in rows] == [DETAIL_COLUMNS] * 2
+    assert rows[0] == {"RULE_ID": "QS-006", "DOMAIN": "QS", "VARIABLE": "QSSTRESN", "USUBJID": "S1", "SEQ": "12",
+                       "TESTCD": "Q03", "VISITNUM": "6", "VISIT": "WEEK 6",
+                       "RECORD": "QSSEQ=12 QSTESTCD=Q03 VISIT=WEEK 6", "VALUE": "9"}
+    assert rows[1]["VISIT"] == "" and rows[1]["VALUE"] == "<missing>"
+    assert record_details("QS-006", "qs", "QSSTRESN", qs.iloc[:0], []) == []
+
+
+def _qc_result(downgraded: str = "") -> QCResult:
+    """A hand-made QC result: one QS item out of range in 7 records (the first at QSSEQ=12)."""
+    findings = pd.DataFrame([{"RULE_ID": "QS-006", "SEVERITY": "warning" if downgraded else "critical", "DOMAIN": "QS",
+                              "VARIABLE": "QSSTRESN", "RULE": "QLQ-C30 items 1-28 scored 1-4", "STATUS": "FAIL",
+                              "N_FAIL": 7, "SUBJECTS": "S1", "VALUES": "9", "DOWNGRADED": downgraded}],
+                            columns=FINDING_COLUMNS)
+    details = pd.DataFrame([{"RULE_ID": "QS-006", "DOMAIN": "QS", "VARIABLE": "QSSTRESN", "USUBJID": "S1",
+                             "SEQ": str(12 + i), "TESTCD": "Q03", "VISITNUM": "6", "VISIT": "WEEK 6",
+                             "RECORD": f"QSSEQ={12 + i} QSTESTCD=Q03 VISIT=WEEK 6", "VALUE": "9"} for i in range(7)],
+                           columns=DETAIL_COLUMNS)
+    received = pd.DataFrame([{"DOMAIN": "QS", "FILE": "qs.csv", "RECORDS": 7, "SUBJECTS": 1, "STATUS": "read"}])
+    missing = pd.DataFrame(columns=["DOMAIN", "VARIABLE", "RECORDS", "MISSING", "PCT_MISSING"])
+    return QCResult(findings, details, received, missing, {})
+
+
+def test_summary_names_the_offending_records(tmp_path):
+    """The printed message names each record (domain, --SEQ, --TESTCD, VISIT, USUBJID, value),
+    the first five of a rule and how many more there are; the same after a CSV round trip
+    (what `mpm validate` and `mpm report` print; hand-made result of 7 records)."""
+    for result in (_qc_result(), None):
+        if result is None:
+            _qc_result().save(tmp_path)
+            result = QCResult.load(tmp_path)
+        text = summary_text(result)
+        assert "QS QSSEQ=12 QSTESTCD=Q03 VISIT=WEEK 6 USUBJID=S1: 9" in text
+        assert "QSSEQ=16 " in text and "QSSEQ=17 " not in text
+        assert "(+2 more record(s); qc/details.csv lists up to 200 per rule)" in text
+        assert "STOP" in text
+
+
+def test_summary_counts_downgraded_critical_rules_apart():
+    """A downgraded critical rule is reported as such, not as an ordinary warning (README, data QC:
+    "shown as downgraded in the report")."""
+    text = summary_text(_qc_result("critical -> warning (qc.downgrade)"))
+    assert text.splitlines()[0] == ("Data QC: 1 rules, 0 critical and 1 warning rule(s) failed (of which 1 critical "
+                                    "rule(s) downgraded to warnings by qc.downgrade) -> OK to analyse")
