@@ -319,22 +319,26 @@ def qs_inventory(qs: pd.DataFrame | None, instruments=None) -> pd.DataFrame:
 
 
 def page_header(study_title, instruments: list[str], n_population: int, cfg: dict, alpha: float,
-                alpha_source: str = "efficacy.alpha") -> str:
+                alpha_source: str = "efficacy.alpha", stop_dates: pd.Series | None = None) -> str:
     """Header lines of the QoL page (Markdown), all from the data and settings actually used:
     study title (parameter file, escaped by :func:`mpmlib.tables.md_text`), the instruments
     scored (ADQS PARCAT1, :func:`instruments_scored`, described by :func:`scoring_text`),
     population and N, the visit schedule and its end (``qol.expected_until``), the meaningful
-    change and the CI level (:func:`ci_label` of ``alpha``, named by ``alpha_source``)."""
+    change and the CI level (:func:`ci_label` of ``alpha``, named by ``alpha_source``).
+    ``stop_dates`` (:func:`progression_dates`) adds how many subjects' schedule a progression ended."""
     scored = "; ".join(md_text(scoring_text(name)) for name in instruments) or "none"
     until = {"progression": "first progression, death, last contact or data cut-off, whichever is first",
              "study": "death, last contact or data cut-off, whichever is first"}[cfg["expected_until"]]
+    setting = f"qol.expected_until = {md_text(cfg['expected_until'])}"
+    if cfg["expected_until"] == "progression" and stop_dates is not None:
+        setting += f"; {len(stop_dates)} subject(s) with a progression in the response data (ADRS)"
     lines = [
         f"**Study:** {md_text(study_title) if study_title else '(no title in the parameter file)'}",
         f"**Instrument(s) scored:** {scored}",
         f"**Population:** treated subjects, {md_text(cfg['population'])} = Y (N = {n_population})",
         f"**Analysis visits:** baseline (last questionnaire on or before the first dose), then every "
         f"{cfg['interval_weeks']} weeks ± {cfg['window_days']} days; questionnaires expected until {until} "
-        f"(qol.expected_until = {md_text(cfg['expected_until'])})",
+        f"({setting})",
         f"**Clinically meaningful change:** {cfg['meaningful_change']:g} points (qol.meaningful_change)",
         f"**Confidence intervals:** two-sided {ci_label(alpha)} ({alpha_source} = {alpha:g}); none from fewer "
         f"than {max(int(cfg['min_n_ci']), 2)} values (qol.min_n_ci)",
@@ -359,6 +363,19 @@ def no_data_message(qs: pd.DataFrame | None, adqs: pd.DataFrame, instruments=Non
                 "`mpmlib/resources/qol_instruments.csv`).** The table above lists what QS holds; none of it "
                 "is analysed, so quality-of-life analyses cannot be made.")
     return None
+
+
+def data_gaps(adsl: pd.DataFrame, adqs: pd.DataFrame, population: str = "SAFFL") -> pd.DataFrame:
+    """Subject-level listing of what keeps questionnaires out of the analyses: population
+    subjects without a baseline questionnaire (:func:`without_baseline`) and questionnaires with a
+    partial or missing date (:func:`incomplete_dates`), one row per subject and finding (USUBJID,
+    Finding), sorted by subject. The page shows USUBJID through ``Run.subject_ids``."""
+    rows = [pd.DataFrame({"USUBJID": without_baseline(adsl, adqs, population), "Finding": "no baseline questionnaire"})]
+    undated = incomplete_dates(adqs)
+    if len(undated):
+        rows.append(pd.DataFrame({"USUBJID": undated["USUBJID"],
+                                  "Finding": "questionnaire with a partial or missing date (visit " + undated["VISIT"].astype(str) + ")"}))
+    return pd.concat(rows, ignore_index=True).sort_values(["USUBJID", "Finding"], kind="stable").reset_index(drop=True)
 
 
 def scale_directions(adqs: pd.DataFrame, codes: list[str]) -> pd.DataFrame:

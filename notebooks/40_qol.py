@@ -42,10 +42,10 @@ from mpmlib.tables import md_text
 setup()
 run = load_run(params_file, sdtm_dir, out_dir, adam_dir)
 adsl, cfg, eff, alpha = run.adam["adsl"], run.params["qol"], run.params["efficacy"], run.params["efficacy"]["alpha"]
-qs, population = run.sdtm.get("qs"), qa.analysis_population(adsl, run.params["qol"]["population"])
+qs, population, title = run.sdtm.get("qs"), qa.analysis_population(adsl, cfg["population"]), run.params["study"]["title"]
 stop = qa.progression_dates(run.adam["adrs"]) if cfg["expected_until"] == "progression" else None
 adqs = qa.flag_schedule(adsl, run.adam["adqs"], cfg["window_days"], cfg["population"], stop)
-display(Markdown(qa.page_header(run.params["study"]["title"], qa.instruments_scored(adqs), len(population), cfg, alpha)))
+display(Markdown(qa.page_header(title, qa.instruments_scored(adqs), len(population), cfg, alpha, stop_dates=stop)))
 
 # %% [markdown]
 # ## What the questionnaire data hold
@@ -91,6 +91,8 @@ if has_qs:
     display(Markdown(f"**Subjects without a baseline questionnaire** (absent from the change analyses): "
                      f"{len(no_base)} of {len(population)}  \n"
                      f"**Questionnaires with a partial or missing date** (no analysis visit): {len(undated)}"))
+    gaps = qa.data_gaps(adsl, adqs, cfg["population"])
+    display(gaps.assign(USUBJID=run.subject_ids(gaps["USUBJID"])).set_index("USUBJID") if len(gaps) else Markdown(""))
     missed = missed_questionnaires(qs)
     if len(missed):
         display(Markdown(f"**Questionnaires recorded as not done:** {len(missed)}, by reason"))

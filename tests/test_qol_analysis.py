@@ -480,3 +480,23 @@ def test_page_says_what_qs_holds_and_what_is_analysed():
     header = qol_analysis.page_header("<b>My_trial</b>", [], 2, cfg, 0.05)
     assert "&lt;b&gt;My\\_trial&lt;/b&gt;" in header and "**Instrument(s) scored:** none" in header
     assert "QLQ-C30" in qol_analysis.page_header("T", ["QLQ-C30"], 1, cfg, 0.05)
+
+
+def test_data_gaps_listing_and_masked_ids():
+    """Hand-built (as test_partial_questionnaire_date_is_kept_and_flagged): A has a baseline and a
+    month-only week-12 questionnaire, B only a week-6 one (no baseline). The listing has one row per
+    subject and finding; with report.mask_subject_ids the page shows rank numbers among ADSL
+    USUBJIDs (tables.subject_ids: A -> Subject 001, B -> Subject 002)."""
+    from mpmlib.tables import subject_ids
+
+    partial = [{**r, "QSDTC": "2024-04"} for r in qs_rows("A", 85, WORKED, "WEEK 12")]
+    adsl = adsl_for(["A", "B"])
+    adqs = derive_adqs(adsl, pd.DataFrame(qs_rows("A", 1, WORKED, "BASELINE") + partial + qs_rows("B", 43, WORKED, "WEEK 6")))
+    gaps = qol_analysis.data_gaps(adsl, adqs)
+    assert gaps.values.tolist() == [["A", "questionnaire with a partial or missing date (visit WEEK 12)"],
+                                    ["B", "no baseline questionnaire"]]
+    assert subject_ids(gaps["USUBJID"], adsl["USUBJID"], mask=True).tolist() == ["Subject 001", "Subject 002"]
+    cfg = {"population": "SAFFL", "interval_weeks": 6, "window_days": 14, "expected_until": "progression",
+           "meaningful_change": 10, "min_n_ci": 3}
+    header = qol_analysis.page_header("T", ["QLQ-C30"], 2, cfg, 0.05, stop_dates=pd.Series({"B": REF}))
+    assert "1 subject(s) with a progression in the response data (ADRS)" in header
