@@ -263,7 +263,9 @@ def responder_durations(dor: pd.DataFrame, ttr: pd.DataFrame) -> pd.DataFrame:
         events = int(data["EVENT"].sum()) if len(data) else 0
         months = data["AVAL"] / DAYS_PER_MONTH
         median = (f"{round_half_up(months.median(), 1)} ({round_half_up(months.min(), 1)}, "
-                  f"{round_half_up(months.max(), 1)})" if name == "Time to response" and len(data) else "-")
+                  f"{round_half_up(months.max(), 1)})" if len(data) else "-")
+        if name == "Duration of response":
+            median = "Kaplan–Meier median below" if len(data) else "-"
         out[name] = {"Responders": str(len(data)),
                      "Events (progression or death)": "-" if name == "Time to response" or data.empty else str(events),
                      "Censored": "-" if name == "Time to response" or data.empty else str(len(data) - events),
@@ -466,7 +468,7 @@ def discordance_listing(discordant: pd.DataFrame, adtr: pd.DataFrame, limit: int
                           "Target": out.get("TRGRESP"), "Non-target": out.get("NTRGRESP"),
                           "New lesion": out.get("NEWLES"), "Sum (mm)": out["SDIAM"],
                           "% from baseline": out["PCHG"].round(1), "% from nadir": out["PCHGNAD"].round(1)})
-    for col in ("Sum (mm)", "% from baseline", "% from nadir"):       # blank, not "NaN", for reviewers
+    for col in ("Target", "Non-target", "New lesion", "Sum (mm)", "% from baseline", "% from nadir"):  # blank, not NaN
         table[col] = table[col].astype(object).where(table[col].notna(), "")
     return table.set_index(["Subject", "Study day"])
 

@@ -191,10 +191,11 @@ if has_rs and len(adtr):
     concordance, discordant = response_concordance(adtr, adrs)
     display(concordance.rename_axis(index="Re-derived", columns=f"Assessor: {eff['evaluator'].title()}"))
     matched = discordant[~discordant[["derived", "investigator"]].isin(["NOT ASSESSED"]).any(axis=1)]
-    display(Markdown(f"**Disagreements on matched dates:** {len(matched)}; assessments on one side only: "
-                     f"{len(discordant) - len(matched)}. Subjects are identified by {ids}."))
-    if len(matched):
-        display(efficacy.discordance_listing(matched, adtr, ids=run.subject_ids))
+    display(Markdown(f"**Disagreements on matched dates:** {len(matched)}; assessments on one side only "
+                     f"(NOT ASSESSED on the other): {len(discordant) - len(matched)}. Both are listed, subjects "
+                     f"identified by {ids} (at most 50 rows)."))
+    if len(discordant):
+        display(efficacy.discordance_listing(discordant, adtr, ids=run.subject_ids))
 else:
     display(Markdown("_Not available: this input has no tumour measurements (TU/TR) or responses (RS)._"))
 

@@ -157,6 +157,7 @@ def test_discordance_listing_carries_usubjid_and_study_day():
     listing = efficacy.discordance_listing(discordant, adtr)
     assert listing.index.names == ["Subject", "Study day"]
     assert listing.index.tolist() == [("S-1", 42), ("S-1", 84), ("S-2", 42)]
+    assert listing.loc[("S-1", 42), ["Target", "Sum (mm)"]].tolist() == ["", ""]  # blank, not NaN / None
     adam = {"adsl": pd.DataFrame({"USUBJID": ["S-1", "S-2", "S-3"]})}
     masked = efficacy.discordance_listing(discordant, adtr, ids=_run(adam, mask=True).subject_ids)
     assert masked.index.get_level_values(0).tolist() == ["Subject 001", "Subject 001", "Subject 002"]
@@ -215,14 +216,15 @@ def test_responder_durations_have_no_naive_median_of_censored_durations():
     ttr = pd.DataFrame({"USUBJID": ["A", "B", "C"], "AVAL": [43.0, 43.0, 85.0], "EVENT": [1, 1, 1]})
     table = efficacy.responder_durations(dor, ttr)
     median = "Observed median (min, max), months"
-    assert table.loc[median, "Duration of response"] == "-"
+    assert table.loc[median, "Duration of response"] == "Kaplan–Meier median below"
     months = ttr["AVAL"] / 30.4375
     assert table.loc[median, "Time to response"] == (f"{np.median(months):.1f} ({months.min():.1f}, "
                                                       f"{months.max():.1f})") == "1.4 (1.4, 2.8)"
     assert table.loc["Events (progression or death)", "Duration of response"] == "2"
     assert table.loc["Censored", "Duration of response"] == "1"
     assert table.loc["Responders", "Time to response"] == "3"
-    assert not any("median" in str(v).lower() for v in table["Duration of response"])
+    assert not any(any(c.isdigit() for c in v) for v in table.loc[[median], "Duration of response"])
+    assert efficacy.responder_durations(dor.iloc[:0], ttr.iloc[:0]).loc[median].tolist() == ["-", "-"]
 
 
 def test_responder_listing_flags_censoring_and_names_subjects():
