@@ -64,8 +64,11 @@ class Run:
     @property
     def time_origin(self) -> str:
         """What day 1 of every time axis is, in words, from the settings used: "first dose" or
-        "randomisation" (``efficacy.reference_date``, else ``adsl.reference_date``)."""
-        ref = self.params["efficacy"]["reference_date"] or self.params["adsl"]["reference_date"]
+        "randomisation" (``efficacy.reference_date``, else ``adsl.reference_date``; TTEREFDT is
+        ADSL's time-to-event origin, i.e. ``adsl.reference_date``)."""
+        ref = self.params["efficacy"]["reference_date"]
+        if ref in (None, "TTEREFDT"):
+            ref = self.params["adsl"]["reference_date"]
         return {"RANDDT": "randomisation"}.get(ref, "first dose")
 
 

@@ -117,3 +117,15 @@ def test_factor_specifications_are_checked(tmp_path, monkeypatch):
                           ("    - {var: AGE, label: Age, kind: ordinal}", "kind must be categorical or continuous")):
         with pytest.raises(ParamsError, match=message):
             load_params(write(tmp_path, base + spec + "\n"))
+
+
+@pytest.mark.parametrize("adsl_ref, eff_ref, expected", [
+    ("TRTSDT", None, "first dose"), ("RANDDT", None, "randomisation"), ("RANDDT", "TTEREFDT", "randomisation"),
+    ("RANDDT", "TRTSDT", "first dose"), ("TRTSDT", "RANDDT", "randomisation")])
+def test_time_origin_in_words_follows_the_settings(tmp_path, adsl_ref, eff_ref, expected):
+    """Run.time_origin: efficacy.reference_date, else (or when TTEREFDT) adsl.reference_date."""
+    from mpmlib.notebook import Run
+
+    eff = "" if eff_ref is None else f"\nefficacy: {{reference_date: {eff_ref}}}"
+    params = load_params(write(tmp_path, f"sdtm: {{dir: a}}\nadsl: {{reference_date: {adsl_ref}}}{eff}\n"))
+    assert Run(params=params, sdtm={}).time_origin == expected
