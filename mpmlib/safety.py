@@ -287,27 +287,41 @@ def irae_onsets(teaes: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def death_causes(adsl: pd.DataFrame, adae: pd.DataFrame, ds: pd.DataFrame | None = None) -> pd.DataFrame:
+def death_causes(adsl: pd.DataFrame, adae: pd.DataFrame, ds: pd.DataFrame | None = None,
+                 dd: pd.DataFrame | None = None) -> pd.DataFrame:
     """Cause of death per subject who died (ADSL DTHDT or DTHFL): USUBJID, CAUSE (text), CATEGORY.
 
-    Sources in order (admiral ``ad_adsl.R`` DTHCAUS: fatal AE first, then the DS death record):
-    an AE with a fatal outcome (ADAE FATALFL = "Y") -> "Adverse event" with its term(s); else a DS
-    record with DSDECOD = DEATH whose DSTERM says more than "DEATH" -> its DSTERM, categorised
-    "Disease progression" when it names progression ("PROGRESS"), else "Other"; else "Not
-    recorded" (DTHT01 "Primary cause of death"; nothing is guessed from tumour assessments)."""
-    dead = adsl.loc[adsl["DTHDT"].notna() | adsl.get("DTHFL", pd.Series(index=adsl.index)).eq("Y"), ["USUBJID"]]
+    Sources in order (admiral ``ad_adsl.R`` DTHCAUS: a fatal AE first, then the collected cause):
+    an AE with a fatal outcome (ADAE FATALFL = "Y") -> "Adverse event" with its term(s); else the
+    primary cause of death in DD (SDTMIG 3.3 Death Details, DDTESTCD = PRCDTH, DDSTRESC or
+    DDORRES); else a DS record with DSDECOD = DEATH whose DSTERM says more than "DEATH". A cause
+    naming progression ("PROGRESS") is "Disease progression", "UNKNOWN" or none is "Unknown or not
+    recorded", any other "Other" (DTHT01 "Primary cause of death"; nothing is guessed from
+    tumour assessments)."""
+    died = adsl["DTHDT"].notna()
+    if "DTHFL" in adsl.columns:
+        died |= adsl["DTHFL"].eq("Y")
+    dead = adsl.loc[died, ["USUBJID"]]
     fatal = adae[adae["FATALFL"].eq("Y")] if len(adae) and "FATALFL" in adae.columns else adae.iloc[0:0]
     ae_terms = fatal.groupby("USUBJID")["AEDECOD"].agg(lambda t: "; ".join(dict.fromkeys(t.astype(str))))
-    ds_terms = pd.Series(dtype=object)
+    collected = pd.Series(dtype=object)
+    if dd is not None and {"USUBJID", "DDTESTCD"} <= set(dd.columns):
+        rows = dd[dd["DDTESTCD"].astype(str).str.strip().str.upper().eq("PRCDTH")]
+        value = rows.get("DDSTRESC", pd.Series(np.nan, index=rows.index)).fillna(
+            rows.get("DDORRES", pd.Series(np.nan, index=rows.index)))
+        value = value.astype(object).where(value.notna(), "").astype(str).str.strip()
+        collected = value[value.ne("")].groupby(rows.loc[value.ne(""), "USUBJID"]).first()
     if ds is not None and {"USUBJID", "DSDECOD", "DSTERM"} <= set(ds.columns):
         death = ds[ds["DSDECOD"].astype(str).str.strip().str.upper().eq("DEATH")]
-        term = death["DSTERM"].astype(str).str.strip()
-        informative = death[term.str.upper().ne("DEATH") & term.ne("") & death["DSTERM"].notna()]
-        ds_terms = informative.groupby("USUBJID")["DSTERM"].first()
+        term = death["DSTERM"].astype(object).where(death["DSTERM"].notna(), "").astype(str).str.strip()
+        informative = term.ne("") & term.str.upper().ne("DEATH")
+        from_ds = term[informative].groupby(death.loc[informative, "USUBJID"]).first()
+        collected = collected.combine_first(from_ds)
     cause = dead["USUBJID"].map(ae_terms)
-    other = dead["USUBJID"].map(ds_terms)
-    category = np.select([cause.notna(), other.fillna("").str.upper().str.contains("PROGRESS"), other.notna()],
-                         ["Adverse event", "Disease progression", "Other"], default="Not recorded")
+    other = dead["USUBJID"].map(collected)
+    text = other.fillna("").str.upper()
+    category = np.select([cause.notna(), text.str.contains("PROGRESS"), text.isin(["", "UNKNOWN"])],
+                         ["Adverse event", "Disease progression", "Unknown or not recorded"], default="Other")
     return pd.DataFrame({"USUBJID": dead["USUBJID"].to_numpy(), "CAUSE": cause.fillna(other).fillna("").to_numpy(),
                          "CATEGORY": category})
 
@@ -320,7 +334,8 @@ def _last_doses(adsl: pd.DataFrame, drugs: dict[str, str]) -> dict[str, str]:
 
 
 def deaths_summary(adsl: pd.DataFrame, pop: pd.DataFrame, adae: pd.DataFrame, drugs: dict[str, str],
-                   ds: pd.DataFrame | None = None, days: int = DEATH_WINDOW_DAYS) -> pd.DataFrame:
+                   ds: pd.DataFrame | None = None, dd: pd.DataFrame | None = None,
+                   days: int = DEATH_WINDOW_DAYS) -> pd.DataFrame:
     """DTHT01 (pharmaverse TLG catalog): deaths in the population, n (%) of the column N; deaths
     within ``days`` of the last dose of any study drug and of each drug (death date - last dose
     date <= ``days``), later deaths, the primary cause (:func:`death_causes`) and subjects with a
@@ -328,7 +343,7 @@ def deaths_summary(adsl: pd.DataFrame, pop: pd.DataFrame, adae: pd.DataFrame, dr
     sizes = group_sizes(pop)
     sub = adsl.merge(pop, on="USUBJID")
     dead = sub[sub["DTHDT"].notna() | sub.get("DTHFL", pd.Series(index=sub.index)).eq("Y")]
-    causes = death_causes(adsl, adae, ds).set_index("USUBJID")["CATEGORY"]
+    causes = death_causes(adsl, adae, ds, dd).set_index("USUBJID")["CATEGORY"]
     fatal_te = set(adae.loc[adae["FATALFL"].eq("Y") & adae["TRTEMFL"].eq("Y"), "USUBJID"]) if len(adae) else set()
     rows: list[tuple[str, pd.Series]] = [("Total number of deaths", pd.Series(True, index=dead.index))]
     last = _last_doses(adsl, drugs)
@@ -340,7 +355,7 @@ def deaths_summary(adsl: pd.DataFrame, pop: pd.DataFrame, adae: pd.DataFrame, dr
     if gap_any.isna().any():
         rows.append(("  Date of death or of last dose unknown", gap_any.isna()))
     rows.append(("Primary cause of death", None))
-    for category in ("Adverse event", "Disease progression", "Other", "Not recorded"):
+    for category in ("Adverse event", "Disease progression", "Other", "Unknown or not recorded"):
         rows.append((f"  {category}", dead["USUBJID"].map(causes).eq(category)))
     rows.append((f"Subjects with a fatal treatment-emergent AE", dead["USUBJID"].isin(fatal_te)))
     table = {}
@@ -353,7 +368,7 @@ def deaths_summary(adsl: pd.DataFrame, pop: pd.DataFrame, adae: pd.DataFrame, dr
 
 
 def deaths_listing(adsl: pd.DataFrame, pop: pd.DataFrame, adae: pd.DataFrame, drugs: dict[str, str],
-                   ids, ds: pd.DataFrame | None = None) -> pd.DataFrame:
+                   ids, ds: pd.DataFrame | None = None, dd: pd.DataFrame | None = None) -> pd.DataFrame:
     """Every death in the population (AEL04-like listing), sorted by subject, indexed by subject ID
     (``ids``: ``Run.subject_ids``): group, study day of death (day 1 = first dose, no day 0),
     days from the last dose of any study drug and of each drug, cause and category
@@ -366,7 +381,7 @@ def deaths_listing(adsl: pd.DataFrame, pop: pd.DataFrame, adae: pd.DataFrame, dr
                "Cause of death", "Category", "Fatal adverse event(s)"]
     if dead.empty:
         return pd.DataFrame(columns=columns).set_index("Subject")
-    causes = death_causes(adsl, adae, ds).set_index("USUBJID")
+    causes = death_causes(adsl, adae, ds, dd).set_index("USUBJID")
     fatal = adae[adae["FATALFL"].eq("Y")] if len(adae) else adae
     terms = fatal.groupby("USUBJID").apply(
         lambda r: "; ".join(f"{t} (AESEQ {int(q) if pd.notna(q) else '?'}"

@@ -328,20 +328,24 @@ COLUMNS = {
            "LBORRESU", "LBORNRLO", "LBORNRHI", "LBSTRESC", "LBSTRESN", "LBSTRESU", "LBSTNRLO",
            "LBSTNRHI", "LBNRIND", "LBSTAT", "LBREASND", "LBSPEC", "LBBLFL", "VISITNUM", "VISIT",
            "EPOCH", "LBDTC", "LBDY"],
+    "dd": ["STUDYID", "DOMAIN", "USUBJID", "DDSEQ", "DDTESTCD", "DDTEST", "DDORRES", "DDSTRESC",
+           "DDDTC", "DDDY"],
 }
 SORT_KEYS = {"dm": ["USUBJID"], "suppdm": ["USUBJID", "QNAM"],
              "suppae": ["USUBJID", "IDVARVAL", "QNAM"], "sv": ["USUBJID", "VISITNUM"],
              "ex": ["USUBJID", "EXSEQ"], "ae": ["USUBJID", "AESEQ"], "rs": ["USUBJID", "RSSEQ"],
              "tr": ["USUBJID", "TRSEQ"], "tu": ["USUBJID", "TUSEQ"], "qs": ["USUBJID", "QSSEQ"],
-             "ds": ["USUBJID", "DSSEQ"], "cm": ["USUBJID", "CMSEQ"], "lb": ["USUBJID", "LBSEQ"]}
+             "ds": ["USUBJID", "DSSEQ"], "cm": ["USUBJID", "CMSEQ"], "lb": ["USUBJID", "LBSEQ"],
+             "dd": ["USUBJID", "DDSEQ"]}
 SEQ_VAR = {"ex": "EXSEQ", "ae": "AESEQ", "rs": "RSSEQ", "tr": "TRSEQ", "tu": "TUSEQ",
-           "qs": "QSSEQ", "ds": "DSSEQ", "cm": "CMSEQ", "lb": "LBSEQ"}
+           "qs": "QSSEQ", "ds": "DSSEQ", "cm": "CMSEQ", "lb": "LBSEQ", "dd": "DDSEQ"}
 # (date variable -> study-day variable) pairs computed from DM.RFSTDTC per SDTMIG (no day 0)
 DY_VARS = {"ex": [("EXSTDTC", "EXSTDY"), ("EXENDTC", "EXENDY")],
            "ae": [("AESTDTC", "AESTDY"), ("AEENDTC", "AEENDY")], "rs": [("RSDTC", "RSDY")],
            "tr": [("TRDTC", "TRDY")], "tu": [("TUDTC", "TUDY")], "qs": [("QSDTC", "QSDY")],
            "ds": [("DSSTDTC", "DSSTDY")], "cm": [("CMSTDTC", "CMSTDY"), ("CMENDTC", "CMENDY")],
-           "sv": [("SVSTDTC", "SVSTDY"), ("SVENDTC", "SVENDY")], "lb": [("LBDTC", "LBDY")]}
+           "sv": [("SVSTDTC", "SVSTDY"), ("SVENDTC", "SVENDY")], "lb": [("LBDTC", "LBDY")],
+           "dd": [("DDDTC", "DDDY")]}
 DOMAINS = list(COLUMNS)
 
 
@@ -671,18 +675,25 @@ def _draw_latent(S) -> None:
     S.t_txwd = int(1 + rng.exponential(1 / HAZ_TX_WITHDRAWAL))
     S.ltfu_gap = int(1 + rng.exponential(1 / HAZ_LTFU))
     S.no_scans = False
+    # primary cause of death (DD PRCDTH), from which hazard the death came; no random draw, so
+    # every other record is unchanged (docs/synthetic-trial.md, deaths)
     if S.early == "DEATH":
         S.t_death = S.early_t
+        S.death_cause = "UNKNOWN"
     elif S.early == "WITHDRAWAL":
         S.t_withdraw = S.early_t
         S.t_death = int(S.t_prog + pps)
+        S.death_cause = "DISEASE PROGRESSION"
     elif S.early == "DETERIORATION":
         S.no_scans = True
         S.t_phys = S.early_t
         S.t_prog = float(S.early_t)
         S.t_death = int(S.early_t + 0.7 * pps) + 1
+        S.death_cause = "DISEASE PROGRESSION"
     else:
+        pre_pd = not S.deep and t_pre < S.t_prog + pps
         S.t_death = int(min(t_pre if not S.deep else _NEVER, S.t_prog + pps)) + 1
+        S.death_cause = "CARDIAC ARREST" if pre_pd else "DISEASE PROGRESSION"
     # candidates for trial-level specials (always drawn, so streams stay aligned)
     S.window_offsets = (_uint(rng, 30, 37), _uint(rng, 5, 20), _uint(rng, 38, 45),
                         _uint(rng, 5, 20))
@@ -1253,6 +1264,7 @@ def _apply_fatal_ae(subjects) -> None:
                                     relpd="RELATED", ir="Y", acn="DRUG WITHDRAWN", ser="Y",
                                     out="FATAL", partial=False))
             S.fatal = True
+            S.death_cause = FATAL_AE["term"].upper()
             return
 
 
@@ -1469,6 +1481,17 @@ def _rows_ds(S):
         dtc = _month(day) if (r.get("death") and S.death_partial) else day
         yield dict(USUBJID=S.usubjid, DSTERM=r["term"], DSDECOD=r["decod"], DSCAT=r["cat"],
                    DSSCAT=r["scat"], EPOCH=r["epoch"], DSSTDTC=dtc, _sort=(day, r["order"]))
+
+
+def _rows_dd(S):
+    """DD (SDTMIG 3.3 Death Details): the primary cause of death (DDTESTCD PRCDTH) of every
+    observed death, dated as the DS death record."""
+    for r in S.rec["ds"]:
+        if r.get("death"):
+            dtc = _month(r["day"]) if S.death_partial else r["day"]
+            yield dict(USUBJID=S.usubjid, DDTESTCD="PRCDTH", DDTEST="Primary Cause of Death",
+                       DDORRES=getattr(S, "death_cause", "UNKNOWN"), DDSTRESC=getattr(S, "death_cause", "UNKNOWN"),
+                       DDDTC=dtc, _sort=(r["day"],))
 
 
 def _rows_ex(S):
@@ -1697,6 +1720,7 @@ def _build_domains(subjects) -> dict[str, pd.DataFrame]:
     dm, suppdm = _records_dm(subjects)
     for S in subjects:
         rows["ds"] += list(_rows_ds(S))
+        rows["dd"] += list(_rows_dd(S))
         rows["sv"] += _rows_sv(S)
         if S.kind == "SF":
             continue
@@ -1712,7 +1736,7 @@ def _build_domains(subjects) -> dict[str, pd.DataFrame]:
     rfst = {S.usubjid: (float(S.d0) if S.treated else np.nan) for S in subjects}
     out = {"dm": _finish("dm", _frame("dm", dm), rfst),
            "suppdm": _finish("suppdm", _frame("suppdm", suppdm), rfst)}
-    for dom in ["ex", "rs", "tr", "tu", "ds", "cm", "sv", "lb"]:
+    for dom in ["ex", "rs", "tr", "tu", "ds", "cm", "sv", "lb", "dd"]:
         out[dom] = _finish(dom, _frame(dom, rows[dom]), rfst)
     ae = _finish("ae", _frame("ae", rows["ae"]), rfst, keep=("_supp",))
     out["suppae"] = _suppae(ae)

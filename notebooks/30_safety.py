@@ -164,15 +164,15 @@ else:
 #
 # Every death in the safety population, on or off treatment (pharmaverse TLG catalog DTHT01):
 # deaths within 30 days of the last dose of any study drug and of each drug, the primary cause
-# (a fatal adverse event first, then the disposition record), and subjects with a fatal
+# (a fatal adverse event first, then the collected cause: DD, else DS), and subjects with a fatal
 # treatment-emergent AE. The listing gives each death by USUBJID with the study day (day 1 =
 # first dose), the days after the last dose of each drug and the fatal AE(s).
 
 # %%
-ds = run.sdtm.get("ds")
-csv["30_safety_deaths_summary"] = safety.deaths_summary(adsl, pop, adae, drugs, ds)
+ds, dd = run.sdtm.get("ds"), run.sdtm.get("dd")
+csv["30_safety_deaths_summary"] = safety.deaths_summary(adsl, pop, adae, drugs, ds, dd)
 display(csv["30_safety_deaths_summary"])
-csv["30_safety_deaths"] = safety.deaths_listing(adsl, pop, adae, drugs, run.subject_ids, ds)
+csv["30_safety_deaths"] = safety.deaths_listing(adsl, pop, adae, drugs, run.subject_ids, ds, dd)
 display(csv["30_safety_deaths"] if len(csv["30_safety_deaths"]) else Markdown("_No deaths._"))
 
 # %% [markdown]

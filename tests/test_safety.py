@@ -271,8 +271,16 @@ def test_deaths_summary_equals_plain_computation(demo):
     assert count("  Within 30 days of the last dose of H101") == int((gap_h101 <= 30).sum())
     gap_pd1 = (dead["DTHDT"] - dead["PD1EDT"]).dt.days
     assert count("  Within 30 days of the last dose of PD-1 inhibitor") == int((gap_pd1 <= 30).sum())
-    categories = ["  Adverse event", "  Disease progression", "  Other", "  Not recorded"]
+    categories = ["  Adverse event", "  Disease progression", "  Other", "  Unknown or not recorded"]
     assert sum(count(c) for c in categories) == len(dead) and count("  Adverse event") == 1
+    # with DD (Death Details, PRCDTH): the categories equal a plain count of the demo's dd.csv,
+    # the fatal-AE subject counted under 'Adverse event' (its DD cause is the same AE term)
+    dd = pd.read_csv(PROJECT_ROOT / "data" / "demo" / "dd.csv")
+    with_dd = safety.deaths_summary(adsl, pop, adae, drugs, dd=dd)
+    plain = dd[dd["USUBJID"].isin(dead["USUBJID"])]["DDSTRESC"].value_counts()
+    got = {c: int(with_dd.loc[c, column].split()[0]) for c in categories}
+    assert got == {"  Adverse event": 1, "  Disease progression": plain["DISEASE PROGRESSION"],
+                   "  Other": plain["CARDIAC ARREST"], "  Unknown or not recorded": plain["UNKNOWN"]}
 
 
 def test_deaths_listing_carries_usubjid_or_masks(demo):

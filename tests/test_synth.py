@@ -84,7 +84,7 @@ def _treated(d):
 def test_same_seed_same_frames_and_bytes(small, tmp_path):
     again = synth.generate_trial()
     assert list(again) == ["dm", "suppdm", "ex", "ae", "suppae", "rs", "tr", "tu", "qs", "ds",
-                           "cm", "sv", "lb"]
+                           "cm", "sv", "lb", "dd"]
     for name in small:
         pd.testing.assert_frame_equal(small[name], again[name], obj=name)
     pa = synth.write_sdtm_csv(small, tmp_path / "a")
@@ -710,3 +710,20 @@ def test_committed_demo_data_is_reproduced_byte_for_byte(tmp_path):
     assert sorted(p.name for p in written) == sorted(p.name for p in committed.glob("*.csv"))
     for path in written:
         assert path.read_bytes() == (committed / path.name).read_bytes(), path.name
+
+
+def test_death_details_one_primary_cause_per_death(large):
+    """DD (SDTMIG 3.3 Death Details): one PRCDTH record per DS death, on the same date; the
+    grade-5 AE subject's cause is that AE's term; deaths after a RECIST progression in RS are
+    mostly of disease progression (the post-progression hazard, docs/synthetic-trial.md)."""
+    dd, ds, ae, rs = large["dd"], large["ds"], large["ae"], large["rs"]
+    death = ds[ds["DSDECOD"].eq("DEATH")]
+    assert dd["DDTESTCD"].eq("PRCDTH").all() and not dd["USUBJID"].duplicated().any()
+    assert dict(zip(dd["USUBJID"], dd["DDDTC"])) == dict(zip(death["USUBJID"], death["DSSTDTC"]))
+    fatal = ae[ae["AEOUT"].eq("FATAL")]
+    assert len(fatal) == 1
+    assert dd.set_index("USUBJID").loc[fatal["USUBJID"].iloc[0], "DDSTRESC"] == fatal["AEDECOD"].iloc[0].upper()
+    progressed = set(rs.loc[rs["RSTESTCD"].eq("OVRLRESP") & rs["RSSTRESC"].eq("PD"), "USUBJID"])
+    after_pd = dd[dd["USUBJID"].isin(progressed)]
+    assert after_pd["DDSTRESC"].eq("DISEASE PROGRESSION").mean() > 0.9
+    assert set(dd["DDSTRESC"]) <= {"DISEASE PROGRESSION", "CARDIAC ARREST", "UNKNOWN", "PNEUMONITIS"}
