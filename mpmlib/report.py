@@ -223,11 +223,25 @@ def write_make_dependencies(out: Path, params: dict, files: dict, notebooks: lis
 
 
 def qc_verdict(qc) -> str:
-    """One line for the index page."""
+    """One line for the index page: stopped (critical rules failed: every run stops, locked or
+    exploratory), or passed, naming the critical rules the parameter file downgraded to warnings
+    (``qc.downgrade``, exploration only) apart from the warning rules that failed."""
     if not qc.passed:
-        return f"STOPPED: {len(qc.critical)} critical data-QC rule(s) failed; only the QC report was produced."
-    warnings = len(qc.failed)
-    return "Data QC passed" + (f" ({warnings} warning rule(s) failed; see the QC report)." if warnings else ".")
+        ids = ", ".join(sorted(set(qc.critical["RULE_ID"])))
+        return (f"STOPPED: {len(qc.critical)} critical data-QC rule(s) failed ({ids}); "
+                "only the QC report was produced.")
+    down = sorted(set(qc.downgraded["RULE_ID"]))
+    warnings = len(qc.failed) - len(qc.downgraded)
+    parts = ([f"{len(down)} critical rule(s) downgraded to warnings by the parameter file ({', '.join(down)})"]
+             if down else []) + ([f"{warnings} warning rule(s) failed"] if warnings or down else [])
+    return "Data QC passed" + (f": {', '.join(parts)}; see the QC report." if parts else ".")
+
+
+def verdict_class(verdict: str) -> str:
+    """CSS class of the verdict line: ``stop``, ``warn`` (findings to review) or ``ok``."""
+    if verdict.startswith("STOPPED"):
+        return "stop"
+    return "warn" if verdict.startswith("Data QC passed:") else "ok"
 
 
 def render_notebook(name: str, notebooks_dir: Path, staging: Path, executed_dir: Path, failed_dir: Path,
@@ -566,8 +580,10 @@ def git_commit() -> str:
 def index_html(params: dict, entries: list[dict], provenance: dict, data_date: str | None,
                verdict: str = "") -> str:
     """The report's front page: title, date of data, a link per notebook, provenance."""
-    esc = html.escape
+    esc = html.escape                          # every text from the parameter file, the data or the run
     title = params["study"]["title"] or params["_name"]
+    description = params["study"].get("description")
+    description = f'<p class="description">{esc(description)}</p>\n' if description else ""
     cutoff = params["data_cutoff"]
     date_line = (f"Data cut-off: <b>{esc(cutoff)}</b>" if cutoff else
                  f"Date of data (latest date in the input): <b>{esc(data_date or 'unknown')}</b>")
@@ -590,13 +606,14 @@ code {{ font-size: .9em; word-break: break-all; }}
 .muted {{ color: #666; font-size: .9em; }}
 .stop {{ background: #fdecea; border-left: 5px solid #c0392b; padding: .5em .8em; font-weight: bold; }}
 .ok {{ background: #eaf5ea; border-left: 5px solid #2e7d32; padding: .5em .8em; }}
+.warn {{ background: #fdf3e1; border-left: 5px solid #b7791f; padding: .5em .8em; }}
 </style>
 </head>
 <body>
 <h1>{esc(title)}</h1>
-<p>{date_line} &middot; Run: <code>{esc(params['_name'])}</code></p>
+{description}<p>{date_line} &middot; Run: <code>{esc(params['_name'])}</code></p>
 <p class="{'ok' if provenance['run'].startswith('LOCKED') else 'muted'}">{esc(provenance['run'])}</p>
-<p class="{'stop' if verdict.startswith('STOPPED') else 'ok'}">{esc(verdict)}</p>
+<p class="{verdict_class(verdict)}">{esc(verdict)}</p>
 <h2>Reports</h2>
 <ol>
 {links}

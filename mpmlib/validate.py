@@ -255,23 +255,28 @@ def record_variables(domain: str, columns) -> dict[str, str]:
 
 def record_text(domain: str, rows: pd.DataFrame) -> pd.Series:
     """The identifying variables of each record as text, e.g. ``QSSEQ=12 QSTESTCD=EOR0103
-    VISIT=WEEK 6`` (VISITNUM only where VISIT is blank; SUPP--: ``AESEQ=3 QNAM=AERELH1``); blank
-    when the domain has none (DM: USUBJID alone names the record). Vectorised."""
+    VISIT=WEEK 6`` (VISITNUM only where VISIT is blank; SUPP--: ``AESEQ=3 QNAM=AERELH1``; a
+    domain without --SEQ, such as SV, adds its --STDTC or --DTC: ``VISIT=UNSCHEDULED 9.2
+    SVSTDTC=2013-06-22``); blank when the domain has none (DM: USUBJID alone names the record).
+    Vectorised."""
     found = record_variables(domain, rows.columns)
     parts = []
     if domain.upper().startswith("SUPP") and {"IDVAR", "IDVARVAL"} <= set(rows.columns):
         given = rows["IDVAR"].notna() & rows["IDVARVAL"].notna()
         parts.append((rows["IDVAR"].astype(str) + "=" + rows["IDVARVAL"].map(_text).astype(str)).where(given, ""))
-    for col in ("SEQ", "TESTCD"):
-        if col in found:
-            values = rows[found[col]]
-            parts.append((found[col] + "=" + values.map(_text).astype(str)).where(values.notna(), ""))
+    def named(var: str) -> pd.Series:
+        values = rows[var]
+        return (var + "=" + values.map(_text).astype(str)).where(values.notna(), "")
+
+    parts += [named(found[col]) for col in ("SEQ", "TESTCD") if col in found]
     visit = pd.Series("", index=rows.index, dtype=object)
     for col in ("VISITNUM", "VISIT"):               # VISIT wins where both are given
         if col in found:
-            values = rows[col]
-            visit = (col + "=" + values.map(_text).astype(str)).where(values.notna(), visit)
+            visit = named(col).where(rows[col].notna(), visit)
     parts.append(visit)
+    prefix = domain.upper()
+    if "SEQ" not in found and prefix not in ("DM",) and not prefix.startswith("SUPP"):
+        parts += [named(var) for var in (f"{prefix}STDTC", f"{prefix}DTC") if var in rows.columns][:1]
     text = pd.Series("", index=rows.index, dtype=object)
     for part in parts:
         text = text.where(part.eq(""), text.where(text.eq(""), text + " ") + part)

@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -34,11 +36,13 @@ setup()
 run = load_run(params_file, sdtm_dir, out_dir, adam_dir)
 adsl, adex = run.adam["adsl"], run.adam["adex"]
 enrolled = adsl[adsl["ENRLFL"].eq("Y")]
-display(Markdown(
-    f"**Study:** {run.params['study']['title']}  \n"
-    f"**Data cut-off:** {run.params['data_cutoff'] or 'not set (latest date in the data is used)'}  \n"
-    f"**Time-to-event origin:** {run.params['adsl']['reference_date']}  \n"
-    f"**SDTM domains read:** {', '.join(sorted(d.upper() for d in run.sdtm))}"
+study, cutoff = run.params["study"], run.params["data_cutoff"]
+display(Markdown(  # text from the parameter file and the data, escaped (tables.md_text)
+    f"**Study:** {tables.md_text(study['title'] or run.params['_name'])}  \n"
+    + (f"**Description:** {tables.md_text(study['description'])}  \n" if study["description"] else "")
+    + f"**Data cut-off:** {tables.md_text(cutoff) if cutoff else 'not set (latest date in the data is used)'}  \n"
+    f"**Time-to-event origin:** {run.time_origin}  \n"
+    f"**SDTM domains read:** {tables.md_text(', '.join(sorted(d.upper() for d in run.sdtm)))}"
 ))
 
 # %% [markdown]
@@ -72,26 +76,24 @@ display(tables.disposition_table(adsl, by="TRT01P"))
 # %% [markdown]
 # ## Baseline characteristics
 #
-# All enrolled subjects, by planned treatment. Continuous variables: n, mean (SD), median,
+# All enrolled subjects, by planned treatment: demographics (DM), then every baseline covariate of
+# the parameter file (`adsl.covariates`), labelled, typed and ordered as in `factors.variables`
+# (the variable name where it is not a factor). Continuous variables: n, mean (SD), median,
 # minimum and maximum; categorical: n (%) of the column N, with a *Missing* row where data are
 # missing.
 
 # %%
+factors = {f["var"]: f for f in run.params["factors"]["variables"]}
 BASELINE_ROWS = [
     {"var": "AGE", "label": "Age (years)", "kind": "continuous", "decimals": 0},
     {"var": "AGEGR1", "label": "Age group", "kind": "categorical"},
     {"var": "SEX", "label": "Sex", "kind": "categorical", "labels": {"F": "Female", "M": "Male"}},
     {"var": "RACE", "label": "Race", "kind": "categorical"},
     {"var": "ETHNIC", "label": "Ethnicity", "kind": "categorical"},
-    {"var": "ECOGBL", "label": "ECOG performance status", "kind": "categorical", "levels": ["0", "1"]},
-    {"var": "HISTOL", "label": "Histology", "kind": "categorical",
-     "levels": ["EPITHELIOID", "BIPHASIC", "SARCOMATOID"]},
-    {"var": "PDL1TPS", "label": "PD-L1 tumour proportion score (%)", "kind": "continuous", "decimals": 0},
-    {"var": "PD1RES", "label": "Resistance to prior PD-1 inhibitor", "kind": "categorical",
-     "levels": ["PRIMARY", "ACQUIRED"]},
-    {"var": "PRIORLN", "label": "Prior systemic lines", "kind": "categorical"},
-    {"var": "H101RTE", "label": "H101 route", "kind": "categorical"},
-]
+] + [{"var": var, "label": factors.get(var, {}).get("label", var), "decimals": 0,
+      "kind": factors.get(var, {}).get("kind", "continuous" if spec.get("type") == "number" else "categorical"),
+      "levels": list(factors.get(var, {}).get("map", {}))}        # data values in the factor's order
+     for var, spec in run.params["adsl"]["covariates"].items()]
 display(tables.summary_table(enrolled, by="TRT01P", rows=BASELINE_ROWS))
 
 # %% [markdown]

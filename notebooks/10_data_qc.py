@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -15,9 +17,12 @@
 # # Data quality control: what was received and what is wrong with it
 #
 # Every SDTM file is checked before any number is reported: one Great Expectations suite per domain
-# (`expectations/*.json`) and the rules that span domains (`mpmlib.qc_rules`). A **critical** finding
-# stops a locked analysis; a **warning** is for review. Each finding names the domain, the variable,
-# the rule and the subjects (USUBJID) and values concerned.
+# (`expectations/*.json`) and the rules that span domains (`mpmlib.qc_rules`). A failed critical
+# rule stops the run, locked or exploratory: only this page is written. For exploration only, the
+# parameter file may downgrade named critical rules to warnings (`qc.downgrade`); the analyses then
+# run and the rules are shown as downgraded here and on the index page. A locked run refuses any
+# downgrade. A **warning** is for review. Each finding names the domain, the variable, the rule, the
+# subjects (USUBJID), the records (`--SEQ`, `--TESTCD`, `VISIT`) and the values concerned.
 
 # %% tags=["parameters"]
 params_file = "../params/demo.yaml"  # analysis parameters (input folder, settings)
@@ -42,8 +47,13 @@ if qc_dir and (Path(qc_dir) / "findings.csv").is_file():
 else:
     qc = validate_sdtm(params["sdtm"]["dir"], params["sdtm"]["files"], params["qc"])
 display(HTML(tables.qc_verdict_html(qc.findings)))
-display(Markdown(f"**Study:** {params['study']['title']}  \n**Downgraded rules (exploration only):** "
-                 f"{', '.join(params['qc']['downgrade']) or 'none'}"))
+display(Markdown(f"**Study:** {tables.md_text(params['study']['title'] or params['_name'])}  \n"
+                 f"**Critical rules downgraded to warnings by the parameter file (exploration only):** "
+                 f"{tables.md_text(', '.join(params['qc']['downgrade']) or 'none')}  \n"
+                 f"**Subject identifiers:** this page always shows USUBJID, so that data management can find "
+                 f"each record" + (" (the analysis pages mask them: `report.mask_subject_ids` is true; keep this "
+                                   "page within the study team)" if params["report"]["mask_subject_ids"] else "")
+                 + "."))
 
 # %% [markdown]
 # ## What was received
@@ -56,8 +66,9 @@ display(HTML(tables.html_table(qc.received.rename(columns=str.title))))
 # %% [markdown]
 # ## Failed rules
 #
-# Critical first. *Records* counts the offending records; up to ten subjects and values are listed
-# here, all of them in the next section.
+# Critical first, then critical rules downgraded to warnings by the parameter file, then warnings.
+# *Records* counts the offending records; up to ten subjects and values are listed here, the
+# records themselves in the next section.
 
 # %%
 failed = tables.qc_failed_table(qc.findings)
@@ -66,10 +77,14 @@ display(HTML(tables.html_table(failed)) if len(failed) else Markdown("_No rule f
 # %% [markdown]
 # ## Offending records
 #
-# One row per record that breaks a rule (at most 200 per rule), to send back to data management.
+# One row per record that breaks a rule (at most 200 per rule; all columns in `qc/details.csv`), to
+# send back to data management: USUBJID, the record by the variables that identify it in its
+# domain (`--SEQ`, `--TESTCD`, `VISIT`, or `VISITNUM` where the visit has no name; a supplemental
+# qualifier by its parent record and `QNAM`) and the offending value.
 
 # %%
-display(HTML(tables.html_table(qc.details)) if len(qc.details) else Markdown("_None._"))
+details = tables.qc_details_table(qc.details, qc.findings)
+display(HTML(tables.html_table(details)) if len(details) else Markdown("_None._"))
 
 # %% [markdown]
 # ## Missing data

@@ -323,3 +323,156 @@ def test_a_page_does_not_depend_on_what_ran_before_it_in_its_kernel(two_demo_run
         render_notebook(name, NOTEBOOKS_DIR, tmp_path, tmp_path, tmp_path / "failed", params, run, footer)
         alone = (tmp_path / f"{name}.html").read_bytes()
         assert alone == (run / "report" / f"{name}.html").read_bytes(), name
+
+
+# ---- data-QC verdict, index and the QC / overview pages (issue 13) ----------------------------------
+
+def _qc(rows: list[tuple[str, str, str, str]]):
+    """A hand-made QC result from (RULE_ID, DOMAIN, SEVERITY as applied, DOWNGRADED) of failed rules."""
+    import pandas as pd
+
+    from mpmlib.validate import DETAIL_COLUMNS, FINDING_COLUMNS, QCResult
+
+    findings = pd.DataFrame([{"RULE_ID": r, "SEVERITY": sev, "DOMAIN": d, "VARIABLE": "", "RULE": "rule text",
+                              "STATUS": "FAIL", "N_FAIL": 1, "SUBJECTS": "S1", "VALUES": "v", "DOWNGRADED": down}
+                             for r, d, sev, down in rows] + [
+        {"RULE_ID": "DM-001", "SEVERITY": "critical", "DOMAIN": "DM", "VARIABLE": "USUBJID", "RULE": "present",
+         "STATUS": "PASS", "N_FAIL": 0, "SUBJECTS": "", "VALUES": "", "DOWNGRADED": ""}], columns=FINDING_COLUMNS)
+    return QCResult(findings, pd.DataFrame(columns=DETAIL_COLUMNS), pd.DataFrame(), pd.DataFrame(), {})
+
+
+DOWN = "critical -> warning (qc.downgrade)"
+
+
+def test_index_verdict_names_downgraded_critical_rules_apart_from_warnings():
+    """README "Data QC and the gate": a critical rule downgraded by the parameter file is shown as a
+    downgraded critical rule, not as a warning (the pilot's parameter file downgrades X-003 and
+    X-007, the first failing in two domains); a stopped run names its critical rules."""
+    from mpmlib.report import qc_verdict, verdict_class
+
+    pilot = _qc([("X-003", "SV", "warning", DOWN), ("X-003", "TV", "warning", DOWN), ("X-007", "SV", "warning", DOWN),
+                 ("QS-000", "QS", "warning", "")])
+    text = qc_verdict(pilot)
+    assert text == ("Data QC passed: 2 critical rule(s) downgraded to warnings by the parameter file (X-003, X-007), "
+                    "1 warning rule(s) failed; see the QC report.")
+    assert verdict_class(text) == "warn"
+    warnings_only = qc_verdict(_qc([("QS-000", "QS", "warning", "")]))
+    assert warnings_only == "Data QC passed: 1 warning rule(s) failed; see the QC report."
+    assert qc_verdict(_qc([])) == "Data QC passed." and verdict_class("Data QC passed.") == "ok"
+    stopped = qc_verdict(_qc([("X-007", "AE", "critical", ""), ("QS-000", "QS", "warning", "")]))
+    assert stopped == "STOPPED: 1 critical data-QC rule(s) failed (X-007); only the QC report was produced."
+    assert verdict_class(stopped) == "stop"
+
+
+def test_qc_page_tables_show_downgraded_critical_rules_as_such():
+    """The QC page's banner and tables say the same as the index (README "Data QC and the gate"):
+    the downgraded rules named in the banner, 'critical, downgraded' in the tables, listed after
+    the critical and before the warning rules."""
+    from mpmlib import tables
+
+    qc = _qc([("QS-000", "QS", "warning", ""), ("X-007", "SV", "warning", DOWN), ("X-003", "SV", "warning", DOWN)])
+    banner = tables.qc_verdict_html(qc.findings)
+    assert ("PASS with downgraded critical rules: 2 critical rule(s) downgraded to warnings by the parameter file "
+            "(X-003, X-007), 1 warning rule(s) failed") in banner
+    failed = tables.qc_failed_table(qc.findings)
+    assert failed[["Rule", "Severity"]].values.tolist() == [["X-007", "critical, downgraded"],
+                                                            ["X-003", "critical, downgraded"], ["QS-000", "warning"]]
+    rules = tables.qc_rules_table(qc.findings).set_index("Rule_Id")["Severity"]
+    assert rules["X-007"] == "critical, downgraded" and rules["DM-001"] == "critical"
+    stop = tables.qc_verdict_html(_qc([("X-007", "AE", "critical", "")]).findings)
+    assert "STOP: 1 critical rule(s) failed" in stop
+
+
+GATE = "A failed critical rule stops the run, locked or exploratory"
+
+
+def test_qc_gate_is_described_as_the_code_applies_it():
+    """What the code does (mpmlib.report.build_report: the gate is QCResult.passed whatever the
+    run; test_critical_qc_finding_stops_the_run_but_writes_the_qc_report stops an exploratory demo
+    run; tests/test_lock.py refuses qc.downgrade in a locked run): the README, the QC notebook and
+    the QC page's STOP banner say the same, and that a locked run refuses any downgrade."""
+    from mpmlib import tables
+
+    readme = " ".join((PROJECT_ROOT / "README.md").read_text().split())
+    notebook = " ".join(line.lstrip("# ") for line in (PROJECT_ROOT / "notebooks" / "10_data_qc.py").read_text().splitlines())
+    banner = tables.qc_verdict_html(_qc([("X-007", "AE", "critical", "")]).findings)
+    for where, text in (("README.md", readme), ("10_data_qc.py", notebook), ("STOP banner", banner)):
+        assert GATE in text, where
+    assert "A locked run (a lock file, or `qc: {locked: true}`) refuses any downgrade" in readme
+    assert "A locked run refuses any downgrade" in " ".join(notebook.split())
+    assert "stops a locked" not in readme + notebook and "locked analysis will not run" not in banner
+
+
+def test_index_escapes_every_text_from_the_parameter_file():
+    """OWASP output encoding: the title, description, data cut-off and run name come from the
+    parameter file and are HTML-escaped on the index (html.escape), as are the notebook titles
+    and the verdict."""
+    from mpmlib.report import index_html
+
+    evil = "<script>alert(1)</script>"
+    params = {"study": {"title": f"T {evil}", "description": f"D {evil} & <b>x</b>"}, "data_cutoff": f"2026 {evil}",
+              "_name": f"run{evil}"}
+    provenance = {"run": f"EXPLORATORY {evil}", "git_commit": evil, "parameter_file": evil,
+                  "parameter_file_sha256": evil, "sdtm_dir": evil, "python": "3.11",
+                  "packages": {"pandas": evil}, "inputs": {"DM": {"file": evil, "sha256": evil}}}
+    page = index_html(params, [{"file": "10_data_qc.html", "title": f"QC {evil}"}], provenance, None,
+                      f"Data QC passed: {evil}")
+    assert "<script" not in page and "<b>x</b>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert '<p class="description">D &lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;x&lt;/b&gt;</p>' in page
+    assert '<p class="warn">' in page
+    assert 'class="description"' not in index_html(dict(params, study={"title": "T", "description": None}),
+                                                   [], provenance, None, "Data QC passed.")
+
+
+TRIAL_WORDS = re.compile(r"H101|PD-?1|mesothelioma|toripalimab", re.I)
+
+
+def test_overview_and_qc_notebooks_say_nothing_trial_specific():
+    """Index link titles are the notebooks' first level-1 headings (report.notebook_title); the
+    prose of notebooks 00 and 10 must fit any trial: trial text comes from the parameter file
+    (study.title / description, factors.variables labels), never from the notebook."""
+    from mpmlib.report import NOTEBOOKS_DIR, notebook_title
+
+    for name in ("00_data_overview", "10_data_qc"):
+        nb = nbformat.read(NOTEBOOKS_DIR / f"{name}.ipynb", as_version=4)
+        title = notebook_title(nb)
+        assert title and not TRIAL_WORDS.search(title), title
+        for cell in nb.cells:
+            text = cell.source if cell.cell_type == "markdown" else " ".join(re.findall(r'"[^"]*"', cell.source))
+            assert not TRIAL_WORDS.search(text), f"{name}: {TRIAL_WORDS.search(text).group()} in {cell.source[:80]!r}"
+
+
+def test_overview_and_qc_pages_escape_parameter_text_and_show_usubjid_for_qc(tmp_path, monkeypatch):
+    """Notebooks 00 and 10 on a parameter file whose study text holds HTML and Markdown (OWASP
+    output encoding: shown as written, never as markup; tables.md_text), with
+    report.mask_subject_ids true and one planted QC warning (AEDECOD 'Fatige' not a CTCAE v5.0
+    term, AESEQ 3 of 01-0003): the QC page still names the record by USUBJID and says why."""
+    import shutil
+
+    import pandas as pd
+    import yaml
+
+    from mpmlib.report import NOTEBOOKS_DIR, render_notebook
+
+    local_jupyter(tmp_path, monkeypatch)
+    sdtm = tmp_path / "sdtm"
+    shutil.copytree(PROJECT_ROOT / "data" / "demo", sdtm)
+    ae = pd.read_csv(sdtm / "ae.csv", dtype=str, keep_default_na=False)
+    ae.loc[ae["USUBJID"].eq("H101-MPM-201-01-0003") & ae["AESEQ"].eq("3"), "AEDECOD"] = "Fatige"
+    ae.to_csv(sdtm / "ae.csv", index=False)
+    raw = yaml.safe_load((PROJECT_ROOT / "params" / "demo.yaml").read_text())
+    raw["study"].update(title="Trial <script>alert(1)</script> *A*", description="Tests <b>drug</b> [x](y)")
+    raw["sdtm"]["dir"] = str(sdtm)
+    raw["report"]["mask_subject_ids"] = True
+    (tmp_path / "evil.yaml").write_text(yaml.safe_dump(raw))
+    params = override_paths(load_params(tmp_path / "evil.yaml"), None, str(tmp_path / "out"))
+    for name in ("00_data_overview", "10_data_qc"):
+        render_notebook(name, NOTEBOOKS_DIR, tmp_path, tmp_path, tmp_path / "failed", params, tmp_path / "out")
+        page = (tmp_path / f"{name}.html").read_text()
+        assert "<script>alert" not in page and "<b>drug</b>" not in page and "<em>A</em>" not in page, name
+        assert "&lt;script&gt;alert(1)&lt;/script&gt; *A*" in page, name
+    assert "Tests &lt;b&gt;drug&lt;/b&gt; [x](y)" in (tmp_path / "00_data_overview.html").read_text()
+    qc = (tmp_path / "10_data_qc.html").read_text()
+    assert "this page always shows USUBJID" in qc and "report.mask_subject_ids" in qc
+    assert "H101-MPM-201-01-0003" in qc and "AESEQ=3" in qc and "Fatige" in qc

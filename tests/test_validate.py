@@ -60,6 +60,11 @@ def test_pilot_quirks_are_reported(project_root):
     death = result.failed[(result.failed["RULE_ID"] == "X-007") & (result.failed["DOMAIN"] == "SV")]
     assert death["SUBJECTS"].tolist() == ["01-710-1083"] and death["SEVERITY"].tolist() == ["critical"]
     assert "2013-08-03 > death 2013-08-02" in death["VALUES"].iloc[0]
+    # the records by hand in the pilot SV: the visit after death, and the two visits numbered 9.2
+    details = result.details[result.details["DOMAIN"].eq("SV")]
+    assert details.loc[details["RULE_ID"].eq("X-007"), "RECORD"].tolist() == ["VISIT=WEEK 2 SVSTDTC=2013-08-03"]
+    assert sorted(details.loc[details["RULE_ID"].eq("X-003"), "RECORD"]) == [
+        "VISIT=UNSCHEDULED 9.2 SVSTDTC=2013-06-22", "VISIT=UNSCHEDULED 9.2 SVSTDTC=2013-09-22"]
     assert not result.passed
     absent = set(result.failed.loc[result.failed["RULE_ID"].str.endswith("-000"), "DOMAIN"])
     assert absent == {"RS", "TR", "TU", "QS"}                     # not an oncology trial
@@ -127,6 +132,10 @@ def test_a_record_is_named_by_its_sdtm_identifiers():
     supp = pd.DataFrame({"USUBJID": ["S1"], "IDVAR": ["AESEQ"], "IDVARVAL": ["3"], "QNAM": ["AERELH1"]})
     assert record_text("suppae", supp).tolist() == ["AESEQ=3 QNAM=AERELH1"]
     assert record_text("dm", pd.DataFrame({"USUBJID": ["S1"], "AGE": [70.0]})).tolist() == [""]
+    # SV has no --SEQ (SDTMIG 3.3 SV): its start date tells two records of one visit apart
+    sv = pd.DataFrame({"USUBJID": ["S1", "S1"], "VISITNUM": [9.2, 9.2], "VISIT": ["UNSCHEDULED 9.2", None],
+                       "SVSTDTC": ["2013-06-22", None]})
+    assert record_text("sv", sv).tolist() == ["VISIT=UNSCHEDULED 9.2 SVSTDTC=2013-06-22", "VISITNUM=9.2"]
     rows = record_details("QS-006", "qs", "QSSTRESN", qs, [9.0, float("nan")])
     assert [list(r) for r in rows] == [DETAIL_COLUMNS] * 2
     assert rows[0] == {"RULE_ID": "QS-006", "DOMAIN": "QS", "VARIABLE": "QSSTRESN", "USUBJID": "S1", "SEQ": "12",
