@@ -318,9 +318,18 @@ def qc_rules_table(findings: pd.DataFrame) -> pd.DataFrame:
     return table.rename(columns=str.title).reset_index(drop=True)
 
 
-def html_table(df: pd.DataFrame) -> str:
-    """A listing without the row numbers pandas would show (deterministic HTML)."""
-    return df.to_html(index=False, border=0, classes="dataframe", na_rep="", escape=True)
+#: Text listings: cells left-aligned and wrapped (the page template right-aligns table cells for
+#: numbers and keeps them on one line).
+_TEXT_LISTING_STYLE = ("<style>.jp-RenderedHTMLCommon table.mpm-text tbody td "
+                       "{ text-align: left !important; white-space: normal; }</style>")
+
+
+def html_table(df: pd.DataFrame, text: bool = False) -> str:
+    """A listing without the row numbers pandas would show (deterministic HTML); ``text``: a
+    listing of text (rules, records), left-aligned and wrapped."""
+    classes = "dataframe mpm-text" if text else "dataframe"
+    table = df.to_html(index=False, border=0, classes=classes, na_rep="", escape=True)
+    return _TEXT_LISTING_STYLE + table if text else table
 
 
 def subject_ids(usubjid: pd.Series, all_subjects: pd.Series, mask: bool = False) -> pd.Series:

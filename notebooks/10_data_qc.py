@@ -72,7 +72,7 @@ display(HTML(tables.html_table(qc.received.rename(columns=str.title))))
 
 # %%
 failed = tables.qc_failed_table(qc.findings)
-display(HTML(tables.html_table(failed)) if len(failed) else Markdown("_No rule failed._"))
+display(HTML(tables.html_table(failed, text=True)) if len(failed) else Markdown("_No rule failed._"))
 
 # %% [markdown]
 # ## Offending records
@@ -84,7 +84,7 @@ display(HTML(tables.html_table(failed)) if len(failed) else Markdown("_No rule f
 
 # %%
 details = tables.qc_details_table(qc.details, qc.findings)
-display(HTML(tables.html_table(details)) if len(details) else Markdown("_None._"))
+display(HTML(tables.html_table(details, text=True)) if len(details) else Markdown("_None._"))
 
 # %% [markdown]
 # ## Missing data
@@ -102,4 +102,4 @@ display(HTML(tables.html_table(missing)) if len(missing) else Markdown("_No miss
 # *NOT RUN* means the variable or domain a rule needs is absent from the input.
 
 # %%
-display(HTML(tables.html_table(tables.qc_rules_table(qc.findings))))
+display(HTML(tables.html_table(tables.qc_rules_table(qc.findings), text=True)))

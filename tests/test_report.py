@@ -381,6 +381,10 @@ def test_qc_page_tables_show_downgraded_critical_rules_as_such():
     assert rules["X-007"] == "critical, downgraded" and rules["DM-001"] == "critical"
     stop = tables.qc_verdict_html(_qc([("X-007", "AE", "critical", "")]).findings)
     assert "STOP: 1 critical rule(s) failed" in stop
+    # text listings left-aligned and wrapped; other tables keep the template's number layout
+    listing = tables.html_table(failed, text=True)
+    assert 'class="dataframe mpm-text"' in listing and "table.mpm-text tbody td" in listing
+    assert "<style>" not in tables.html_table(failed) and 'class="dataframe"' in tables.html_table(failed)
 
 
 GATE = "A failed critical rule stops the run, locked or exploratory"
