@@ -327,7 +327,7 @@ _TEXT_LISTING_STYLE = ("<style>.jp-RenderedHTMLCommon table.mpm-text tbody td "
 def html_table(df: pd.DataFrame, text: bool = False) -> str:
     """A listing without the row numbers pandas would show (deterministic HTML); ``text``: a
     listing of text (rules, records), left-aligned and wrapped."""
-    classes = "dataframe mpm-text" if text else "dataframe"
+    classes = "mpm-text" if text else "dataframe"          # pandas adds "dataframe" itself
     table = df.to_html(index=False, border=0, classes=classes, na_rep="", escape=True)
     return _TEXT_LISTING_STYLE + table if text else table
 
