@@ -327,6 +327,28 @@ def rule_death_consistent(sdtm):
     yield result("X-014", "warning", "DS", "DSSTDTC", "DS death date equals DM.DTHDTC", off, source=ds)
 
 
+def rule_death_details_for_deaths(sdtm):
+    """X-015 (warning): a Death Details record (DD, SDTMIG 3.3: "details of a subject's death")
+    belongs to a subject who died (DM DTHFL = Y or DTHDTC given): a cause of death for a living
+    subject is a wrong USUBJID or a missing death in DM."""
+    dm, dd = sdtm.get("dm"), sdtm.get("dd")
+    if dd is None:
+        return
+    if dm is None or not ({"DTHFL", "DTHDTC"} & set(dm.columns)):
+        yield result("X-015", "warning", "DD", "USUBJID", "death details only for a subject who died (DM)", None,
+                     "DM.DTHFL / DTHDTC not available")
+        return
+    died = pd.Series(False, index=dm.index)
+    for col, test in (("DTHFL", lambda v: v.eq("Y")), ("DTHDTC", lambda v: v.notna())):
+        if col in dm.columns:
+            died |= test(dm[col])
+    bad = dd[dd["USUBJID"].isin(dm["USUBJID"]) & ~dd["USUBJID"].isin(dm.loc[died, "USUBJID"])]   # unknown: X-001
+    value = bad["DDSTRESC"] if "DDSTRESC" in bad.columns else bad["USUBJID"]
+    off = pd.DataFrame({"USUBJID": bad["USUBJID"], "VALUE": value.fillna("<missing>").astype(str) + " (no death in DM)"})
+    yield result("X-015", "warning", "DD", "USUBJID", "death details only for a subject who died (DM)", off, source=dd)
+
+
 RULES = [rule_subjects_in_dm, rule_iso_dates, rule_duplicates, rule_consent_before_records, rule_responses_after_first_dose,
          rule_end_after_start, rule_nothing_after_death, rule_grade5_fatal, rule_grade_allowed_for_term,
-         rule_response_needs_baseline, rule_new_lesion_is_pd, rule_death_has_date, rule_death_consistent]
+         rule_response_needs_baseline, rule_new_lesion_is_pd, rule_death_has_date, rule_death_consistent,
+         rule_death_details_for_deaths]

@@ -171,7 +171,7 @@ def _columns_of(exp: dict) -> list[str]:
     kwargs = exp["kwargs"]
     cols = [kwargs["column"]] if "column" in kwargs else list(kwargs.get("column_list", []))
     condition = kwargs.get("row_condition") or ""
-    cols += [word for word in ("QNAM", "RSTESTCD", "TRTESTCD", "QSTESTCD", "QSCAT", "LBTESTCD", "LBSTRESN")
+    cols += [word for word in ("QNAM", "RSTESTCD", "TRTESTCD", "QSTESTCD", "QSCAT", "LBTESTCD", "LBSTRESN", "DDTESTCD")
              if word in condition]
     return cols
 

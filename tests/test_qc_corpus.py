@@ -317,6 +317,10 @@ DEFECTS = [
               Expect("X-007", "critical", "LB", "LBDTC", subj("01-0001"), "2024-07-01",
                      record="LBSEQ=11 LBTESTCD=ALB VISIT=CYCLE 2 DAY 1"))),
     # -- death
+    # a primary cause of death (DD) for a subject alive in DM: wrong USUBJID or a death missing in DM
+    case("cause_of_death_for_living_subject",
+         set_values("dd", {"USUBJID": subj("01-0001"), "DDTESTCD": "PRCDTH"}, {"USUBJID": subj("01-0003")}),
+         "X-015", "warning", "DD", "USUBJID", subj("01-0003"), "no death in DM", record="DDSEQ=1 DDTESTCD=PRCDTH"),
     # critical: a death without a date cannot enter overall survival
     case("DTHFL_without_DTHDTC", set_values("dm", {"USUBJID": subj("01-0003")}, {"DTHFL": "Y"}),
          "X-013", "critical", "DM", "DTHDTC", subj("01-0003"), "DTHFL=Y"),

@@ -17,7 +17,7 @@ from mpmlib.validate import (DETAIL_COLUMNS, EXPECTATIONS_DIR, FINDING_COLUMNS, 
                              validate_sdtm)
 from tests.conftest import external
 
-DOMAINS = {"dm", "suppdm", "ex", "ae", "suppae", "rs", "tr", "tu", "qs", "ds", "cm", "lb"}
+DOMAINS = {"dm", "suppdm", "ex", "ae", "suppae", "rs", "tr", "tu", "qs", "ds", "cm", "lb", "dd"}
 
 
 def test_one_suite_per_domain_and_every_expectation_survives_gx():
@@ -26,7 +26,7 @@ def test_one_suite_per_domain_and_every_expectation_survives_gx():
     context = gx_context()
     for domain, suite in suites.items():
         columns = sorted({e["kwargs"].get("column") for e in suite["expectations"] if "column" in e["kwargs"]}
-                         | {"USUBJID", "QNAM", "RSTESTCD", "TRTESTCD", "QSTESTCD", "QSCAT", "LBTESTCD", "LBSTRESN"})
+                         | {"USUBJID", "QNAM", "RSTESTCD", "TRTESTCD", "QSTESTCD", "QSCAT", "LBTESTCD", "LBSTRESN", "DDTESTCD"})
         gx_suite, skipped = build_gx_suite(context, suite, columns)
         assert not skipped and len(gx_suite.expectations) == len(suite["expectations"]), domain
         for exp in gx_suite.expectations:
