@@ -127,7 +127,7 @@ NOTEBOOK_INPUTS = {
     "00_data_overview": ["adam/adsl", "adam/adex", "sdtm:*"],
     "10_data_qc": ["qc/*", "sdtm:*"],
     "20_efficacy": ["adam/adsl", "adam/adrs", "adam/adtte", "adam/adtr"],
-    "30_safety": ["adam/adsl", "adam/adae", "adam/adex"],
+    "30_safety": ["adam/adsl", "adam/adae", "adam/adex", "sdtm:ds", "sdtm:dd"],
     "40_qol": ["adam/adsl", "adam/adqs", "adam/adrs", "sdtm:qs"],
     "50_influencing_factors": ["adam/adsl", "adam/adrs", "adam/adtte"],
 }

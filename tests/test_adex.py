@@ -103,3 +103,34 @@ def test_pilot_cumulative_dose_by_hand_and_against_the_pilot_adsl(pilot_sdtm, pr
     open_ended = set(pilot_sdtm["ex"].loc[pilot_sdtm["ex"]["EXENDTC"].fillna("").eq(""), "USUBJID"])
     differ = set(both.index[(both["CUMDOSE"] - both["PILOT"]).abs() > 1e-9])
     assert differ <= open_ended and len(differ) == 3          # 251 of 254 equal to the pilot's
+
+
+def test_pharmaverse_exposure_against_pharmaverseadam_adex(pharmaverse_sdtm, pharmaverse_params):
+    """pharmaverse SDTM with ``ex_missing_end: ignore`` (admiral): DURD equals pharmaverseadam ADEX
+    TDURD for every subject and CUMDOSE equals TDOSE for 252 of 254; open-ended EX records are
+    left out of every parameter, so no subject has more daily administrations than days. The two
+    others (01-701-1034, 01-701-1148) equal the CDISC pilot's own ADSL CUMDOSE (14,067 and 14,040
+    mg: 54 x 15 + 81 x 155 + 54 x 13 for 1034 by hand from EX), a second, independent reference."""
+    import pyreadstat
+
+    from conftest import external, read_rda
+    from mpmlib.derive import derive_adsl
+
+    adsl = derive_adsl(pharmaverse_sdtm, pharmaverse_params["adsl"])
+    adex = derive_adex(adsl, pharmaverse_sdtm["ex"], pharmaverse_params["adsl"]["study_drugs"],
+                       pharmaverse_params["adsl"]["ex_missing_end"])
+    ours = adex.pivot(index="USUBJID", columns="PARAMCD", values="AVAL")
+    ref = read_rda("pharmaverseadam", "adex.rda")
+    ref = ref[ref["PARAMCD"].isin(["TDOSE", "TDURD"])].pivot(index="USUBJID", columns="PARAMCD", values="AVAL")
+    both = ours.join(ref, how="inner")
+    assert len(both) == 254
+    durd = both.dropna(subset=["DURD"])
+    assert (durd["DURD"] == durd["TDURD"]).all() and len(durd) >= 250
+    dose = both.dropna(subset=["CUMDOSE"])
+    differ = set(dose.index[(dose["CUMDOSE"] - dose["TDOSE"]).abs() > 1e-9])
+    assert differ == {"01-701-1034", "01-701-1148"}
+    assert not (both["NADMIN"] > both["DURD"]).any()
+    pilot, _ = pyreadstat.read_xport(str(external("cdiscpilot01", "adam", "adsl.xpt")))
+    pilot = pilot.set_index("USUBJID")["CUMDOSE"]
+    assert both.loc["01-701-1034", "CUMDOSE"] == 54 * 15 + 81 * 155 + 54 * 13 == pilot["01-701-1034"]
+    assert both.loc["01-701-1148", "CUMDOSE"] == pilot["01-701-1148"]

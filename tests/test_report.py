@@ -487,3 +487,24 @@ def test_overview_and_qc_pages_escape_parameter_text_and_show_usubjid_for_qc(tmp
     qc = (tmp_path / "10_data_qc.html").read_text()
     assert "this page always shows USUBJID" in qc and "report.mask_subject_ids" in qc
     assert "H101-MPM-201-01-0003" in qc and "AESEQ=3" in qc and "Fatige" in qc
+
+
+def test_safety_page_key_follows_the_death_domains(tmp_path):
+    """The safety page reads DS and DD (cause of death) besides ADaM: a change to either changes
+    its cache key, so a corrected cause of death re-runs the page; a QS change does not."""
+    from mpmlib.report import NOTEBOOKS_DIR, notebook_key
+
+    params = override_paths(load_params(PROJECT_ROOT / "params" / "demo.yaml"), None, str(tmp_path / "out"))
+    files = {}
+    for domain in ("ds", "dd", "qs"):
+        files[domain] = tmp_path / f"{domain}.csv"
+        files[domain].write_text("a\n1\n")
+    key = lambda: notebook_key("30_safety", NOTEBOOKS_DIR, params, tmp_path / "out", files)  # noqa: E731
+    first = key()
+    files["qs"].write_text("a\n2\n")
+    assert key() == first
+    files["dd"].write_text("a\n2\n")
+    second = key()
+    assert second != first
+    files["ds"].write_text("a\n2\n")
+    assert key() != second

@@ -30,8 +30,11 @@ RDI      relative dose intensity (%), only for drugs with a planned schedule
 ======== =========================================================================
 
 Subjects in the safety population who never received a given drug get ``AVAL = 0`` for NADMIN
-so that every treated subject is in every denominator. A record without an end date
-(``adsl.ex_missing_end: ignore``) counts as one day.
+so that every treated subject is in every denominator. A record without an end date is, with
+``adsl.ex_missing_end: start``, a one-day administration (end = start); with ``ignore`` it is
+left out of every ADEX parameter, as it is of the last-dose date (admiral ``ad_adex.R``: its
+duration and so its dose are unknown; pharmaverseadam ADEX TDOSE leaves it out), so NADMIN,
+DURD and CUMDOSE describe the same records.
 """
 
 from __future__ import annotations
@@ -87,18 +90,18 @@ def derive_adex(adsl: pd.DataFrame, ex: pd.DataFrame | None, study_drugs: dict[s
     if ex is None or ex.empty or not study_drugs or safety.empty:
         return pd.DataFrame(columns=columns)
     doses = valid_doses(ex, missing_end)
+    doses = doses[doses["EXENDT"].notna()]            # open records under "ignore" (module docstring)
     extrt = doses["EXTRT"].fillna("").str.upper()
     frames = []
     for code, names in study_drugs.items():
         drug = doses[extrt.isin([n.upper() for n in names])]
-        days = ((drug["EXENDT"] - drug["EXSTDT"]).dt.days + 1).fillna(1).clip(lower=1)
+        days = ((drug["EXENDT"] - drug["EXSTDT"]).dt.days + 1).clip(lower=1)
         frequency = drug["EXDOSFRQ"] if "EXDOSFRQ" in drug.columns else pd.Series(np.nan, index=drug.index)
         count = administrations(frequency, days, drug["USUBJID"])
         dose = drug["EXDOSE"] if "EXDOSE" in drug.columns else pd.Series(np.nan, index=drug.index)
         per_subject = drug.assign(N=count, DOSE=dose * count).groupby("USUBJID").agg(
             NADMIN=("N", "sum"), FIRST=("EXSTDT", "min"), LAST=("EXENDT", "max"),
             CUMDOSE=("DOSE", lambda d: d.sum(min_count=1)))
-        per_subject["LAST"] = per_subject["LAST"].fillna(per_subject["FIRST"])
         per_subject["DURD"] = (per_subject["LAST"] - per_subject["FIRST"]).dt.days + 1
         plan = (planned_dosing or {}).get(code)
         per_subject["RDI"] = (100 * per_subject["CUMDOSE"] * plan["interval_days"]
