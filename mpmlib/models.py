@@ -207,7 +207,8 @@ def logistic_regression(data: pd.DataFrame, outcome: str, covariates: list[str],
 #: Time transforms g(t) of :func:`ph_score_test`, as R ``cox.zph(transform = ...)``.
 PH_TRANSFORMS = ("km", "rank", "identity", "log")
 #: The proportional-hazards test reported with every Cox model (shown on the page as the method).
-PH_TEST_METHOD = 'score test of Grambsch & Therneau (R survival >= 3.0 cox.zph, transform "km", Efron ties)'
+PH_TEST_METHOD = ('score test of Grambsch & Therneau (R survival >= 3.0 cox.zph, transform "km", Efron ties), '
+                  'one 1-df test per model column (cox.zph terms = FALSE: each level of a factor against its reference)')
 
 
 def _ph_time_transform(time: np.ndarray, event: np.ndarray, transform: str) -> np.ndarray:
@@ -367,7 +368,7 @@ def cox_regression(data: pd.DataFrame, duration: str, event: str, covariates: li
             info["converged"] = True
         except Exception as error:  # lifelines ConvergenceError, singular matrix
             fitted = None
-            problems.append(f"Cox fit failed: {error}")
+            problems.append(f"Cox fit failed: {str(error).split(' Please see')[0].strip()}")
         if fitted is not None:
             ph = ph_score_test(frame[used], frame[duration], frame[event], fitter.params_[used], "km", "efron")
             info["ph_test"] = ph.loc[used, ["test_statistic", "p_value"]]

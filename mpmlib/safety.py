@@ -399,11 +399,12 @@ def deaths_listing(adsl: pd.DataFrame, pop: pd.DataFrame, adae: pd.DataFrame, dr
     return pd.DataFrame(out, columns=columns).set_index("Subject")
 
 
-def outside_window_listing(adae: pd.DataFrame, ids) -> pd.DataFrame:
+def outside_window_listing(adae: pd.DataFrame, ids, severity: bool = False) -> pd.DataFrame:
     """Every AE that is not treatment-emergent (ADAE TRTEMFL = "N"), so nothing recorded is
     invisible, indexed by subject (``ids``): AESEQ, preferred term, start date as collected (AESTDTC),
-    study day, window end (TEWENDT), reason (TEMRSN), grade, serious, fatal, immune-related in
-    the sensitivity window; sorted by subject, start and AESEQ (a data manager's order)."""
+    study day, window end (TEWENDT), reason (TEMRSN), grade (``severity``: the AESEV severity,
+    headed "Severity"), serious, fatal, immune-related in the sensitivity window; sorted by
+    subject, start and AESEQ (a data manager's order)."""
     columns = ["Subject", "AESEQ", "Preferred term", "Start (AESTDTC)", "Study day", "Window ends",
                "Reason not treatment-emergent", "Grade", "Serious", "Fatal", "irAE sensitivity window"]
     rows = adae[adae["TRTEMFL"].eq("N")] if len(adae) else adae
@@ -411,7 +412,7 @@ def outside_window_listing(adae: pd.DataFrame, ids) -> pd.DataFrame:
         return pd.DataFrame(columns=columns).set_index("Subject")
     rows = rows.sort_values(["USUBJID", "ASTDT", "AESEQ"], kind="stable", na_position="last")
     ir = rows["AEIRFL"].eq("Y") & rows["TRTEIRFL"].eq("Y") if "TRTEIRFL" in rows else pd.Series(False, index=rows.index)
-    return pd.DataFrame({
+    listing = pd.DataFrame({
         "Subject": ids(rows["USUBJID"]).to_numpy(), "AESEQ": rows["AESEQ"].astype("Int64").to_numpy(),
         "Preferred term": rows["AEDECOD"].to_numpy(), "Start (AESTDTC)": rows["AESTDTC"].fillna("").to_numpy(),
         "Study day": rows["ASTDY"].astype("Int64").to_numpy(),
@@ -421,6 +422,10 @@ def outside_window_listing(adae: pd.DataFrame, ids) -> pd.DataFrame:
         "Serious": rows["SERFL"].fillna(NOT_COLLECTED).to_numpy(),
         "Fatal": rows["FATALFL"].fillna(NOT_COLLECTED).to_numpy(),
         "irAE sensitivity window": np.where(ir, "Y", "").astype(object)}, columns=columns).set_index("Subject")
+    if severity:
+        listing["Grade"] = listing["Grade"].map(lambda g: SEVERITY_LABELS.get(str(g), "") if pd.notna(g) else "")
+        listing = listing.rename(columns={"Grade": "Severity"})
+    return listing
 
 
 def export_csv(tables: dict[str, pd.DataFrame], folder: str | Path | None) -> list[Path]:
@@ -438,6 +443,15 @@ def export_csv(tables: dict[str, pd.DataFrame], folder: str | Path | None) -> li
     return paths
 
 
+def immune_absent_text(adae: pd.DataFrame) -> str:
+    """Why the immune-related section is empty: the flag was not collected (no
+    ``safety.immune_related`` source), or it was and no AE is flagged."""
+    if not collected(adae, "AEIRFL"):
+        return ("_Immune-related status: not collected in this input (no `safety.immune_related` source in "
+                "the parameters), so immune-related AEs cannot be shown._")
+    return "_No adverse event is flagged as immune-related in this input._"
+
+
 def any_flag_present(adae: pd.DataFrame, flag: str) -> bool:
     return flag in adae.columns and adae[flag].eq("Y").any()
 
@@ -451,15 +465,27 @@ def drug_labels(study_drugs: dict) -> dict[str, str]:
 
 def window_description(cfg: dict, drugs: dict[str, str]) -> dict[str, str]:
     """The treatment-emergent windows in words, from the settings actually used (``safety:``
-    parameters; rules in ``mpmlib.derive.adae``): ``main`` and ``immune`` (or "" when off)."""
+    parameters; rules in ``mpmlib.derive.adae``): ``main`` and ``immune`` ("" when off, or when
+    the data carry no immune-related flag: ``safety.immune_related`` null). Drug labels come
+    from the parameter file and are escaped for Markdown. One end is named once when both ends
+    are the same (anchor = any study drug and the same number of days).
+
+    >>> window_description({"window_days": 30, "grace_days": 0, "window_anchor": None,
+    ...     "window_any_drug_days": 30, "immune_window_days": 90, "immune_related": None}, {})["main"]
+    'from the first dose of any study drug to the last dose of any study drug + 30 days'
+    """
+    from .tables import md_text
+
     if cfg["window_days"] is None:
         return {"main": "from the first dose of any study drug, with no end (every later AE)", "immune": ""}
-    anchor = f"the last {drugs.get(cfg['window_anchor'], cfg['window_anchor'])} dose" if cfg["window_anchor"] \
-        else "the last dose of any study drug"
+    anchor = f"the last {md_text(drugs.get(cfg['window_anchor'], cfg['window_anchor']))} dose" \
+        if cfg["window_anchor"] else "the last dose of any study drug"
     first = f"{anchor} + {cfg['window_days']}" + (f" (+{cfg['grace_days']})" if cfg["grace_days"] else "") + " days"
-    ends = first if cfg["window_any_drug_days"] is None else (
-        f"the later of {first} and the last dose of any study drug + {cfg['window_any_drug_days']} days")
-    immune = "" if cfg["immune_window_days"] is None else (
+    any_days = cfg["window_any_drug_days"]
+    same = cfg["window_anchor"] is None and any_days is not None and any_days <= cfg["window_days"] + (cfg["grace_days"] or 0)
+    ends = first if any_days is None or same else (
+        f"the later of {first} and the last dose of any study drug + {any_days} days")
+    immune = "" if cfg["immune_window_days"] is None or not cfg.get("immune_related") else (
         f"immune-related AEs also in a sensitivity window to the later of that end and the last dose of any "
         f"study drug + {cfg['immune_window_days']} days")
     return {"main": f"from the first dose of any study drug to {ends}", "immune": immune}

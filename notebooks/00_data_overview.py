@@ -37,6 +37,8 @@ run = load_run(params_file, sdtm_dir, out_dir, adam_dir)
 adsl, adex = run.adam["adsl"], run.adam["adex"]
 enrolled = adsl[adsl["ENRLFL"].eq("Y")]
 study, cutoff = run.params["study"], run.params["data_cutoff"]
+
+# %%
 display(Markdown(  # text from the parameter file and the data, escaped (tables.md_text)
     f"**Study:** {tables.md_text(study['title'] or run.params['_name'])}  \n"
     + (f"**Description:** {tables.md_text(study['description'])}  \n" if study["description"] else "")

@@ -46,6 +46,8 @@ if qc_dir and (Path(qc_dir) / "findings.csv").is_file():
     qc = QCResult.load(Path(qc_dir))
 else:
     qc = validate_sdtm(params["sdtm"]["dir"], params["sdtm"]["files"], params["qc"])
+
+# %%
 display(HTML(tables.qc_verdict_html(qc.findings)))
 display(Markdown(f"**Study:** {tables.md_text(params['study']['title'] or params['_name'])}  \n"
                  f"**Critical rules downgraded to warnings by the parameter file (exploration only):** "

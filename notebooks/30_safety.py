@@ -113,10 +113,10 @@ if has_ae:
 if has_ae:
     flags = [(code, label) for code, label in drugs.items() if f"REL{code}FL" in teaes.columns]
     for code, label in flags + [("ANY", "any study drug")]:
-        heading = safety.subset_label(f"related:{label}")
+        heading = safety.subset_label(f"related:{tables.md_text(label)}")
         display(Markdown(f"**{heading}**"))
         if not safety.collected(adae, f"REL{code}FL"):
-            display(Markdown(f"_Relationship to {label}: {safety.NOT_COLLECTED} in this input._"))
+            display(Markdown(f"_Relationship to {tables.md_text(label)}: {safety.NOT_COLLECTED} in this input._"))
             continue
         rows = teaes[teaes[f"REL{code}FL"].eq("Y")]
         csv[f"30_safety_related_{code.lower()}"] = safety.soc_pt_table(safety.soc_pt_counts(rows, pop), heading)
@@ -156,8 +156,8 @@ if has_ae and safety.any_flag_present(adae, "AEIRFL"):
     figure = plots_safety.irae_onset_plot(safety.irae_onsets(teaes))
     display(figure)
     plt.close(figure)
-else:
-    display(Markdown("_No immune-related adverse events are flagged in this input._"))
+elif has_ae:
+    display(Markdown(safety.immune_absent_text(adae)))
 
 # %% [markdown]
 # ## Deaths
@@ -185,7 +185,7 @@ display(csv["30_safety_deaths"] if len(csv["30_safety_deaths"]) else Markdown("_
 
 # %%
 if has_ae:
-    csv["30_safety_outside_window"] = safety.outside_window_listing(adae, run.subject_ids)
+    csv["30_safety_outside_window"] = safety.outside_window_listing(adae, run.subject_ids, severity)
     listing = csv["30_safety_outside_window"]
     display(listing if len(listing) else Markdown("_Every recorded AE is treatment-emergent._"))
 

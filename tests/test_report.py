@@ -508,3 +508,19 @@ def test_safety_page_key_follows_the_death_domains(tmp_path):
     assert second != first
     files["ds"].write_text("a\n2\n")
     assert key() != second
+
+
+@pytest.mark.parametrize("notebook", sorted(p.stem for p in (PROJECT_ROOT / "notebooks").glob("*.ipynb")))
+def test_notebook_cells_are_short_and_committed_without_outputs(notebook):
+    """DEVELOPERS.md: every code cell <= 15 lines (logic belongs in mpmlib), notebooks committed
+    without outputs, and the .ipynb in step with its jupytext .py pair."""
+    import jupytext
+
+    path = PROJECT_ROOT / "notebooks" / f"{notebook}.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    too_long = [c.source.splitlines()[0] for c in code if len(c.source.splitlines()) > 15]
+    assert not too_long, too_long
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in code)
+    paired = jupytext.read(path.with_suffix(".py"))
+    assert [c.source for c in paired.cells] == [c.source for c in nb.cells]

@@ -358,3 +358,32 @@ def test_csv_export(tmp_path, demo):
     back = pd.read_csv(path, index_col=[0, 1], keep_default_na=False)
     assert back.shape == table.shape and back.iloc[0, 0] == table.iloc[0, 0]
     assert list(back.index.names) == ["System organ class", "Preferred term"]
+
+
+def test_window_text_follows_the_settings():
+    """The page states the window from the settings used (rules of mpmlib.derive.adae): the demo's
+    two ends; pharmaverse's one end named once (anchor = any drug, 30 days both); the pilot's
+    open window; no sensitivity window when the data carry no immune-related flag."""
+    demo = load_params(PROJECT_ROOT / "params" / "demo.yaml")
+    text = safety.window_description(demo["safety"], safety.drug_labels(demo["adsl"]["study_drugs"]))
+    assert text["main"] == ("from the first dose of any study drug to the later of the last H101 dose + 30 (+7) days "
+                            "and the last dose of any study drug + 30 days")
+    assert text["immune"].endswith("last dose of any study drug + 90 days")
+    pv = load_params(PROJECT_ROOT / "params" / "pharmaverse-onco.yaml")["safety"]
+    assert safety.window_description(pv, {}) == {
+        "main": "from the first dose of any study drug to the last dose of any study drug + 30 days", "immune": ""}
+    pilot = load_params(PROJECT_ROOT / "params" / "cdiscpilot01.yaml")["safety"]
+    assert "with no end" in safety.window_description(pilot, {})["main"]
+
+
+def test_pilot_immune_status_not_collected_and_listing_severity(pilot):
+    """CDISC pilot: no immune-related source -> the section says 'not collected', not 'none
+    flagged'; the outside-window listing of severity data heads the column 'Severity' with
+    Mild / Moderate / Severe (reference: AESEV of the same records)."""
+    params, adsl, adae, pop, teaes = pilot
+    assert "not collected" in safety.immune_absent_text(adae)
+    listing = safety.outside_window_listing(adae, lambda u: u.astype(str), severity=True)
+    assert "Grade" not in listing.columns
+    outside = adae[adae["TRTEMFL"].eq("N")].sort_values(["USUBJID", "ASTDT", "AESEQ"], kind="stable")
+    expected = outside["ATOXGRN"].map({1: "Mild", 2: "Moderate", 3: "Severe"}).fillna("")
+    assert listing["Severity"].tolist() == expected.tolist() and len(listing) == 65
