@@ -66,7 +66,7 @@ def mean_change_plot(summaries: dict[str, pd.DataFrame], *, threshold: float = 1
     for j in range(len(data), nrows * ncols):
         axes[j // ncols][j % ncols].set_axis_off()
     for ax in axes[-1]:
-        ax.set_xlabel("Weeks since first dose")
+        ax.set_xlabel("Analysis visit, weeks since first dose (the questionnaire schedule is set in weeks)")
     for row in axes:
         row[0].set_ylabel(f"Mean change ({ci_label(alpha)} CI)")
     clipped = any(s["change_ci_clipped"].any() for s in data.values() if "change_ci_clipped" in s)

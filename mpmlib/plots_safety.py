@@ -145,7 +145,11 @@ def _tie_offsets(k: np.ndarray) -> np.ndarray:
     return np.where(k % 2 == 1, 1, -1) * ((k + 1) // 2) * step
 
 
-def irae_onset_plot(events: pd.DataFrame, *, title=None, xlabel="Weeks since first dose"):
+#: irAE onset axis: weeks, not months, and why (issue 13: one unit for time axes unless a figure says why)
+IRAE_ONSET_XLABEL = "Weeks since first dose (weeks, not months: most onsets fall in the first weeks)"
+
+
+def irae_onset_plot(events: pd.DataFrame, *, title=None, xlabel=IRAE_ONSET_XLABEL):
     """Time to onset of immune-related AEs: one row per preferred term, one marker per event.
 
     ``events``: one row per event, columns ``TERM`` (preferred term), ``ONSET_DAY`` (study day of

@@ -178,7 +178,7 @@ def test_irae_markers_at_weeks_rows_by_median_and_ties(irae):
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert legend == ["Grade 1", "Grade 2", "Grade 3", "Grade 4", "Median onset"]
     assert "1 event without an onset day is not shown" in all_texts(fig)
-    assert ax.get_xlabel() == "Weeks since first dose" and ax.get_title() == "irAE"
+    assert ax.get_xlabel().startswith("Weeks since first dose (weeks, not months") and ax.get_title() == "irAE"
     assert ax.get_xlim()[0] < 0 < 14 / 7 and ax.get_xlim()[1] > 89 / 7
     assert not any(s in t for t in all_texts(fig) for s in irae["USUBJID"])
 
