@@ -369,8 +369,8 @@ def deaths_summary(adsl: pd.DataFrame, pop: pd.DataFrame, adae: pd.DataFrame, dr
 
 def deaths_listing(adsl: pd.DataFrame, pop: pd.DataFrame, adae: pd.DataFrame, drugs: dict[str, str],
                    ids, ds: pd.DataFrame | None = None, dd: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Every death in the population (AEL04-like listing), sorted by subject, indexed by subject ID
-    (``ids``: ``Run.subject_ids``): group, study day of death (day 1 = first dose, no day 0),
+    """Every death in the population (AEL04-like listing), sorted by subject, rows numbered:
+    subject ID (``ids``: ``Run.subject_ids``), group, study day of death (day 1 = first dose, no day 0),
     days from the last dose of any study drug and of each drug, cause and category
     (:func:`death_causes`), and the fatal AE(s) with whether each was treatment-emergent."""
     sub = adsl.merge(pop, on="USUBJID")
@@ -380,7 +380,7 @@ def deaths_listing(adsl: pd.DataFrame, pop: pd.DataFrame, adae: pd.DataFrame, dr
     columns = ["Subject", "Group", "Day of death", *[f"Days after last dose of {lbl}" for lbl in last],
                "Cause of death", "Category", "Fatal adverse event(s)"]
     if dead.empty:
-        return pd.DataFrame(columns=columns).set_index("Subject")
+        return _numbered(pd.DataFrame(columns=columns))
     causes = death_causes(adsl, adae, ds, dd).set_index("USUBJID")
     fatal = adae[adae["FATALFL"].eq("Y")] if len(adae) else adae
     terms = fatal.groupby("USUBJID").apply(
@@ -396,12 +396,12 @@ def deaths_listing(adsl: pd.DataFrame, pop: pd.DataFrame, adae: pd.DataFrame, dr
     out["Cause of death"] = dead["USUBJID"].map(causes["CAUSE"]).replace("", "not recorded").to_numpy()
     out["Category"] = dead["USUBJID"].map(causes["CATEGORY"]).to_numpy()
     out["Fatal adverse event(s)"] = dead["USUBJID"].map(terms).fillna("none recorded").to_numpy()
-    return pd.DataFrame(out, columns=columns).set_index("Subject")
+    return _numbered(pd.DataFrame(out, columns=columns))
 
 
 def outside_window_listing(adae: pd.DataFrame, ids, severity: bool = False) -> pd.DataFrame:
     """Every AE that is not treatment-emergent (ADAE TRTEMFL = "N"), so nothing recorded is
-    invisible, indexed by subject (``ids``): AESEQ, preferred term, start date as collected (AESTDTC),
+    invisible, rows numbered: subject (``ids``), AESEQ, preferred term, start date as collected (AESTDTC),
     study day, window end (TEWENDT), reason (TEMRSN), grade (``severity``: the AESEV severity,
     headed "Severity"), serious, fatal, immune-related in the sensitivity window; sorted by
     subject, start and AESEQ (a data manager's order)."""
@@ -409,7 +409,7 @@ def outside_window_listing(adae: pd.DataFrame, ids, severity: bool = False) -> p
                "Reason not treatment-emergent", "Grade", "Serious", "Fatal", "irAE sensitivity window"]
     rows = adae[adae["TRTEMFL"].eq("N")] if len(adae) else adae
     if rows.empty:
-        return pd.DataFrame(columns=columns).set_index("Subject")
+        return _numbered(pd.DataFrame(columns=columns))
     rows = rows.sort_values(["USUBJID", "ASTDT", "AESEQ"], kind="stable", na_position="last")
     ir = rows["AEIRFL"].eq("Y") & rows["TRTEIRFL"].eq("Y") if "TRTEIRFL" in rows else pd.Series(False, index=rows.index)
     listing = pd.DataFrame({
@@ -421,11 +421,17 @@ def outside_window_listing(adae: pd.DataFrame, ids, severity: bool = False) -> p
         "Grade": rows["ATOXGRN"].astype("Int64").to_numpy(),
         "Serious": rows["SERFL"].fillna(NOT_COLLECTED).to_numpy(),
         "Fatal": rows["FATALFL"].fillna(NOT_COLLECTED).to_numpy(),
-        "irAE sensitivity window": np.where(ir, "Y", "").astype(object)}, columns=columns).set_index("Subject")
+        "irAE sensitivity window": np.where(ir, "Y", "").astype(object)}, columns=columns)
     if severity:
         listing["Grade"] = listing["Grade"].map(lambda g: SEVERITY_LABELS.get(str(g), "") if pd.notna(g) else "")
         listing = listing.rename(columns={"Grade": "Severity"})
-    return listing
+    return _numbered(listing)
+
+
+def _numbered(listing: pd.DataFrame) -> pd.DataFrame:
+    """A listing's rows numbered 1..n ("#"), the subject ID a column of its own (shown whole on
+    the page: a data value cell does not wrap)."""
+    return listing.set_axis(pd.RangeIndex(1, len(listing) + 1, name="#"), axis=0)
 
 
 def export_csv(tables: dict[str, pd.DataFrame], folder: str | Path | None) -> list[Path]:

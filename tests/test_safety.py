@@ -292,13 +292,13 @@ def test_deaths_listing_carries_usubjid_or_masks(demo):
     drugs = safety.drug_labels(params["adsl"]["study_drugs"])
     shown = safety.deaths_listing(adsl, pop, adae, drugs, lambda u: subject_ids(u, adsl["USUBJID"]))
     dead = adsl[adsl["SAFFL"].eq("Y") & adsl["DTHDT"].notna()]
-    assert sorted(shown.index) == sorted(dead["USUBJID"])
-    row = shown.loc["H101-MPM-201-06-0003"]
+    assert sorted(shown["Subject"]) == sorted(dead["USUBJID"]) and shown.index.tolist() == list(range(1, len(dead) + 1))
+    row = shown.set_index("Subject").loc["H101-MPM-201-06-0003"]
     assert row["Category"] == "Adverse event" and "Pneumonitis (AESEQ" in row["Fatal adverse event(s)"]
     assert row["Days after last dose of PD-1 inhibitor"] == 6
     masked = safety.deaths_listing(adsl, pop, adae, drugs, lambda u: subject_ids(u, adsl["USUBJID"], mask=True))
     assert not any(u in masked.to_string() for u in adsl["USUBJID"])
-    assert masked.index.str.match(r"Subject \d{3}$").all()
+    assert masked["Subject"].str.match(r"Subject \d{3}$").all()
 
 
 def test_pilot_deaths_cause_from_the_fatal_ae(pilot, pilot_sdtm):
@@ -317,9 +317,9 @@ def test_every_ae_outside_the_window_is_listed(demo):
     listing = safety.outside_window_listing(adae, lambda u: u.astype(str))
     outside = adae[adae["TRTEMFL"].eq("N")]
     assert len(listing) == len(outside) > 0
-    assert set(zip(listing.index, listing["AESEQ"])) == set(zip(outside["USUBJID"], outside["AESEQ"]))
+    assert set(zip(listing["Subject"], listing["AESEQ"])) == set(zip(outside["USUBJID"], outside["AESEQ"]))
     assert listing["Reason not treatment-emergent"].ne("").all() and listing["Window ends"].ne("").all()
-    assert listing.index.is_monotonic_increasing
+    assert listing["Subject"].is_monotonic_increasing
 
 
 def test_sub_table_headings_say_what_they_count(demo):
