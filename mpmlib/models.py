@@ -332,6 +332,15 @@ def ph_score_test(design, durations, events, coef, transform: str = "km", ties: 
                         index=pd.Index([*names, "GLOBAL"], dtype=object))
 
 
+def _fit_failure(model: str, error: Exception) -> str:
+    """A model that could not be fitted, in words for the page (the library's own message names
+    the numerical symptom; its advice and links are dropped)."""
+    text = str(error).split(" Please see")[0].strip()
+    if "Convergence halted" in text or "singular" in text.lower():
+        return f"{model} model not estimable: the fit did not converge (collinear factors or levels with too few events)"
+    return f"{model} model not estimable: {text}"
+
+
 def cox_regression(data: pd.DataFrame, duration: str, event: str, covariates: list[str],
                    alpha: float = 0.05) -> tuple[pd.DataFrame, dict]:
     """Cox proportional-hazards regression (lifelines ``CoxPHFitter``, Efron ties as R ``coxph``).
@@ -368,7 +377,7 @@ def cox_regression(data: pd.DataFrame, duration: str, event: str, covariates: li
             info["converged"] = True
         except Exception as error:  # lifelines ConvergenceError, singular matrix
             fitted = None
-            problems.append(f"Cox fit failed: {str(error).split(' Please see')[0].strip()}")
+            problems.append(_fit_failure("Cox", error))
         if fitted is not None:
             ph = ph_score_test(frame[used], frame[duration], frame[event], fitter.params_[used], "km", "efron")
             info["ph_test"] = ph.loc[used, ["test_statistic", "p_value"]]

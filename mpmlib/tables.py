@@ -370,3 +370,23 @@ def md_text(value) -> str:
     import html
 
     return html.escape("" if value is None else str(value), quote=True).translate(_MARKDOWN_SPECIAL)
+
+
+def exposure_footnote(adex: pd.DataFrame, adsl: pd.DataFrame, ex_missing_end: str, by: str) -> str:
+    """Footnote of the exposure table (Markdown), the same on every page that shows it: what the
+    columns are (``by``: actual TRT01A or planned TRT01P), how administrations, duration and dose
+    are counted (``mpmlib.derive.adex``), and, with ``adsl.ex_missing_end: ignore``, how many
+    treated subjects have no countable EX record (their only records have no end date)."""
+    columns = "actual (TRT01A)" if by == "TRT01A" else "planned (TRT01P)"
+    text = (f"_Safety population, columns by {columns} treatment. Administrations: each EX record counts "
+            "its dose frequency (EXDOSFRQ) times its days (QD over 14 days = 14; ONCE = 1); duration = last "
+            "− first dose + 1 day; cumulative dose = EXDOSE × administrations._")
+    if ex_missing_end == "ignore" and len(adex):
+        nadmin = adex[adex["PARAMCD"].eq("NADMIN")].groupby("USUBJID")["AVAL"].sum()
+        safety = adsl.loc[adsl["SAFFL"].eq("Y"), "USUBJID"]
+        none = int(safety.map(nadmin).fillna(0).eq(0).sum())
+        if none:
+            text += (f" _{none} subject(s) of the safety population have only EX records without an end date: "
+                     "with `adsl.ex_missing_end: ignore` (as admiral) such records are not counted, so these "
+                     "subjects show 0 administrations and no duration or dose._")
+    return text

@@ -206,6 +206,11 @@ def run_suite(context, domain: str, df: pd.DataFrame, suite: dict) -> tuple[list
             findings.append(_finding(meta, config.severity.value, domain, variable, status,
                                      values=[] if res.success else ["column missing"]))
             continue
+        if config.kwargs.get("row_condition") and res.result.get("element_count") == 0:
+            # a rule on some records only (e.g. one QNAM) with no such record checked nothing
+            findings.append(_finding(meta, config.severity.value, domain, variable, "NOT RUN",
+                                     values=["no record meets the rule's condition"]))
+            continue
         labels = res.result.get("unexpected_index_list") or []
         values = res.result.get("unexpected_list") or []
         subjects = df.loc[labels, "USUBJID"].tolist() if "USUBJID" in df.columns else []

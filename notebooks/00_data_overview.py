@@ -29,7 +29,7 @@ adam_dir = None  # ADaM folder written by mpm report (None: derive in memory)
 # %%
 from IPython.display import Markdown, display
 
-from mpmlib import plots, tables
+from mpmlib import plots, safety, tables
 from mpmlib.notebook import load_run, setup
 
 setup()
@@ -101,12 +101,14 @@ display(tables.summary_table(enrolled, by="TRT01P", rows=BASELINE_ROWS))
 # %% [markdown]
 # ## Exposure to study drugs
 #
-# Safety population, by actual treatment. Administrations are the dosing records that count as a
-# dose received (see `mpmlib.derive.adsl.valid_doses`); duration is last dose − first dose + 1 day.
+# Safety population, with the columns of the safety page (`safety.by`), so both pages show the
+# same table. A dose counts as received by the rules of `mpmlib.derive.adsl.valid_doses`; the
+# footnote says how administrations, duration and dose are counted (`mpmlib.derive.adex`).
 
 # %%
-drug_labels = {code: code for code in run.params["adsl"]["study_drugs"]}
+by, drug_labels = run.params["safety"]["by"], safety.drug_labels(run.params["adsl"]["study_drugs"])
 if len(adex):
-    display(tables.exposure_table(adex, adsl, drug_labels, by="TRT01A"))
+    display(tables.exposure_table(adex, adsl, drug_labels, by=by))
+    display(Markdown(tables.exposure_footnote(adex, adsl, run.params["adsl"]["ex_missing_end"], by)))
 else:
     display(Markdown("_No exposure data (EX) in this input._"))

@@ -192,14 +192,15 @@ if has_ae:
 # %% [markdown]
 # ## Exposure
 #
-# Administrations (a constant-dosing record counts its dose frequency times its days), duration
-# (last − first dose + 1 day) and cumulative dose (dose × administrations) of each study drug in
-# the safety population. *Source: `mpmlib.derive.adex`.*
+# Administrations, duration and cumulative dose of each study drug in the safety population (the
+# same table as on the data overview page; the footnote says how each is counted).
+# *Source: `mpmlib.derive.adex`, `tables.exposure_table`.*
 
 # %%
 if len(adex):
     csv["30_safety_exposure"] = tables.exposure_table(adex, adsl, drugs, by=cfg["by"])
     display(csv["30_safety_exposure"])
+    display(Markdown(tables.exposure_footnote(adex, adsl, run.params["adsl"]["ex_missing_end"], cfg["by"])))
 else:
     display(Markdown("_No exposure data (EX) in this input._"))
 safety.export_csv(csv, tables_dir)

@@ -120,6 +120,8 @@ if has_rs and specs:
         figure = plots_factors.ratio_forest(uni, "OR", f"Odds ratio, {name.lower()}")
         display(figure)
         plt.close(figure)
+else:
+    display(Markdown("_Not available: no tumour response data (RS) or no factors in this input._"))
 
 # %%
 if has_rs and specs and chosen:

@@ -134,3 +134,22 @@ def test_pharmaverse_exposure_against_pharmaverseadam_adex(pharmaverse_sdtm, pha
     pilot = pilot.set_index("USUBJID")["CUMDOSE"]
     assert both.loc["01-701-1034", "CUMDOSE"] == 54 * 15 + 81 * 155 + 54 * 13 == pilot["01-701-1034"]
     assert both.loc["01-701-1148", "CUMDOSE"] == pilot["01-701-1148"]
+
+
+def test_exposure_footnote_counts_subjects_without_a_countable_record(pharmaverse_sdtm, pharmaverse_params):
+    """pharmaverse, ex_missing_end ignore: 01-705-1018 and 01-705-1382 have one EX record each, with
+    a start date and no end date (plain reading of EX), so they are treated (safety population)
+    with no countable record: the footnote says 2; with 'start' there are none to report."""
+    from mpmlib.derive import derive_adsl
+    from mpmlib.tables import exposure_footnote
+
+    ex = pharmaverse_sdtm["ex"]
+    per_subject = ex.groupby("USUBJID")["EXENDTC"].apply(lambda e: e.fillna("").eq("").all())
+    assert sorted(per_subject[per_subject].index) == ["01-705-1018", "01-705-1382"]
+    adsl = derive_adsl(pharmaverse_sdtm, pharmaverse_params["adsl"])
+    drugs = pharmaverse_params["adsl"]["study_drugs"]
+    adex = derive_adex(adsl, ex, drugs, "ignore")
+    note = exposure_footnote(adex, adsl, "ignore", "TRT01A")
+    assert "2 subject(s) of the safety population have only EX records without an end date" in note
+    assert "actual (TRT01A)" in note
+    assert "without an end date" not in exposure_footnote(derive_adex(adsl, ex, drugs, "start"), adsl, "start", "TRT01P")

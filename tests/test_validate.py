@@ -181,3 +181,18 @@ def test_summary_counts_downgraded_critical_rules_apart():
     text = summary_text(_qc_result("critical -> warning (qc.downgrade)"))
     assert text.splitlines()[0] == ("Data QC: 1 rules, 0 critical and 1 warning rule(s) failed (of which 1 critical "
                                     "rule(s) downgraded to warnings by qc.downgrade) -> OK to analyse")
+
+
+def test_a_rule_on_records_that_do_not_exist_is_not_run_not_passed(pilot_sdtm, project_root):
+    """CDISC pilot SUPPAE/SUPPDM have none of the demo trial's QNAMs (AERELH1, AEIRFL, HISTOL,
+    ECOG, PD1RES; plain check of QNAM below): rules limited to those records checked nothing and
+    are NOT RUN, never PASS."""
+    from mpmlib.params import load_params
+    from mpmlib.validate import validate_sdtm
+
+    present = set(pilot_sdtm["suppae"]["QNAM"]) | set(pilot_sdtm["suppdm"]["QNAM"])
+    assert not {"AERELH1", "AEIRFL", "HISTOL", "ECOG", "PD1RES"} & present
+    params = load_params(project_root / "params" / "cdiscpilot01.yaml")
+    findings = validate_sdtm(params["sdtm"]["dir"], params["sdtm"]["files"], params["qc"]).findings.set_index("RULE_ID")
+    for rule in ("SUPPAE-008", "SUPPAE-009", "SUPPDM-008", "SUPPDM-009", "SUPPDM-010"):
+        assert findings.loc[rule, "STATUS"] == "NOT RUN", rule
