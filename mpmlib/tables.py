@@ -390,3 +390,24 @@ def exposure_footnote(adex: pd.DataFrame, adsl: pd.DataFrame, ex_missing_end: st
                      "with `adsl.ex_missing_end: ignore` (as admiral) such records are not counted, so these "
                      "subjects show 0 administrations and no duration or dose._")
     return text
+
+
+#: Rows of a subject-level listing shown on an HTML page; the CSV next to the page holds them all.
+LISTING_MAX_ROWS = 500
+
+
+def listing_page(listing: pd.DataFrame, csv_name: str | None, max_rows: int = LISTING_MAX_ROWS
+                 ) -> tuple[pd.DataFrame, str]:
+    """The rows of a listing shown on the page and a note (Markdown, "" when all are shown): a
+    listing longer than ``max_rows`` (10,000-subject trials) shows its first ``max_rows`` rows
+    in its own order and says where every record is (``<csv_name>.csv`` beside the page, written
+    by ``mpm report``), so no record is dropped, only not repeated in the HTML.
+
+    >>> shown, note = listing_page(pd.DataFrame({"a": range(3)}), "x", max_rows=2)
+    >>> len(shown), note
+    (2, '_First 2 of 3 rows shown; every row is in `x.csv` beside this page._')
+    """
+    if len(listing) <= max_rows:
+        return listing, ""
+    where = f"`{csv_name}.csv` beside this page" if csv_name else "the CSV files written by `mpm report`"
+    return listing.head(max_rows), f"_First {max_rows} of {len(listing)} rows shown; every row is in {where}._"

@@ -173,7 +173,8 @@ ds, dd = run.sdtm.get("ds"), run.sdtm.get("dd")
 csv["30_safety_deaths_summary"] = safety.deaths_summary(adsl, pop, adae, drugs, ds, dd)
 display(csv["30_safety_deaths_summary"])
 csv["30_safety_deaths"] = safety.deaths_listing(adsl, pop, adae, drugs, run.subject_ids, ds, dd)
-display(csv["30_safety_deaths"] if len(csv["30_safety_deaths"]) else Markdown("_No deaths._"))
+shown, note = tables.listing_page(csv["30_safety_deaths"], "30_safety_deaths")
+display(shown if len(shown) else Markdown("_No deaths._"), *([Markdown(note)] if note else []))
 
 # %% [markdown]
 # ## Adverse events outside the treatment-emergent window
@@ -186,8 +187,8 @@ display(csv["30_safety_deaths"] if len(csv["30_safety_deaths"]) else Markdown("_
 # %%
 if has_ae:
     csv["30_safety_outside_window"] = safety.outside_window_listing(adae, run.subject_ids, severity)
-    listing = csv["30_safety_outside_window"]
-    display(listing if len(listing) else Markdown("_Every recorded AE is treatment-emergent._"))
+    shown, note = tables.listing_page(csv["30_safety_outside_window"], "30_safety_outside_window")
+    display(shown if len(shown) else Markdown("_Every recorded AE is treatment-emergent._"), *([Markdown(note)] if note else []))
 
 # %% [markdown]
 # ## Exposure

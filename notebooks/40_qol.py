@@ -111,7 +111,8 @@ else:
 # %%
 if has_qs:
     display(qa.scale_directions(adqs, key))
-    summaries = {f"{labels[p]} ({p})": qa.by_visit(adqs, p, alpha, cfg["min_n_ci"]) for p in key}
+    visit_tables = qa.by_visit_all(adqs, labels, alpha, cfg["min_n_ci"])       # every scale, one pass
+    summaries = {f"{labels[p]} ({p})": visit_tables[p] for p in key}
     figure = plots_qol.mean_change_plot(summaries, threshold=cfg["meaningful_change"], min_n=cfg["min_n_ci"], alpha=alpha)
     display(figure)
     plt.close(figure)
@@ -128,7 +129,7 @@ else:
 # %%
 if has_qs:
     for paramcd, label in labels.items():
-        summary = qa.by_visit(adqs, paramcd, alpha, cfg["min_n_ci"])
+        summary = visit_tables[paramcd]
         display(Markdown(f"**{md_text(label)} ({md_text(paramcd)})**"))
         display(qa.by_visit_display(summary, alpha))
         display(Markdown(f"*{qa.by_visit_notes(alpha, cfg['min_n_ci'], summary['change_ci_clipped'].any())}*"))

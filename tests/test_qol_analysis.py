@@ -500,3 +500,36 @@ def test_data_gaps_listing_and_masked_ids():
            "meaningful_change": 10, "min_n_ci": 3}
     header = qol_analysis.page_header("T", ["QLQ-C30"], 2, cfg, 0.05, stop_dates=pd.Series({"B": REF}))
     assert "1 subject(s) with a progression in the response data (ADRS)" in header
+
+
+def test_by_visit_all_equals_a_plain_per_visit_computation():
+    """by_visit_all (one pass over ADQS for every scale) against a plain filter per scale and
+    visit of the demo's flagged ADQS (ANL01FL = ONSCHFL = Y): n, mean, SD and the t-based CI of
+    the mean change from scipy at alpha 0.1 where n >= 3 (independent second computation)."""
+    from mpmlib.notebook import load_run
+    from mpmlib.params import PROJECT_ROOT
+
+    run = load_run(str(PROJECT_ROOT / "params" / "demo.yaml"))
+    adqs = qol_analysis.flag_schedule(run.adam["adsl"], run.adam["adqs"], 14, "SAFFL",
+                                      qol_analysis.progression_dates(run.adam["adrs"]))
+    scales = sorted(adqs["PARAMCD"].dropna().unique())
+    together = qol_analysis.by_visit_all(adqs, scales, 0.1, 3)
+    assert list(together) == scales and len(scales) >= 16
+    used = adqs[adqs["ANL01FL"].eq("Y") & adqs["ONSCHFL"].eq("Y")]
+    checked = 0
+    for paramcd in scales:
+        table = together[paramcd].set_index("visit")
+        for visit, row in table.iterrows():
+            plain = used[used["PARAMCD"].eq(paramcd) & used["AVISIT"].eq(visit)]
+            chg = plain["CHG"].dropna()
+            assert row["n"] == plain["AVAL"].count() and row["n_change"] == len(chg)
+            if len(plain):
+                assert row["mean"] == pytest.approx(plain["AVAL"].mean())
+            if len(chg) >= 3 and chg.std(ddof=1) == 0:          # no spread: the CI is the mean itself
+                assert row["change_ci_low"] == row["change_ci_high"] == chg.mean()
+            elif len(chg) >= 3:
+                low, high = sps.t.interval(0.9, len(chg) - 1, loc=chg.mean(), scale=chg.std(ddof=1) / np.sqrt(len(chg)))
+                assert row["change_ci_low"] == pytest.approx(max(low, -100)) and row["change_ci_high"] == pytest.approx(min(high, 100))
+                checked += 1
+        pd.testing.assert_frame_equal(together[paramcd], qol_analysis.by_visit(adqs, paramcd, 0.1, 3), obj=paramcd)
+    assert checked > 100

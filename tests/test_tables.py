@@ -114,3 +114,16 @@ def test_md_text_escapes_html_and_markdown():
     html_out = MarkdownIt().render(md_text(raw))
     assert "<script>" not in html_out and "<em>" not in html_out and "<a " not in html_out
     assert "&lt;script&gt;alert(1)&lt;/script&gt; *a* _b_ [c](d) `e` | f" in html_out
+
+
+def test_listing_page_shows_a_long_listing_in_part_and_says_where_the_rest_is():
+    """A listing of 1,200 rows: the first 500 on the page (same order) and a note naming the CSV
+    that holds all 1,200; a short listing is shown whole with no note."""
+    from mpmlib.tables import LISTING_MAX_ROWS, listing_page
+
+    long = pd.DataFrame({"Subject": [f"S{i:04d}" for i in range(1200)]})
+    shown, note = listing_page(long, "30_safety_deaths")
+    assert LISTING_MAX_ROWS == 500 and shown.equals(long.head(500))
+    assert note == "_First 500 of 1200 rows shown; every row is in `30_safety_deaths.csv` beside this page._"
+    short, no_note = listing_page(long.head(10), "x")
+    assert short.equals(long.head(10)) and no_note == ""
