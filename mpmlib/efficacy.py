@@ -20,7 +20,6 @@ built from one; the statistics come from :mod:`mpmlib.stats`. Rules:
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal
 from fractions import Fraction
 
 import numpy as np
@@ -28,7 +27,7 @@ import pandas as pd
 
 from . import stats
 from .errors import DataError
-from .tables import fmt_estimate, md_text, n_pct, round_half_up
+from .tables import ci_level, fmt_estimate, md_text, n_pct, round_half_up
 
 DAYS_PER_MONTH = 30.4375
 BOR_ROWS = [("CR", "Complete response (CR)"), ("PR", "Partial response (PR)"), ("SD", "Stable disease (SD)"),
@@ -37,14 +36,6 @@ BOR_ROWS = [("CR", "Complete response (CR)"), ("PR", "Partial response (PR)"), (
 ORR_CODES, DCR_CODES = ("CR", "PR"), ("CR", "PR", "SD", "NON-CR/NON-PD")
 #: What a listing shows as the subject: USUBJID Series -> shown Series (``Run.subject_ids``).
 SubjectIds = Callable[[pd.Series], pd.Series]
-
-
-def ci_level(alpha: float) -> str:
-    """The two-sided confidence level of ``alpha`` as printed on the page: 100 (1 - alpha) %
-    to at most two decimals, trailing zeros dropped (0.05 -> "95%", 0.1 -> "90%", 0.025 ->
-    "97.5%"). Exact in decimal, so 0.1 never prints as 89.99...%."""
-    level = ((Decimal(1) - Decimal(str(alpha))) * 100).quantize(Decimal("0.01")).normalize()
-    return f"{level:f}%"
 
 
 def time_label(origin: str, unit: str = "Months") -> str:

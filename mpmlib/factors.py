@@ -36,11 +36,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from decimal import Decimal
 
 from . import models, stats
 from .errors import DataError
-from .tables import fmt_estimate, md_text
+from .tables import ci_level, fmt_estimate, md_text
 
 MISSING = "Missing"
 
@@ -170,9 +169,8 @@ def comparisons(frame: pd.DataFrame, specs: list[dict]) -> dict[str, dict]:
 
 def ci_label(alpha: float) -> str:
     """Two-sided confidence level of ``alpha`` as printed: "95% CI" for 0.05, "90% CI" for 0.1,
-    "97.5% CI" for 0.025 (100 (1 - alpha), computed in decimal so 0.1 never shows 89.99...)."""
-    level = ((Decimal(1) - Decimal(str(alpha))) * 100).quantize(Decimal("0.01")).normalize()
-    return f"{level:f}% CI"
+    "97.5% CI" for 0.025 (:func:`mpmlib.tables.ci_level`)."""
+    return f"{ci_level(alpha)} CI"
 
 
 def analysis_terms(frame: pd.DataFrame, specs: list[dict]) -> list[tuple[dict, bool]]:

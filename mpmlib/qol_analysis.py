@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from .tables import md_text, n_pct, round_half_up
+from .tables import ci_level, md_text, n_pct, round_half_up
 
 SCORE_RANGE = (0.0, 100.0)
 """Possible range of a scale score: every scale is a linear transformation of its raw score to
@@ -57,10 +57,8 @@ an instrument not listed is described by its scale table (:func:`scoring_text`).
 
 def ci_label(alpha: float) -> str:
     """Confidence level of a two-sided interval at ``alpha``, as a label: 0.05 -> "95%", 0.1 ->
-    "90%", 0.025 -> "97.5%" (level = 100 (1 - alpha), shortest form; no hard-coded "95 %")."""
-    if not 0 < float(alpha) < 1:
-        raise ValueError(f"alpha must be between 0 and 1, got {alpha!r}")
-    return f"{round(100 * (1 - float(alpha)), 6):g}%"
+    "90%", 0.025 -> "97.5%" (:func:`mpmlib.tables.ci_level`, the rule of every page)."""
+    return ci_level(alpha)
 
 
 def ci_available(n, min_n_ci: int = 3):

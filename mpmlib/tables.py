@@ -35,6 +35,21 @@ def round_half_up(value: float | Fraction, decimals: int) -> str:
     return "0" + text[2:] if text.startswith("-0") and Decimal(text) == 0 else text
 
 
+def ci_level(alpha: float) -> str:
+    """The two-sided confidence level of ``alpha`` as printed on every page: 100 (1 - alpha) % to
+    at most two decimals, trailing zeros dropped, computed in decimal so 0.1 never prints as
+    89.99...% (0.05 -> "95%", 0.1 -> "90%", 0.025 -> "97.5%"). The one label rule of the
+    efficacy, QoL and factors pages (no hard-coded "95%" where alpha is a parameter).
+
+    >>> [ci_level(a) for a in (0.05, 0.1, 0.025)]
+    ['95%', '90%', '97.5%']
+    """
+    if not 0 < float(alpha) < 1:
+        raise ValueError(f"alpha must be between 0 and 1, got {alpha!r}")
+    level = ((Decimal(1) - Decimal(str(alpha))) * 100).quantize(Decimal("0.01")).normalize()
+    return f"{level:f}%"
+
+
 def fmt_estimate(value, decimals: int = 1, missing: str = "NE") -> str:
     """An estimate rounded half up, or ``missing`` ("NE", not estimable) when it is None, NaN or
     infinite (a median not reached, a CI limit that does not exist)."""
