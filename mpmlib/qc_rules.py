@@ -348,7 +348,31 @@ def rule_death_details_for_deaths(sdtm):
     yield result("X-015", "warning", "DD", "USUBJID", "death details only for a subject who died (DM)", off, source=dd)
 
 
+def rule_dose_frequency_countable(sdtm):
+    """X-016 (critical): an EX record spanning several days (complete EXSTDTC < EXENDTC) has a
+    dose frequency that says how many administrations it stands for (CDISC FREQ: QD, BID, QnH,
+    QOD, QW, QnW, ...; SDTMIG 3.3 EX assumption: one record per constant-dosing interval).
+    Otherwise the cumulative dose and the number of administrations would be wrong; ADEX counts
+    with the same function (:func:`mpmlib.derive.adex.countable_administrations`)."""
+    from .derive.adex import countable_administrations
+
+    ex = sdtm.get("ex")
+    text = "dose frequency (EXDOSFRQ) countable over a multi-day record"
+    if ex is None or not {"EXSTDTC", "EXENDTC"} <= set(ex.columns):
+        yield result("X-016", "critical", "EX", "EXDOSFRQ", text, None, "EX.EXSTDTC / EXENDTC not available")
+        return
+    start, end = dtc_to_date(ex["EXSTDTC"], "first"), dtc_to_date(ex["EXENDTC"], "last")
+    complete = ex["EXSTDTC"].astype(str).str.len().ge(10) & ex["EXENDTC"].astype(str).str.len().ge(10)
+    days = ((end - start).dt.days + 1).where(complete & end.ge(start))
+    frequency = ex["EXDOSFRQ"] if "EXDOSFRQ" in ex.columns else pd.Series(pd.NA, index=ex.index, dtype=object)
+    bad = days.gt(1) & countable_administrations(frequency, days.fillna(1)).isna()
+    value = frequency[bad].astype(object).where(frequency[bad].notna(), "<missing>").astype(str)
+    off = pd.DataFrame({"USUBJID": ex.loc[bad, "USUBJID"],
+                        "VALUE": value + " over " + days[bad].astype(int).astype(str) + " days"})
+    yield result("X-016", "critical", "EX", "EXDOSFRQ", text, off, source=ex)
+
+
 RULES = [rule_subjects_in_dm, rule_iso_dates, rule_duplicates, rule_consent_before_records, rule_responses_after_first_dose,
          rule_end_after_start, rule_nothing_after_death, rule_grade5_fatal, rule_grade_allowed_for_term,
          rule_response_needs_baseline, rule_new_lesion_is_pd, rule_death_has_date, rule_death_consistent,
-         rule_death_details_for_deaths]
+         rule_death_details_for_deaths, rule_dose_frequency_countable]

@@ -357,7 +357,7 @@ def deaths_summary(adsl: pd.DataFrame, pop: pd.DataFrame, adae: pd.DataFrame, dr
     rows.append(("Primary cause of death", None))
     for category in ("Adverse event", "Disease progression", "Other", "Unknown or not recorded"):
         rows.append((f"  {category}", dead["USUBJID"].map(causes).eq(category)))
-    rows.append((f"Subjects with a fatal treatment-emergent AE", dead["USUBJID"].isin(fatal_te)))
+    rows.append(("Subjects with a fatal treatment-emergent AE", dead["USUBJID"].isin(fatal_te)))
     table = {}
     for group, n in sizes.items():
         in_group = dead["GROUP"].eq(group) if group != "Total" else pd.Series(True, index=dead.index)

@@ -316,6 +316,11 @@ DEFECTS = [
                          {"LBDTC": "2024-07-01"}),
               Expect("X-007", "critical", "LB", "LBDTC", subj("01-0001"), "2024-07-01",
                      record="LBSEQ=11 LBTESTCD=ALB VISIT=CYCLE 2 DAY 1"))),
+    # -- exposure: a 11-day record "as needed" says nothing about how many doses it holds, so the
+    # cumulative dose would be wrong (SDTMIG 3.3 EX: one record per constant-dosing interval)
+    case("EX_interval_with_uncountable_frequency",
+         set_values("ex", {"USUBJID": subj("01-0001"), "EXSEQ": "2"}, {"EXDOSFRQ": "PRN", "EXENDTC": "2024-04-30"}),
+         "X-016", "critical", "EX", "EXDOSFRQ", subj("01-0001"), "PRN over 11 days", record="EXSEQ=2"),
     # -- death
     # a primary cause of death (DD) for a subject alive in DM: wrong USUBJID or a death missing in DM
     case("cause_of_death_for_living_subject",

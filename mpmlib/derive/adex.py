@@ -54,12 +54,15 @@ PER_DAY = {"QD": 1, "Q24H": 1, "BID": 2, "TID": 3, "QID": 4}
 EVERY_K_DAYS = {"QOD": 2, "QW": 7, "QM": 28}
 
 
-def administrations(frequency: pd.Series, days: pd.Series, usubjid: pd.Series | None = None) -> pd.Series:
+def countable_administrations(frequency: pd.Series, days: pd.Series) -> pd.Series:
     """Administrations an EX record stands for, from EXDOSFRQ and its length in days (module
-    docstring; CDISC FREQ codelist C71113). Vectorised over records.
+    docstring; CDISC FREQ codelist C71113), NaN where the record cannot be counted (a multi-day
+    record without a countable frequency). Vectorised over records; shared by ADEX and the QC
+    rule X-016, so validate and derive apply one rule.
 
-    >>> administrations(pd.Series(["QD", "ONCE", "Q3W", "BID", "QOD"]), pd.Series([14, 1, 43, 3, 5])).tolist()
-    [14.0, 1.0, 3.0, 6.0, 3.0]
+    >>> countable_administrations(pd.Series(["QD", "ONCE", "Q3W", "BID", "QOD", "PRN"]),
+    ...                           pd.Series([14, 1, 43, 3, 5, 4])).tolist()
+    [14.0, 1.0, 3.0, 6.0, 3.0, nan]
     """
     freq = frequency.astype(object).where(frequency.notna(), "").astype(str).str.strip().str.upper()
     days = days.astype(float)
@@ -72,14 +75,29 @@ def administrations(frequency: pd.Series, days: pd.Series, usubjid: pd.Series | 
     every = every.fillna(n_days.where(n_days > 0)).fillna(7 * n_weeks.where(n_weeks > 0))
     count = (per_day * days).fillna(np.ceil(days / every))
     single = freq.isin(["ONCE", ""]) & days.le(1)
-    count = count.where(~single, 1.0)
+    return count.where(~single, 1.0)
+
+
+def administrations(frequency: pd.Series, days: pd.Series, usubjid: pd.Series | None = None) -> pd.Series:
+    """:func:`countable_administrations`, with a :class:`DataError` naming EX, EXDOSFRQ, the
+    subjects and values for a record that cannot be counted (QC rule X-016 finds it first).
+
+    >>> administrations(pd.Series(["QD", "ONCE", "Q3W", "BID", "QOD"]), pd.Series([14, 1, 43, 3, 5])).tolist()
+    [14.0, 1.0, 3.0, 6.0, 3.0]
+    """
+    count = countable_administrations(frequency, days)
     bad = count.isna()
     if bad.any():
+        freq = frequency.astype(object).where(frequency.notna(), "").astype(str).str.strip().str.upper()
         values = sorted({f"{f or 'missing'} over {int(d)} days" for f, d in zip(freq[bad], days[bad])})
-        raise DataError("EX", "EXDOSFRQ", "dose frequency cannot be counted over the record's interval "
-                        "(one record per administration, or a CDISC FREQ code such as QD, BID, QW, Q3W)",
-                        usubjid[bad] if usubjid is not None else None, f"values: {', '.join(values[:5])}")
+        raise DataError("EX", "EXDOSFRQ", UNCOUNTABLE_RULE, usubjid[bad] if usubjid is not None else None,
+                        f"values: {', '.join(values[:5])}")
     return count
+
+
+#: the rule as worded in errors and in QC rule X-016
+UNCOUNTABLE_RULE = ("dose frequency cannot be counted over the record's interval (one record per administration, "
+                    "or a CDISC FREQ code such as QD, BID, QW, Q3W)")
 
 
 def derive_adex(adsl: pd.DataFrame, ex: pd.DataFrame | None, study_drugs: dict[str, list[str]],
