@@ -38,6 +38,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import io
+from .csvsafe import restore, write_csv
 from .errors import DataError, ParamsError
 from .params import PROJECT_ROOT
 
@@ -88,11 +89,11 @@ class QCResult:
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         for name in TABLES:
-            getattr(self, name).to_csv(folder / f"{name}.csv", index=False, lineterminator="\n")
+            write_csv(getattr(self, name), folder / f"{name}.csv")
 
     @classmethod
     def load(cls, folder: Path) -> "QCResult":
-        read = {name: pd.read_csv(folder / f"{name}.csv", dtype=str, keep_default_na=False)
+        read = {name: restore(pd.read_csv(folder / f"{name}.csv", dtype=str, keep_default_na=False))
                 for name in TABLES}
         for name, col in (("findings", "N_FAIL"), ("missing", "PCT_MISSING"), ("missing", "MISSING"),
                           ("missing", "RECORDS")):
