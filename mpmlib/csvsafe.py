@@ -5,7 +5,8 @@ starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is run as a f
 LibreOffice and Google Sheets. Text from the data (an AE verbatim term, a subject ID) or from a
 parameter file could be such a cell, so every CSV the project writes for people (report tables,
 ``qc/*.csv``) goes through :func:`neutralise`: such text cells get a leading apostrophe (``'``),
-the mitigation OWASP names, which spreadsheets show as text.
+the mitigation OWASP names, which spreadsheets show as text. Text that already starts with an
+apostrophe gets one more, so :func:`restore` gives back exactly what was written.
 
 Numbers stay numbers: numeric columns are written as they are, and a text cell that is just a
 number (``-3.5``, ``+2``, ``-1e-3``: a spreadsheet reads it as a number, never a formula) is
@@ -35,7 +36,7 @@ def neutralise_text(value):
     ('-12.5', -12.5, "'@SUM(A1)")
     """
     if isinstance(value, str) and ((value.startswith(FORMULA_START) and not _PLAIN_NUMBER.match(value))
-                                   or _restore_text(value) is not value):   # "'=x" as delivered: kept
+                                   or value.startswith("'")):    # "'x" as delivered: kept by restore()
         return "'" + value
     return value
 
@@ -44,7 +45,7 @@ def restore(df: pd.DataFrame) -> pd.DataFrame:
     """Undo :func:`neutralise` on a table read back from such a CSV (as text): a cell ``'=x``
     becomes ``=x`` again, so a page shows the value as delivered (and escaped as HTML).
 
-    >>> restore(pd.DataFrame({"V": ["'=1+1", "'x", "-2"]}))["V"].tolist()
+    >>> restore(pd.DataFrame({"V": ["'=1+1", "''x", "-2"]}))["V"].tolist()
     ['=1+1', "'x", '-2']
     """
     out = df.copy()
@@ -56,7 +57,7 @@ def restore(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _restore_text(value):
-    if isinstance(value, str) and value.startswith("'") and value[1:2] and value[1:].startswith(FORMULA_START):
+    if isinstance(value, str) and value.startswith("'") and value[1:].startswith(FORMULA_START + ("'",)):
         return value[1:]
     return value
 
