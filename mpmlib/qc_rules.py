@@ -41,16 +41,31 @@ DATED = ON_STUDY_DATES + [("ex", "EXENDTC"), ("ae", "AEENDTC"), ("ds", "DSSTDTC"
 RESPONSES = ["CR", "PR", "SD", "NON-CR/NON-PD", "PD", "NE"]
 
 
-def cross_domain_findings(sdtm: dict[str, pd.DataFrame]) -> tuple[list[dict], list[dict]]:
-    """Run every cross-domain rule that the available domains allow."""
+def cross_domain_findings(sdtm: dict[str, pd.DataFrame], params: dict | None = None) -> tuple[list[dict], list[dict]]:
+    """Run every cross-domain rule that the available domains allow; the study-aware rules
+    (:data:`STUDY_RULES`) with the loaded parameter file ``params``, or NOT RUN ("no parameter
+    file") without it."""
     findings, details = [], []
     # a domain without USUBJID is already a critical finding of its suite; rules need the id
     sdtm = {d: df for d, df in sdtm.items() if "USUBJID" in df.columns}
-    for rule in RULES:
-        for finding, offending in rule(sdtm):
+    runs = [rule(sdtm) for rule in RULES] + [rule(sdtm, params) for rule in STUDY_RULES]
+    for run in runs:
+        for finding, offending in run:
             findings.append(finding)
             details += offending
     return findings, details
+
+
+def rule_catalogue() -> dict[str, str]:
+    """``{rule id: severity}`` of every cross-domain rule, from the rules' docstrings (each
+    starts its rule with ``X-nnn (severity):``), so the catalogue cannot drift from the code."""
+    import re
+
+    found = {}
+    for rule in RULES + STUDY_RULES:
+        for rule_id, severity in re.findall(r"(X-\d{3}) \((critical|warning)\)", rule.__doc__ or ""):
+            found[rule_id] = severity
+    return dict(sorted(found.items()))
 
 
 def result(rule_id, severity, domain, variable, text, offending: pd.DataFrame | None, not_run: str = "",
@@ -230,7 +245,8 @@ def rule_grade5_fatal(sdtm):
 
 def rule_grade_allowed_for_term(sdtm):
     """X-009 (warning): the grade is defined for the CTCAE v5.0 term (e.g. Fatigue has no grade 4
-    or 5; NCI CTCAE v5.0 workbook, mpmlib/resources/ctcae_v5_terms.csv)."""
+    or 5; NCI CTCAE v5.0 workbook, mpmlib/resources/ctcae_v5_terms.csv). X-010 (warning):
+    AEDECOD is a CTCAE v5.0 term of that workbook."""
     ae = sdtm.get("ae")
     if ae is None or not {"AETOXGR", "AEDECOD"} <= set(ae.columns):
         return
@@ -376,3 +392,525 @@ RULES = [rule_subjects_in_dm, rule_iso_dates, rule_duplicates, rule_consent_befo
          rule_end_after_start, rule_nothing_after_death, rule_grade5_fatal, rule_grade_allowed_for_term,
          rule_response_needs_baseline, rule_new_lesion_is_pd, rule_death_has_date, rule_death_consistent,
          rule_death_details_for_deaths, rule_dose_frequency_countable]
+
+
+# ---- identifiers, codes and records that the derivations match exactly (issue 14) ---------------
+
+def _invisible_free(value: str) -> str:
+    from .text import _is_invisible
+
+    return "".join(c for c in value if not _is_invisible(c))
+
+
+def normalised_id(value) -> str:
+    """An identifier as a person reads it: invisible characters (:mod:`mpmlib.text`) and outer
+    white space removed, case folded. Two distinct USUBJIDs with the same normalised id look like
+    one subject on screen but are two to every merge.
+
+    >>> normalised_id(" h101-mpm-201-01-0003\\u200b") == normalised_id("H101-MPM-201-01-0003")
+    True
+    """
+    return _invisible_free(str(value)).strip().casefold()
+
+
+def _all_ids(sdtm) -> pd.DataFrame:
+    """Distinct (DOMAIN, USUBJID) pairs of every domain."""
+    frames = [pd.DataFrame({"DOMAIN": d, "USUBJID": df["USUBJID"].dropna().astype(str).unique()})
+              for d, df in sorted(sdtm.items())]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["DOMAIN", "USUBJID"])
+
+
+def rule_usubjid_near_duplicates(sdtm):
+    """X-017 (critical): two distinct USUBJIDs must not differ only by case, outer white space or
+    an invisible character (zero-width space, no-break space, BOM, control character): they show
+    as one subject on screen but are two to every merge, so a subject's records split between
+    two ADSL rows, or drop out as "not in DM". USUBJID "uniquely identifies a subject" (SDTMIG
+    3.3 §2.2.4 / SDTM v1.7 identifier variables); the ids are shown escaped
+    (:func:`mpmlib.text.visible`). The offending records are those whose id is not the DM one
+    (every one of them when DM has several of the group)."""
+    from .text import visible
+
+    text = "USUBJID not a case / white-space / invisible-character variant of another USUBJID"
+    ids = _all_ids(sdtm)
+    if ids.empty:
+        return
+    distinct = ids.drop_duplicates("USUBJID").assign(KEY=lambda d: d["USUBJID"].map(normalised_id))
+    groups = distinct.groupby("KEY")["USUBJID"].agg(lambda s: sorted(set(s)))
+    groups = groups[groups.map(len) > 1]
+    if groups.empty:
+        yield result("X-017", "critical", "ALL", "USUBJID", text, None)
+        return
+    dm_ids = set(sdtm["dm"]["USUBJID"].dropna().astype(str)) if "dm" in sdtm else set()
+    wrong, twin = set(), {}
+    for members in groups:
+        in_dm = [m for m in members if m in dm_ids]
+        bad = [m for m in members if m not in in_dm] if len(in_dm) == 1 else members
+        wrong.update(bad)
+        for m in bad:
+            twin[m] = " ~ ".join(visible(o) for o in members if o != m)
+    for domain, df in sorted(sdtm.items()):
+        ids_text = df["USUBJID"].astype(str)
+        hit = df["USUBJID"].notna() & ids_text.isin(wrong)
+        if not hit.any():
+            continue
+        off = pd.DataFrame({"USUBJID": df.loc[hit, "USUBJID"],
+                            "VALUE": ids_text[hit].map(lambda v: f"{visible(v)} vs {twin[v]}").astype(str)})
+        yield result("X-017", "critical", domain, "USUBJID", text, off, source=df)
+
+
+def rule_usubjid_invisible(sdtm):
+    """X-018 (warning): a USUBJID has no invisible character and no outer white space
+    (:func:`mpmlib.text.has_invisible`). Consistent across domains it changes no number (a
+    variant of another id is X-017, critical), but it cannot be typed, searched or matched
+    against the sponsor's database. SDTMIG 3.3 §2.2.4 (USUBJID identifies the subject in every
+    submission)."""
+    from .text import has_invisible, visible
+
+    text = "USUBJID has no invisible character or outer white space"
+    failures = 0
+    for domain, df in sorted(sdtm.items()):
+        ids = df["USUBJID"]
+        bad = ids.notna() & ids.astype(str).map(lambda v: has_invisible(v) or v != v.strip())
+        if bad.any():
+            failures += 1
+            off = pd.DataFrame({"USUBJID": ids[bad], "VALUE": ids[bad].map(lambda v: repr(visible(v))[1:-1]).astype(str)})
+            yield result("X-018", "warning", domain, "USUBJID", text, off, source=df)
+    if not failures:
+        yield result("X-018", "warning", "ALL", "USUBJID", text, None)
+
+
+#: Coded variables that the derivations compare exactly with CDISC controlled terms (upper case):
+#: a lower-case or padded code silently drops the record from its analysis (e.g. RSTESTCD
+#: "ovrlresp": the response is not an overall response, ORR 9 -> 8 on the demo).
+EXACT_CODES = ("TESTCD", "QNAM", "IDVAR", "RSSTRESC", "TUSTRESC", "DSDECOD", "DSCAT", "DSSCAT", "QSCAT", "RSCAT",
+               "RSEVAL", "TUEVAL", "TREVAL", "QSSTAT", "RSSTAT", "TRSTAT", "LBSTAT", "AEOUT")
+
+
+def rule_codes_upper_case(sdtm):
+    """X-019 (critical): a coded value the derivations match exactly is upper case with no outer
+    white space or invisible character, as CDISC controlled terminology writes it (CDISC CT:
+    submission values are upper case; SDTMIG 3.3 §4.3 "--TESTCD ... 8 characters", §8.4 QNAM).
+    Variables: every --TESTCD, QNAM, IDVAR and the coded results and categories in
+    :data:`EXACT_CODES`. A value such as RSTESTCD "ovrlresp" or QNAM "aerelh1" matches nothing:
+    the record silently leaves its analysis (a response, a relationship)."""
+    from .text import has_invisible
+
+    text = "coded value in upper case as in CDISC CT (no padding, no invisible character)"
+    failures = 0
+    for domain, df in sorted(sdtm.items()):
+        for col in [c for c in df.columns if c.endswith("TESTCD") or c in EXACT_CODES]:
+            values = df[col]
+            if values.dtype.kind in "biuf":
+                continue
+            given = values.notna()
+            as_text = values[given].astype(str)
+            bad_text = as_text.ne(as_text.str.strip().str.upper()) | as_text.map(has_invisible)
+            bad = pd.Series(False, index=df.index)
+            bad[bad_text.index] = bad_text
+            if bad.any():
+                failures += 1
+                off = pd.DataFrame({"USUBJID": df.loc[bad, "USUBJID"],
+                                    "VALUE": values[bad].astype(str).map(lambda v: repr(_text(v))[1:-1]).astype(str)})
+                yield result("X-019", "critical", domain, col, text, off, source=df)
+    if not failures:
+        yield result("X-019", "critical", "ALL", "--TESTCD, QNAM, ...", text, None)
+
+
+def rule_ae_entered_twice(sdtm):
+    """X-020 (warning): an AE is not entered twice under a new AESEQ: no two AE records of a
+    subject agree on AETERM, AEDECOD, AESTDTC, AEENDTC and AETOXGR (those present; SDTMIG 3.3 AE
+    natural key: USUBJID, AEDECOD, AESTDTC). Warning, not critical: the incidence tables count a
+    subject once per term (FDA Standard Safety Tables and Figures guide 2022), so their n (%)
+    do not change; only the "events" column counts the record twice, and two episodes of one
+    term on one day can be real (AESTDTC without time) - the data manager must query it."""
+    ae = sdtm.get("ae")
+    if ae is None:
+        return
+    keys = [k for k in ("USUBJID", "AETERM", "AEDECOD", "AESTDTC", "AEENDTC", "AETOXGR") if k in ae.columns]
+    text = f"an AE is not entered twice under a new AESEQ (same {', '.join(keys[1:])})"
+    if not {"AEDECOD", "AESTDTC"} <= set(keys):
+        yield result("X-020", "warning", "AE", "AESEQ", text, None, "AEDECOD / AESTDTC not available")
+        return
+    rows = ae[ae["AEDECOD"].notna() & ae["AESTDTC"].notna()]
+    dup = rows[rows.duplicated(keys, keep=False)]
+    if "AESEQ" in dup.columns:
+        dup = dup[~dup.duplicated(keys + ["AESEQ"], keep=False)]         # same AESEQ: X-003
+    first = dup.groupby(keys, dropna=False)["AESEQ"].transform(lambda s: " / ".join(map(_text, s))) \
+        if "AESEQ" in dup.columns else dup["USUBJID"]
+    off = pd.DataFrame({"USUBJID": dup["USUBJID"],
+                        "VALUE": dup["AEDECOD"].astype(str) + " from " + dup["AESTDTC"].astype(str)
+                        + " entered as AESEQ " + first.astype(str)})
+    yield result("X-020", "warning", "AE", "AESEQ", text, off, source=ae)
+
+
+def _seq_key(values: pd.Series) -> pd.Series:
+    """A --SEQ / IDVARVAL value as comparable text: integral numbers without decimals."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    integral = numbers.notna() & numbers.eq(numbers.round())
+    return values.astype(str).str.strip().where(~integral, numbers.where(integral).astype("Int64").astype(str))
+
+
+def rule_supp_idvarval_integer(sdtm):
+    """X-022 (critical): where a SUPP-- record points at its parent by a sequence number (IDVAR
+    = --SEQ), IDVARVAL is an integer: --SEQ is a whole number (SDTM v1.7 "Sequence number",
+    SDTMIG 3.3 §8.4.1 IDVARVAL); "1.5" or "one" points at no record, so its qualifier (an AE's
+    relationship to a study drug) is lost."""
+    text = "IDVARVAL is an integer where IDVAR is a --SEQ"
+    for domain, df in sorted(sdtm.items()):
+        if not domain.startswith("supp") or not {"IDVAR", "IDVARVAL"} <= set(df.columns):
+            continue
+        seq = df["IDVAR"].astype(str).str.upper().str.strip().str.endswith("SEQ") & df["IDVAR"].notna()
+        numbers = pd.to_numeric(df["IDVARVAL"], errors="coerce")
+        bad = seq & df["IDVARVAL"].notna() & ~(numbers.notna() & numbers.eq(numbers.round()))
+        off = pd.DataFrame({"USUBJID": df.loc[bad, "USUBJID"], "VALUE": df.loc[bad, "IDVARVAL"].map(_text).astype(str)})
+        yield result("X-022", "critical", domain, "IDVARVAL", text, off, source=df)
+
+
+def rule_supp_parent_exists(sdtm):
+    """X-021 (critical): a SUPP-- record that names a parent record (IDVAR / IDVARVAL, SDTMIG 3.3
+    §8.4) points at a record that exists in its parent domain (RDOMAIN, else the SUPP-- name):
+    same USUBJID and IDVAR = IDVARVAL. An orphan qualifier (SUPPAE AESEQ=99 for a subject with
+    12 AEs) is silently dropped: the AE counts as not related to a study drug."""
+    text = "the parent record (IDVAR = IDVARVAL) exists"
+    for domain, df in sorted(sdtm.items()):
+        if not domain.startswith("supp") or not {"IDVAR", "IDVARVAL"} <= set(df.columns):
+            continue
+        parent = sdtm.get(domain[4:])
+        if parent is None:
+            yield result("X-021", "critical", domain, "IDVARVAL", text, None, f"{domain[4:].upper()} not available")
+            continue
+        named = df[df["IDVAR"].notna() & df["IDVARVAL"].notna()]
+        missing = []
+        for idvar, rows in named.groupby(named["IDVAR"].astype(str).str.strip().str.upper()):
+            if idvar not in parent.columns:
+                missing.append(pd.DataFrame({"USUBJID": rows["USUBJID"],
+                                             "VALUE": f"{idvar} is not a variable of {domain[4:].upper()}"}))
+                continue
+            keys = set(zip(parent["USUBJID"].astype(str), _seq_key(parent[idvar])))
+            have = pd.Series([k in keys for k in zip(rows["USUBJID"].astype(str), _seq_key(rows["IDVARVAL"]))],
+                             index=rows.index)
+            gone = rows[~have]
+            missing.append(pd.DataFrame({"USUBJID": gone["USUBJID"],
+                                         "VALUE": idvar + "=" + gone["IDVARVAL"].map(_text).astype(str) + " not in "
+                                         + domain[4:].upper()}))
+        off = pd.concat(missing) if missing else None
+        yield result("X-021", "critical", domain, "IDVARVAL", text, off, source=df)
+
+
+def rule_all_doses_zero(sdtm):
+    """X-025 (warning): a subject's EX records are not all EXDOSE = 0 for an active drug. ADSL
+    counts a dose as received only when EXDOSE > 0 (or 0 for placebo, docs/data-spec.md), so such
+    a subject is "not treated": no TRTSDT, SAFFL = N, out of every safety and time-to-event
+    analysis. That is right when every dose was withheld (EXDOSE = 0 is how SDTMIG 3.3 EX records
+    a planned dose not given), wrong when the doses were keyed as 0: a reviewer must confirm."""
+    ex = sdtm.get("ex")
+    text = "not every dose of a subject is 0 (active drug): the subject counts as not treated"
+    if ex is None or not {"EXDOSE", "EXTRT"} <= set(ex.columns):
+        return
+    dose = pd.to_numeric(ex["EXDOSE"], errors="coerce")
+    active = ~ex["EXTRT"].fillna("").astype(str).str.upper().str.contains("PLACEBO")
+    rows = ex[active & dose.notna()]
+    zero = dose[rows.index].eq(0).groupby(rows["USUBJID"]).all()
+    bad = rows[rows["USUBJID"].isin(zero[zero].index)]
+    off = pd.DataFrame({"USUBJID": bad["USUBJID"], "VALUE": bad["EXTRT"].astype(str) + " EXDOSE=0"})
+    yield result("X-025", "warning", "EX", "EXDOSE", text, off, source=ex)
+
+
+def rule_consent_plausible(sdtm):
+    """X-028 (warning): informed consent (DM RFICDTC) lies within a year before the first study
+    dose (EX, else DM RFSTDTC) and not before birth (BRTHDTC). Consent precedes any trial
+    procedure (ICH E6(R2) 4.8.8) and screening lasts weeks (the demo: 4-20 days), so a consent
+    in 1900 is a keying error. It moves ADSL RFICDT only (and would hide a record before
+    consent from X-004), hence a warning."""
+    consent = _dm_date(sdtm, "RFICDTC", "first")
+    text = "informed consent within 365 days before the first dose and after birth"
+    if consent.empty:
+        yield result("X-028", "warning", "DM", "RFICDTC", text, None, "RFICDTC not available")
+        return
+    dm = sdtm["dm"]
+    start = _first_dose(sdtm)
+    if start.empty:
+        start = _dm_date(sdtm, "RFSTDTC", "first")
+    when = dm["USUBJID"].map(consent)
+    first = dm["USUBJID"].map(start)
+    early = (first - when).dt.days.gt(365)
+    why = pd.Series("", index=dm.index)
+    why[early] = " is " + (first - when)[early].dt.days.astype("Int64").astype(str) + " days before the first dose"
+    if "BRTHDTC" in dm.columns:
+        birth = dm["USUBJID"].map(_dm_date(sdtm, "BRTHDTC", "last"))
+        before_birth = when < birth
+        why[before_birth] = " is before birth " + birth[before_birth].dt.strftime("%Y-%m-%d")
+    bad = why.ne("")
+    off = pd.DataFrame({"USUBJID": dm.loc[bad, "USUBJID"], "VALUE": dm.loc[bad, "RFICDTC"].astype(str) + why[bad]})
+    yield result("X-028", "warning", "DM", "RFICDTC", text, off, source=dm)
+
+
+#: SUPPDM QNAMs that are percentages (0-100) whatever their label says.
+PERCENT_QNAMS = ("PDL1TPS",)
+
+
+def rule_percent_in_range(sdtm):
+    """X-033 (critical): a SUPPDM percentage lies in 0-100: the PD-L1 tumour proportion score
+    (QNAM PDL1TPS: % of viable tumour cells with membrane staining, 0-100 by definition; PD-L1
+    IHC 22C3 pharmDx interpretation manual) and any QNAM whose QLABEL says "%" or "percent". A
+    PD-L1 of 150 enters the influencing-factors analysis at the wrong cut (1 %, 50 %)."""
+    supp = sdtm.get("suppdm")
+    text = "percentage (PD-L1 TPS, QLABEL with %) between 0 and 100"
+    if supp is None or not {"QNAM", "QVAL"} <= set(supp.columns):
+        return
+    pct = supp["QNAM"].astype(str).str.strip().str.upper().isin(PERCENT_QNAMS)
+    if "QLABEL" in supp.columns:
+        pct |= supp["QLABEL"].fillna("").astype(str).str.contains(r"%|percent", case=False, regex=True)
+    value = pd.to_numeric(supp["QVAL"], errors="coerce")
+    bad = pct & value.notna() & ~value.between(0, 100)
+    off = pd.DataFrame({"USUBJID": supp.loc[bad, "USUBJID"], "VALUE": supp.loc[bad, "QVAL"].map(_text).astype(str)})
+    yield result("X-033", "critical", "SUPPDM", "QVAL", text, off, source=supp)
+
+
+def rule_qs_item_integer(sdtm):
+    """X-035 (critical): a QLQ-C30 item response (QSTESTCD EOR0101-EOR0130, QSSTRESN) is a whole
+    number: items are answered on a 1-4 or 1-7 scale (EORTC QLQ-C30 Scoring Manual, 3rd ed.,
+    2001); "2.5" is not an answer and ADQS refuses it (``mpm derive`` stops)."""
+    qs = sdtm.get("qs")
+    text = "QLQ-C30 item response is a whole number (1-4 / 1-7 scale)"
+    if qs is None or not {"QSTESTCD", "QSSTRESN"} <= set(qs.columns):
+        return
+    item = qs["QSTESTCD"].astype(str).str.fullmatch(r"EOR01(0[1-9]|[12][0-9]|30)")
+    value = pd.to_numeric(qs["QSSTRESN"], errors="coerce")
+    bad = item & value.notna() & value.ne(value.round())
+    off = pd.DataFrame({"USUBJID": qs.loc[bad, "USUBJID"], "VALUE": qs.loc[bad, "QSSTRESN"].astype(str)})
+    yield result("X-035", "critical", "QS", "QSSTRESN", text, off, source=qs)
+
+
+def rule_studyid_consistent(sdtm):
+    """X-032 (critical): every record carries the STUDYID of DM (its most frequent value): a
+    record from another study (a merged delivery) is analysed as this trial's. SDTMIG 3.3
+    §4.1.2.1 (STUDYID: the study identifier in every domain)."""
+    dm = sdtm.get("dm")
+    text = "STUDYID is the study's (as in DM)"
+    if dm is None or "STUDYID" not in dm.columns or dm["STUDYID"].dropna().empty:
+        yield result("X-032", "critical", "ALL", "STUDYID", text, None, "DM.STUDYID not available")
+        return
+    study = dm["STUDYID"].dropna().astype(str).value_counts().index[0]
+    failures = 0
+    for domain, df in sorted(sdtm.items()):
+        if "STUDYID" not in df.columns:
+            continue
+        bad = df["STUDYID"].astype(str).ne(study) | df["STUDYID"].isna()
+        if bad.any():
+            failures += 1
+            off = pd.DataFrame({"USUBJID": df.loc[bad, "USUBJID"],
+                                "VALUE": df.loc[bad, "STUDYID"].map(_text).astype(str) + " (DM: " + study + ")"})
+            yield result("X-032", "critical", domain, "STUDYID", text, off, source=df)
+    if not failures:
+        yield result("X-032", "critical", "ALL", "STUDYID", text, None)
+
+
+RULES += [rule_usubjid_near_duplicates, rule_usubjid_invisible, rule_codes_upper_case, rule_ae_entered_twice,
+          rule_supp_parent_exists, rule_supp_idvarval_integer, rule_all_doses_zero, rule_consent_plausible,
+          rule_percent_in_range, rule_qs_item_integer, rule_studyid_consistent]
+
+
+# ---- study-aware rules: need the parameter file (mpmlib.params.load_params) ----------------------
+
+NO_PARAMS = "no parameter file"
+
+
+def _params_qnams(params) -> dict[str, set[str]]:
+    """The SUPP-- QNAMs the parameters use: ``{"suppdm": {...}, "suppae": {...}}``."""
+    dm = {spec["qnam"] for spec in (params["adsl"].get("covariates") or {}).values()
+          if isinstance(spec, dict) and str(spec.get("source", "")).upper() == "SUPPDM" and spec.get("qnam")}
+    safety = params["safety"]
+    ae = {spec["qnam"] for spec in (safety.get("relationship") or {}).values()
+          if isinstance(spec, dict) and spec.get("qnam")}
+    if isinstance(safety.get("immune_related"), dict) and safety["immune_related"].get("qnam"):
+        ae.add(safety["immune_related"]["qnam"])
+    return {"suppdm": {str(q) for q in dm}, "suppae": {str(q) for q in ae}}
+
+
+def rule_qnam_as_in_params(sdtm, params):
+    """X-023 (critical): a SUPPDM / SUPPAE QNAM that the parameters use (adsl.covariates,
+    safety.relationship, safety.immune_related) is written exactly so: "aerelh1" or "AERELH1 "
+    for AERELH1 matches nothing, and every AE silently counts as not related (SDTMIG 3.3 §8.4:
+    QNAM is the qualifier's variable name)."""
+    text = "QNAM written exactly as in the parameter file"
+    for domain in ("suppdm", "suppae"):
+        if params is None:
+            yield result("X-023", "critical", domain, "QNAM", text, None, NO_PARAMS)
+            continue
+        df, wanted = sdtm.get(domain), _params_qnams(params)[domain]
+        if df is None or "QNAM" not in df.columns or not wanted:
+            continue
+        by_key = {normalised_id(q): q for q in wanted}
+        qnam = df["QNAM"].astype(str)
+        meant = qnam.map(normalised_id).map(by_key).astype(object)
+        bad = df["QNAM"].notna() & meant.notna() & qnam.ne(meant)
+        off = pd.DataFrame({"USUBJID": df.loc[bad, "USUBJID"],
+                            "VALUE": qnam[bad].map(lambda v: repr(_text(v))[1:-1]).astype(str) + " (parameters: " + meant[bad] + ")"})
+        yield result("X-023", "critical", domain, "QNAM", text, off, source=df)
+
+
+def rule_extrt_is_study_drug(sdtm, params):
+    """X-024 (critical): every EXTRT belongs to a study drug of the parameters
+    (adsl.study_drugs, compared upper-case as ADSL does). EX holds the protocol-specified study
+    treatment (SDTMIG 3.3 §6.1.3); a dose under another name ("TORIPALIMAB INJ") is not counted:
+    first/last dose dates, exposure and the treatment-emergent window change."""
+    text = "EXTRT is a study drug of the parameter file (adsl.study_drugs)"
+    if params is None:
+        yield result("X-024", "critical", "EX", "EXTRT", text, None, NO_PARAMS)
+        return
+    ex, drugs = sdtm.get("ex"), params["adsl"].get("study_drugs") or {}
+    if ex is None or "EXTRT" not in ex.columns:
+        return
+    if not drugs:
+        yield result("X-024", "critical", "EX", "EXTRT", text, None, "adsl.study_drugs is empty")
+        return
+    names = {str(n).upper() for values in drugs.values() for n in (values if isinstance(values, list) else [values])}
+    bad = ex["EXTRT"].notna() & ~ex["EXTRT"].astype(str).str.upper().isin(names)
+    off = pd.DataFrame({"USUBJID": ex.loc[bad, "USUBJID"], "VALUE": ex.loc[bad, "EXTRT"].map(_text).astype(str)})
+    yield result("X-024", "critical", "EX", "EXTRT", text, off, source=ex)
+
+
+#: A dose above this multiple of the planned dose is taken as a unit or keying error.
+ABSURD_DOSE_FACTOR = 10
+
+
+def rule_dose_plausible(sdtm, params):
+    """X-026 (critical): EXDOSE of a drug with a planned dose (safety.planned_dosing) is at most
+    10 times that dose. No protocol allows a ten-fold overdose, and a factor of 10 or more is
+    the signature of a unit or keying error (mg keyed as µg, an extra zero); cumulative dose and
+    relative dose intensity (ADEX) would be wrong. Drugs without a planned dose are not checked
+    (EX-009 checks EXDOSE >= 0 for all)."""
+    text = f"EXDOSE at most {ABSURD_DOSE_FACTOR} x the planned dose (safety.planned_dosing)"
+    if params is None:
+        yield result("X-026", "critical", "EX", "EXDOSE", text, None, NO_PARAMS)
+        return
+    ex, planned = sdtm.get("ex"), params["safety"].get("planned_dosing") or {}
+    drugs = params["adsl"].get("study_drugs") or {}
+    if ex is None or not {"EXTRT", "EXDOSE"} <= set(ex.columns):
+        return
+    if not planned:
+        yield result("X-026", "critical", "EX", "EXDOSE", text, None, "safety.planned_dosing is empty")
+        return
+    limit = pd.Series(float("nan"), index=ex.index)
+    extrt = ex["EXTRT"].astype(str).str.upper()
+    for code, plan in planned.items():
+        names = drugs.get(code, [code])
+        names = {str(n).upper() for n in (names if isinstance(names, list) else [names])}
+        if isinstance(plan, dict) and plan.get("dose") is not None:
+            limit[extrt.isin(names)] = ABSURD_DOSE_FACTOR * float(plan["dose"])
+    dose = pd.to_numeric(ex["EXDOSE"], errors="coerce")
+    bad = dose.gt(limit)
+    off = pd.DataFrame({"USUBJID": ex.loc[bad, "USUBJID"],
+                        "VALUE": dose[bad].map(_text).astype(str) + " > " + limit[bad].map(_text).astype(str)})
+    yield result("X-026", "critical", "EX", "EXDOSE", text, off, source=ex)
+
+
+def rule_no_date_after_cutoff(sdtm, params):
+    """X-027 (critical): no date after the data cut-off (parameter data_cutoff), in any --DTC of
+    any domain (partial dates from their first possible day); a death in 2099 is one. What the
+    derivations do with such records: AEs after the cut-off are not treatment-emergent (ADAE
+    TRTEMFL = N) and responses are not used (ADRS), but their dates still count as contacts
+    (ADSL LSTALVDT: OS is censored at the cut-off instead of the last real contact), and a death
+    after the cut-off makes DTHDT, so numbers change. A cut dataset has no record after its
+    cut-off (ICH E3 §11.4.1.1: data cut-off for the analysis). NOT RUN without a cut-off."""
+    text = "no date after the data cut-off (data_cutoff)"
+    if params is None:
+        yield result("X-027", "critical", "ALL", "--DTC", text, None, NO_PARAMS)
+        return
+    if not params.get("data_cutoff"):
+        yield result("X-027", "critical", "ALL", "--DTC", text, None, "no data_cutoff in the parameter file")
+        return
+    cutoff = pd.Timestamp(str(params["data_cutoff"])[:10])
+    failures = 0
+    for domain, df in sorted(sdtm.items()):
+        for col in [c for c in df.columns if c.endswith("DTC")]:
+            when = dtc_to_date(df[col], "first")
+            after = when > cutoff
+            if after.any():
+                failures += 1
+                off = pd.DataFrame({"USUBJID": df.loc[after, "USUBJID"],
+                                    "VALUE": df.loc[after, col].astype(str) + " > cut-off " + cutoff.strftime("%Y-%m-%d")})
+                yield result("X-027", "critical", domain, col, text, off, source=df)
+    if not failures:
+        yield result("X-027", "critical", "ALL", "--DTC", text, None)
+
+
+_SCREEN_WORDS = r"SCREEN|SCRN|FAIL|NOT ?ASSIGN|NOTASSGN|NOT ENROLL"
+
+
+def rule_screen_failure_code(sdtm, params):
+    """X-030 (critical): a subject whose ARM / ARMCD / ACTARM / ACTARMCD says screen failure or
+    not assigned has an ARMCD in adsl.not_enrolled_armcd (default SCRNFAIL, NOTASSGN: SDTMIG 3.3
+    DM assumption 4 and CDISC CT). With another code ("SCREEN FAILURE", "SCRNFL") ADSL counts
+    the subject as enrolled (ENRLFL = Y), so every enrolled denominator is one too large."""
+    text = "a screen failure / not-assigned subject has an ARMCD of adsl.not_enrolled_armcd"
+    if params is None:
+        yield result("X-030", "critical", "DM", "ARMCD", text, None, NO_PARAMS)
+        return
+    dm = sdtm.get("dm")
+    if dm is None or "ARMCD" not in dm.columns:
+        return
+    codes = {str(c).upper() for c in params["adsl"].get("not_enrolled_armcd") or []}
+    says = pd.Series(False, index=dm.index)
+    for col in ("ARMCD", "ARM", "ACTARMCD", "ACTARM"):
+        if col in dm.columns:
+            says |= dm[col].fillna("").astype(str).str.upper().str.contains(_SCREEN_WORDS, regex=True)
+    bad = says & ~dm["ARMCD"].fillna("").astype(str).str.upper().isin(codes)
+    off = pd.DataFrame({"USUBJID": dm.loc[bad, "USUBJID"],
+                        "VALUE": "ARMCD=" + dm.loc[bad, "ARMCD"].map(_text).astype(str)
+                        + (" ARM=" + dm.loc[bad, "ARM"].map(_text).astype(str) if "ARM" in dm.columns else "")
+                        + " (not_enrolled_armcd: " + ", ".join(sorted(codes)) + ")"})
+    yield result("X-030", "critical", "DM", "ARMCD", text, off, source=dm)
+
+
+def rule_studyid_as_in_params(sdtm, params):
+    """X-031 (critical): STUDYID in every domain equals study.studyid of the parameter file:
+    data of another study (or of another delivery) analysed under this study's title would make
+    every number of the report wrong. SDTMIG 3.3 §4.1.2.1. NOT RUN when the file gives none."""
+    text = "STUDYID equals study.studyid of the parameter file"
+    if params is None:
+        yield result("X-031", "critical", "ALL", "STUDYID", text, None, NO_PARAMS)
+        return
+    study = params["study"].get("studyid")
+    if not study:
+        yield result("X-031", "critical", "ALL", "STUDYID", text, None, "no study.studyid in the parameter file")
+        return
+    study = str(study)
+    failures = 0
+    for domain, df in sorted(sdtm.items()):
+        if "STUDYID" not in df.columns:
+            continue
+        bad = df["STUDYID"].isna() | df["STUDYID"].astype(str).ne(study)
+        if bad.any():
+            failures += 1
+            off = pd.DataFrame({"USUBJID": df.loc[bad, "USUBJID"],
+                                "VALUE": df.loc[bad, "STUDYID"].map(_text).astype(str) + " (parameters: " + study + ")"})
+            yield result("X-031", "critical", domain, "STUDYID", text, off, source=df)
+    if not failures:
+        yield result("X-031", "critical", "ALL", "STUDYID", text, None)
+
+
+def rule_numeric_covariates(sdtm, params):
+    """X-034 (critical): a SUPPDM covariate declared ``type: number`` in adsl.covariates has a
+    numeric QVAL, parsed as ADSL parses it (``pandas.to_numeric``): "2,5" (decimal comma) or
+    "<1" stops ``mpm derive`` (mpmlib.derive.adsl._suppdm_value). SDTMIG 3.3 §8.4: QVAL is text,
+    so the type is the study's declaration."""
+    text = "covariate declared type: number in adsl.covariates has a numeric QVAL"
+    if params is None:
+        yield result("X-034", "critical", "SUPPDM", "QVAL", text, None, NO_PARAMS)
+        return
+    supp = sdtm.get("suppdm")
+    numeric = {spec["qnam"] for spec in (params["adsl"].get("covariates") or {}).values()
+               if isinstance(spec, dict) and str(spec.get("source", "")).upper() == "SUPPDM"
+               and spec.get("type") == "number" and spec.get("qnam")}
+    if supp is None or not {"QNAM", "QVAL"} <= set(supp.columns) or not numeric:
+        return
+    rows = supp["QNAM"].isin(numeric) & supp["QVAL"].notna()
+    bad = rows & pd.to_numeric(supp["QVAL"].where(rows), errors="coerce").isna()
+    off = pd.DataFrame({"USUBJID": supp.loc[bad, "USUBJID"], "VALUE": supp.loc[bad, "QVAL"].map(_text).astype(str)})
+    yield result("X-034", "critical", "SUPPDM", "QVAL", text, off, source=supp)
+
+
+STUDY_RULES = [rule_qnam_as_in_params, rule_extrt_is_study_drug, rule_dose_plausible, rule_no_date_after_cutoff,
+               rule_screen_failure_code, rule_studyid_as_in_params, rule_numeric_covariates]

@@ -39,8 +39,9 @@ import pandas as pd
 
 from . import io
 from .csvsafe import restore, write_csv
-from .errors import DataError, ParamsError
+from .errors import DataError, MpmError, ParamsError
 from .params import PROJECT_ROOT
+from .text import visible
 
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 SEVERITIES = ("critical", "warning")
@@ -66,6 +67,9 @@ class QCResult:
     received: pd.DataFrame
     missing: pd.DataFrame
     sdtm: dict
+    #: the ADaM datasets derived by :func:`validate_run` (None when not derived), so that the
+    #: report does not derive twice
+    adam: dict | None = None
 
     @property
     def failed(self) -> pd.DataFrame:
@@ -231,7 +235,7 @@ def run_suite(context, domain: str, df: pd.DataFrame, suite: dict) -> tuple[list
 def _finding(meta: dict, severity: str, domain: str, variable, status: str, subjects=(), values=(),
              n_fail=None) -> dict:
     subjects = [s for s in subjects if s is not None and s == s]
-    unique_subjects = sorted(set(map(str, subjects)))
+    unique_subjects = sorted(set(map(visible, subjects)))
     unique_values = sorted({_text(v) for v in values})
     return {
         "RULE_ID": meta["rule_id"], "SEVERITY": severity, "DOMAIN": domain.upper(),
@@ -299,7 +303,8 @@ def record_details(rule_id: str, domain: str, variable, rows: pd.DataFrame, valu
     blank = pd.Series("", index=rows.index, dtype=object)
     table = pd.DataFrame({
         "RULE_ID": rule_id, "DOMAIN": domain.upper(), "VARIABLE": variable or "",
-        "USUBJID": rows["USUBJID"] if "USUBJID" in rows.columns else blank,
+        "USUBJID": rows["USUBJID"].map(lambda v: visible(v) if pd.notna(v) else "")
+        if "USUBJID" in rows.columns else blank,
         **{col: rows[found[col]].map(_text).where(rows[found[col]].notna(), "") if col in found else blank
            for col in RECORD_COLUMNS},
         "RECORD": record_text(domain, rows),
@@ -309,11 +314,13 @@ def record_details(rule_id: str, domain: str, variable, rows: pd.DataFrame, valu
 
 
 def _text(value) -> str:
+    """A value as shown in a message: ``<missing>``, integral floats without decimals, invisible
+    characters escaped (:func:`mpmlib.text.visible`, e.g. ``01-0003\\u200b``)."""
     if value is None or (isinstance(value, float) and value != value):
         return "<missing>"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value)
+    return visible(value)
 
 
 def _shorten(items: list[str]) -> str:
@@ -324,9 +331,13 @@ def _shorten(items: list[str]) -> str:
 # ---- the whole check -----------------------------------------------------------------------------
 
 def validate_sdtm(folder, file_map: dict | None = None, qc_params: dict | None = None,
-                  suites: dict | None = None) -> QCResult:
+                  suites: dict | None = None, params: dict | None = None) -> QCResult:
     """Read every domain (a file that cannot be read is a finding, not a crash), run the suites
-    and the cross-domain rules, apply any downgrades, and return the :class:`QCResult`."""
+    and the cross-domain rules, apply any downgrades, and return the :class:`QCResult`.
+
+    ``params`` (the loaded parameter file, :func:`mpmlib.params.load_params`) enables the
+    study-aware rules (:data:`mpmlib.qc_rules.STUDY_RULES`: study drugs, cut-off, STUDYID,
+    QNAMs, covariate types...); without it they are NOT RUN ("no parameter file")."""
     from .qc_rules import cross_domain_findings
 
     qc_params = qc_params or {}
@@ -358,17 +369,64 @@ def validate_sdtm(folder, file_map: dict | None = None, qc_params: dict | None =
             f, d = run_suite(context, domain, df, suites[domain])
             findings += f
             details += d
-    f, d = cross_domain_findings(sdtm)
+    f, d = cross_domain_findings(sdtm, params)
     findings += f
     details += d
     table = pd.DataFrame(findings, columns=FINDING_COLUMNS)
-    table = apply_downgrades(table, qc_params.get("downgrade", []), qc_params.get("locked", False))
-    order = table.assign(_S=table["STATUS"].map(_ORDER["STATUS"]), _V=table["SEVERITY"].map(_ORDER["SEVERITY"]))
-    table = (order.sort_values(["_S", "_V", "DOMAIN", "RULE_ID"], kind="stable")
-             .drop(columns=["_S", "_V"]).reset_index(drop=True))
+    table = _ordered(apply_downgrades(table, qc_params.get("downgrade", []), qc_params.get("locked", False)))
     return QCResult(table, pd.DataFrame(details, columns=DETAIL_COLUMNS),
                     pd.DataFrame(received, columns=["DOMAIN", "FILE", "RECORDS", "SUBJECTS", "STATUS"]),
                     missing_overview(sdtm), sdtm)
+
+
+def _ordered(table: pd.DataFrame) -> pd.DataFrame:
+    """Failed rules first, critical before warning, then by domain and rule id."""
+    order = table.assign(_S=table["STATUS"].map(_ORDER["STATUS"]), _V=table["SEVERITY"].map(_ORDER["SEVERITY"]))
+    return (order.sort_values(["_S", "_V", "DOMAIN", "RULE_ID"], kind="stable")
+            .drop(columns=["_S", "_V"]).reset_index(drop=True))
+
+
+DERIVE_RULE = {"rule_id": "DERIVE-001", "text": "the ADaM derivation accepts the data"}
+
+
+def validate_run(params: dict) -> QCResult:
+    """The data QC of a run, as ``mpm validate`` and ``mpm report`` both call it: every rule
+    (:func:`validate_sdtm` with the parameter file, so the study-aware rules run), then - when
+    no critical rule fails - a dry run of the ADaM derivation on the same data
+    (:func:`mpmlib.notebook.derive_all`). Any error the derivation raises (``DataError``,
+    ``ParamsError``: the project's own errors) becomes the critical finding DERIVE-001 naming
+    its domain, variable, subjects and rule, so "QC says OK" and "derive / report fail" cannot
+    both happen. The derived datasets are kept in ``result.adam`` (None when not derived)."""
+    from .notebook import derive_all
+
+    result = validate_sdtm(params["sdtm"]["dir"], params["sdtm"].get("files") or {}, params.get("qc") or {},
+                           params=params)
+    if not result.passed:
+        result.findings = _ordered(pd.concat([result.findings, pd.DataFrame(
+            [_finding(DERIVE_RULE, "critical", "ALL", "", "NOT RUN", values=["critical findings: not derived"])],
+            columns=FINDING_COLUMNS)], ignore_index=True))
+        return result
+    try:
+        result.adam = derive_all(result.sdtm, params)
+    except MpmError as exc:
+        if isinstance(exc, DataError):
+            domain, variable, subjects = exc.domain or "ALL", exc.variable or "", exc.subjects
+            value = exc.rule + (f" - {exc.detail}" if exc.detail else "")
+        else:
+            domain, variable, subjects, value = "ALL", "", [], str(exc)
+        finding = _finding(DERIVE_RULE, "critical", domain, variable, "FAIL", subjects, [value],
+                           max(len(subjects), 1))
+        rows = [{"RULE_ID": DERIVE_RULE["rule_id"], "DOMAIN": domain.upper(), "VARIABLE": variable,
+                 "USUBJID": visible(s), **{c: "" for c in RECORD_COLUMNS}, "RECORD": "", "VALUE": visible(value)}
+                for s in (subjects or [""])[:MAX_DETAILS_PER_RULE]]
+        result.findings = _ordered(pd.concat([result.findings, pd.DataFrame([finding], columns=FINDING_COLUMNS)],
+                                             ignore_index=True))
+        result.details = pd.concat([result.details, pd.DataFrame(rows, columns=DETAIL_COLUMNS)], ignore_index=True)
+        result.adam = None
+    else:
+        result.findings = _ordered(pd.concat([result.findings, pd.DataFrame(
+            [_finding(DERIVE_RULE, "critical", "ALL", "", "PASS")], columns=FINDING_COLUMNS)], ignore_index=True))
+    return result
 
 
 def missing_overview(sdtm: dict[str, pd.DataFrame]) -> pd.DataFrame:
