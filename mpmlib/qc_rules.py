@@ -516,30 +516,37 @@ def rule_codes_upper_case(sdtm):
         yield result("X-019", "critical", "ALL", "--TESTCD, QNAM, ...", text, None)
 
 
+#: Record identifiers that differ between two entries of the same event (not compared by X-020).
+ENTRY_IDS = ("SEQ", "SPID", "GRPID", "LNKID", "REFID", "DY")
+
+
 def rule_ae_entered_twice(sdtm):
     """X-020 (warning): an AE is not entered twice under a new AESEQ: no two AE records of a
-    subject agree on AETERM, AEDECOD, AESTDTC, AEENDTC and AETOXGR (those present; SDTMIG 3.3 AE
-    natural key: USUBJID, AEDECOD, AESTDTC). Warning, not critical: the incidence tables count a
-    subject once per term (FDA Standard Safety Tables and Figures guide 2022), so their n (%)
-    do not change; only the "events" column counts the record twice, and two episodes of one
-    term on one day can be real (AESTDTC without time) - the data manager must query it."""
+    subject agree on every variable but their identifiers and study days (AESEQ, AESPID,
+    AEGRPID, --LNKID, --REFID, --DY; SDTMIG 3.3 AE natural key USUBJID, AEDECOD, AESTDTC plus
+    everything that describes the event: AETERM, AETOXGR, AESER, AEOUT, dates...). Warning, not
+    critical: the incidence tables count a subject once per term (FDA Standard Safety Tables and
+    Figures guide 2022), so their n (%) do not change; only the "events" column counts the record
+    twice, and two episodes of one term on one day can be real (AESTDTC without time, e.g. two
+    sites) - the data manager must query it."""
     ae = sdtm.get("ae")
+    text = "an AE is not entered twice under a new AESEQ (same values in every descriptive variable)"
     if ae is None:
         return
-    keys = [k for k in ("USUBJID", "AETERM", "AEDECOD", "AESTDTC", "AEENDTC", "AETOXGR") if k in ae.columns]
-    text = f"an AE is not entered twice under a new AESEQ (same {', '.join(keys[1:])})"
-    if not {"AEDECOD", "AESTDTC"} <= set(keys):
+    if not {"AEDECOD", "AESTDTC"} <= set(ae.columns):
         yield result("X-020", "warning", "AE", "AESEQ", text, None, "AEDECOD / AESTDTC not available")
         return
+    keys = [c for c in ae.columns if not c.endswith(ENTRY_IDS)]
     rows = ae[ae["AEDECOD"].notna() & ae["AESTDTC"].notna()]
     dup = rows[rows.duplicated(keys, keep=False)]
     if "AESEQ" in dup.columns:
         dup = dup[~dup.duplicated(keys + ["AESEQ"], keep=False)]         # same AESEQ: X-003
-    first = dup.groupby(keys, dropna=False)["AESEQ"].transform(lambda s: " / ".join(map(_text, s))) \
-        if "AESEQ" in dup.columns else dup["USUBJID"]
+        seqs = dup.groupby(keys, dropna=False)["AESEQ"].transform(lambda s: " / ".join(map(_text, s)))
+    else:
+        seqs = pd.Series("?", index=dup.index)
     off = pd.DataFrame({"USUBJID": dup["USUBJID"],
                         "VALUE": dup["AEDECOD"].astype(str) + " from " + dup["AESTDTC"].astype(str)
-                        + " entered as AESEQ " + first.astype(str)})
+                        + " entered as AESEQ " + seqs.astype(str)})
     yield result("X-020", "warning", "AE", "AESEQ", text, off, source=ae)
 
 
