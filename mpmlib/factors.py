@@ -39,7 +39,7 @@ import pandas as pd
 
 from . import models, stats
 from .errors import DataError
-from .tables import ci_level, fmt_estimate, md_text
+from .tables import ci_level, fmt_estimate, md_code, md_text
 
 MISSING = "Missing"
 
@@ -604,7 +604,7 @@ def lab_factor_notes(specs: list[dict], lab_baseline: dict) -> list[str]:
                 else f"LBTESTCD {tests[var]}")
         cuts = spec.get("cuts") or []
         sources = [CUT_POINT_SOURCES[(var, c)] for c in cuts if (var, c) in CUT_POINT_SOURCES]
-        text = (f"{md_text(spec['label'])} (`{var}`): SDTM LB {md_text(what)}, the last value on or before the "
+        text = (f"{md_text(spec['label'])} ({md_code(var)}): SDTM LB {md_text(what)}, the last value on or before the "
                 f"first dose; analysed {unit_text(spec)}")
         if cuts:
             text += f" and at the pre-specified cut-point(s) {', '.join(f'{c:g}' for c in cuts)}"

@@ -19,13 +19,24 @@ ADAM_DATASETS = ("adsl", "adex", "adae", "adrs", "adtte", "adtr", "adqs")
 
 
 def setup() -> None:
-    """Deterministic figures and readable tables (PNG figures are byte-stable; SVG are not)."""
+    """Deterministic figures and readable tables (PNG figures are byte-stable; SVG are not), and
+    text from the parameter file or the data shown as written:
+
+    * figures do not read ``$...$`` in a label as TeX math (``text.parse_math`` off: a factor
+      label or an AE term with two dollar signs is text, and cannot stop the page with a mathtext
+      parse error); no figure of the project uses math text;
+    * every DataFrame a notebook displays is pandas' escaped HTML with invisible characters in
+      identifiers and values shown as escapes (:func:`mpmlib.tables.frame_html`, e.g. a USUBJID
+      ending in a zero-width space reads ``...0003\\u200b``).
+    """
     import matplotlib
     import seaborn as sns
 
+    from .tables import frame_html
+
     sns.set_theme(style="whitegrid", context="notebook")
     matplotlib.rcParams.update({"figure.dpi": 96, "savefig.dpi": 96, "svg.hashsalt": "mpm-h101",
-                                "font.family": "DejaVu Sans"})
+                                "font.family": "DejaVu Sans", "text.parse_math": False})
     pd.set_option("display.max_rows", 5000)          # reviewers see whole tables, never "..."
     pd.set_option("display.min_rows", 5000)
     pd.set_option("display.max_columns", 50)
@@ -38,6 +49,7 @@ def setup() -> None:
         if shell is not None:
             shell.run_line_magic("matplotlib", "inline")
             shell.run_line_magic("config", "InlineBackend.figure_formats = ['png']")
+            shell.display_formatter.formatters["text/html"].for_type(pd.DataFrame, frame_html)
     except ImportError:  # plain Python: nothing to configure
         pass
 

@@ -14,7 +14,6 @@ failing cell, in ``<out>/failed/`` and the error names it.
 
 from __future__ import annotations
 
-import html
 import json
 import os
 import platform
@@ -32,6 +31,7 @@ from . import io
 from .errors import MpmError
 from .notebook import derive_all
 from .params import PROJECT_ROOT
+from .tables import html_text
 
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -552,8 +552,9 @@ def collect_provenance(params: dict, files: dict[str, Path], lock: dict | None =
 
 
 def provenance_footer(provenance: dict) -> str:
-    """The provenance block at the foot of every report page (HTML)."""
-    esc = html.escape
+    """The provenance block at the foot of every report page (HTML; every text escaped,
+    :func:`mpmlib.tables.html_text`)."""
+    esc = html_text
     inputs = "; ".join(f"{esc(d)} {esc(v['file'])} <code>{esc(v['sha256'][:16])}</code>"
                        for d, v in provenance["inputs"].items())
     packages = ", ".join(f"{esc(k)} {esc(str(v))}" for k, v in provenance["packages"].items())
@@ -580,7 +581,7 @@ def git_commit() -> str:
 def index_html(params: dict, entries: list[dict], provenance: dict, data_date: str | None,
                verdict: str = "") -> str:
     """The report's front page: title, date of data, a link per notebook, provenance."""
-    esc = html.escape                          # every text from the parameter file, the data or the run
+    esc = html_text          # every text from the parameter file, the data or the run: escaped, invisibles shown
     title = params["study"]["title"] or params["_name"]
     description = params["study"].get("description")
     description = f'<p class="description">{esc(description)}</p>\n' if description else ""

@@ -23,6 +23,7 @@ Conventions (ICH E3 §12.2, FDA "Standard Safety Tables and Figures" integrated 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -436,17 +437,38 @@ def _numbered(listing: pd.DataFrame) -> pd.DataFrame:
 
 def export_csv(tables: dict[str, pd.DataFrame], folder: str | Path | None) -> list[Path]:
     """Write each table as ``<name>.csv`` (UTF-8, index kept) into ``folder`` (created);
-    nothing when ``folder`` is None (a notebook opened on its own)."""
+    nothing when ``folder`` is None (a notebook opened on its own). Every file goes through
+    :func:`mpmlib.csvsafe.write_csv`: a cell, row or column label that would start a spreadsheet
+    formula (an AE term ``=HYPERLINK(...)``) gets a leading apostrophe (OWASP CSV Injection);
+    numbers stay numbers. A name that is not a plain file name (letters, digits, ``_ . -``; a
+    drug code from the parameter file is part of some names) is refused, so no file is written
+    outside ``folder``."""
+    from .csvsafe import write_csv
+
     if not folder:
         return []
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, table in tables.items():
-        path = folder / f"{name}.csv"
-        table.to_csv(path, encoding="utf-8", lineterminator="\n")
-        paths.append(path)
+        if not _FILE_NAME.fullmatch(name):
+            raise ValueError(f"CSV table name {name!r}: only letters, digits, '_', '.' and '-' (see table_name)")
+        paths.append(write_csv(table, folder / f"{name}.csv", index=True))
     return paths
+
+
+_FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+
+
+def table_name(prefix: str, code: str) -> str:
+    """File name of a table for one study drug: ``prefix`` + the drug code in lower case, every
+    character other than a letter or digit replaced by ``_`` (a code comes from the parameter
+    file, ``adsl.study_drugs``, and may hold any text).
+
+    >>> table_name("30_safety_related_", "PD1"), table_name("30_safety_related_", "../X y")
+    ('30_safety_related_pd1', '30_safety_related____x_y')
+    """
+    return prefix + re.sub(r"[^a-z0-9]", "_", code.lower())
 
 
 def immune_absent_text(adae: pd.DataFrame) -> str:

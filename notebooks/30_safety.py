@@ -113,14 +113,15 @@ if has_ae:
 if has_ae:
     flags = [(code, label) for code, label in drugs.items() if f"REL{code}FL" in teaes.columns]
     for code, label in flags + [("ANY", "any study drug")]:
-        heading = safety.subset_label(f"related:{tables.md_text(label)}")
-        display(Markdown(f"**{heading}**"))
+        heading = safety.subset_label(f"related:{label}")
+        display(Markdown(f"**{tables.md_text(heading)}**"))
         if not safety.collected(adae, f"REL{code}FL"):
             display(Markdown(f"_Relationship to {tables.md_text(label)}: {safety.NOT_COLLECTED} in this input._"))
             continue
         rows = teaes[teaes[f"REL{code}FL"].eq("Y")]
-        csv[f"30_safety_related_{code.lower()}"] = safety.soc_pt_table(safety.soc_pt_counts(rows, pop), heading)
-        display(csv[f"30_safety_related_{code.lower()}"])
+        name = safety.table_name("30_safety_related_", code)
+        csv[name] = safety.soc_pt_table(safety.soc_pt_counts(rows, pop), heading)
+        display(csv[name])
 
 # %% [markdown]
 # ## Serious adverse events
