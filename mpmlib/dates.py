@@ -2,7 +2,11 @@
 
 SDTMIG 3.3 §4.4 (Date and Time Reporting): ``--DTC`` is ISO 8601 text, ``YYYY-MM-DDThh:mm:ss``
 with right truncation for partial dates (``2014``, ``2014-02``, ``2014-02-12T10``). Anything
-else, and impossible dates such as ``2025-02-30``, are invalid.
+else, and impossible dates such as ``2025-02-30``, are invalid. So is a date outside the span an
+analysis date can hold (pandas ``datetime64[ns]``, whole months: 1677-10-01 to 2262-04-11), partial dates
+included: every day a partial date may stand for must be in the span (``1677`` and ``2262`` are
+not), so that no imputation can leave it. No trial date is near either end; plausibility (a
+consent date in 1900, a death in 2099) is a QC rule, not this one.
 
 The imputation rule for partial dates belongs to the derivation, not to the reader, so every
 function here takes it as an explicit argument (admiral ``derive_vars_dt(date_imputation=...)``
@@ -21,6 +25,8 @@ ISO_8601_PATTERN = (
     r"^(?P<year>\d{4})(?:-(?P<month>\d{2})(?:-(?P<day>\d{2})"
     r"(?:T(?P<hour>\d{2})(?::(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.\d+)?)?)?)?)?)?$"
 )
+
+FIRST_DAY, LAST_DAY = 16771001, 22620411      # YYYYMMDD: whole months and days datetime64[ns] can hold
 
 
 def split_dtc(dtc: pd.Series) -> pd.DataFrame:
@@ -43,6 +49,10 @@ def split_dtc(dtc: pd.Series) -> pd.DataFrame:
     valid &= ~(out["hour"].notna() & ~out["hour"].between(0, 23)).fillna(False)
     valid &= ~(out["minute"].notna() & ~out["minute"].between(0, 59)).fillna(False)
     valid &= ~(out["second"].notna() & ~out["second"].between(0, 59)).fillna(False)
+    year, month, day = (out[c].astype("float64") for c in ("year", "month", "day"))
+    earliest = year * 10000 + month.fillna(1) * 100 + day.fillna(1)
+    latest = year * 10000 + month.fillna(12) * 100 + day.fillna(31)
+    valid &= ~(matched & ((earliest < FIRST_DAY) | (latest > LAST_DAY))).fillna(False)
     has_day = out["day"].notna() & valid
     if has_day.any():
         ymd = (out.loc[has_day, "year"].astype(str) + "-" + out.loc[has_day, "month"].astype(str)
@@ -100,11 +110,11 @@ def dtc_to_date(dtc: pd.Series, imputation: str | None = None) -> pd.Series:
     first_of_month = pd.to_datetime(
         year[ok].astype(str) + "-" + month[ok].astype(str) + "-01", format="%Y-%m-%d")
     if imputation == "last":
-        last_day = first_of_month + pd.offsets.MonthEnd(0)
-        known_day = day[ok].notna()
+        unknown_day = day[ok].isna()
         offset = pd.to_timedelta(day[ok].fillna(1).astype("int64") - 1, unit="D")
         dates = first_of_month + offset
-        dates = dates.where(known_day.to_numpy(), last_day)
+        if unknown_day.any():           # month end only where needed: 2262-04-30 does not exist
+            dates[unknown_day] = first_of_month[unknown_day] + pd.offsets.MonthEnd(0)
     else:
         dates = first_of_month + pd.to_timedelta(day[ok].astype("int64") - 1, unit="D")
     result.loc[ok] = dates.to_numpy()
