@@ -247,3 +247,59 @@ def test_pilot_aeacn_is_not_collected(pilot_sdtm):
     assert pilot_sdtm["ae"]["AEACN"].fillna("").str.strip().eq("").all()
     assert adae["DISCFL"].isna().all()
     assert adae["SERFL"].eq("Y").sum() == int(pilot_sdtm["ae"]["AESER"].eq("Y").sum()) == 3
+
+
+RELATIONSHIP = {"relationship": {"H101": {"qnam": "AERELH1"}}}
+
+
+@pytest.mark.parametrize("idvarval", ["1.5", "one", None, "1e400", "1" * 20])
+def test_suppae_idvarval_that_is_not_an_integer_aeseq_is_a_clear_error(idvarval):
+    """Issue 14: a SUPPAE IDVARVAL of "1.5" crashed in astype(Int64); "one" silently lost the AE's
+    relatedness (it matched no AESEQ). SDTMIG 3.3 §8.4.1 / SDTM v1.7: IDVARVAL holds the parent's
+    AESEQ, a whole number; anything else names SUPPAE.IDVARVAL, the QNAM, the subject and value."""
+    ae = hand_ae(AESEQ=[1, 2], AESTDTC=["2024-03-11", "2024-03-12"])
+    supp = pd.DataFrame({"USUBJID": "S1", "IDVAR": "AESEQ", "IDVARVAL": ["1", idvarval], "QNAM": "AERELH1",
+                         "QVAL": ["RELATED", "RELATED"]})
+    with pytest.raises(DataError, match=r"^SUPPAE\.IDVARVAL: a QNAM=AERELH1 record must name an integer AESEQ "
+                                        r"\[USUBJID: S1\] - IDVARVAL values: ") as err:
+        derive_adae(hand_adsl(), ae, supp, RELATIONSHIP)
+    assert (str(idvarval) if idvarval is not None else "''") in str(err.value)
+
+
+def test_suppae_idvarval_written_as_a_whole_decimal_still_matches():
+    """"2.0" is AESEQ 2 (a SAS numeric exported as text): the qualifier is kept (hand case)."""
+    ae = hand_ae(AESEQ=[1, 2], AESTDTC=["2024-03-11", "2024-03-12"])
+    supp = pd.DataFrame({"USUBJID": "S1", "IDVAR": "AESEQ", "IDVARVAL": ["1.0", "2"], "QNAM": "AERELH1",
+                         "QVAL": ["NOT RELATED", "RELATED"]})
+    adae = derive_adae(hand_adsl(), ae, supp, RELATIONSHIP).set_index("AESEQ")
+    assert adae["RELH101FL"].tolist() == ["N", "Y"]
+
+
+def test_suppae_record_pointing_by_another_idvar_is_a_clear_error():
+    """A relatedness QNAM record with IDVAR = AEGRPID (or blank) would be matched against AESEQ
+    (wrong AE, or none): an error naming SUPPAE.IDVAR, the subject and the value, escaped."""
+    ae = hand_ae(AESEQ=[1], AESTDTC=["2024-03-11"])
+    supp = pd.DataFrame({"USUBJID": "S1", "IDVAR": ["AEGRPID\u200b"], "IDVARVAL": ["1"], "QNAM": "AERELH1",
+                         "QVAL": ["RELATED"]})
+    with pytest.raises(DataError, match=r"SUPPAE\.IDVAR: a QNAM=AERELH1 record must point at its AE by AESEQ "
+                                        r"\[USUBJID: S1\] - IDVAR values: AEGRPID\\u200b"):
+        derive_adae(hand_adsl(), ae, supp, RELATIONSHIP)
+
+
+@pytest.mark.parametrize("aeseq", [1.5, float("nan"), float("inf")])
+def test_aeseq_that_is_not_an_integer_is_a_clear_error_when_suppae_is_matched(aeseq):
+    """SUPPAE qualifiers are matched on AESEQ (SDTM v1.7 --SEQ, a whole number); an AESEQ of 1.5
+    crashed (astype Int64) and a blank one silently lost the AE's relatedness."""
+    ae = hand_ae(AESEQ=[1, aeseq], AESTDTC=["2024-03-11", "2024-03-12"])
+    supp = pd.DataFrame({"USUBJID": "S1", "IDVAR": "AESEQ", "IDVARVAL": ["1"], "QNAM": "AERELH1", "QVAL": ["RELATED"]})
+    with pytest.raises(DataError, match=r"^AE\.AESEQ: sequence number must be an integer \[USUBJID: S1\]"):
+        derive_adae(hand_adsl(), ae, supp, RELATIONSHIP)
+
+
+def test_blank_qval_is_blank_not_the_text_nan():
+    """A blank QVAL was read as the text "NAN" (astype(str)), so a relatedness never given looked
+    given; now blank, and a QNAM blank in every record is "not collected" (null)."""
+    ae = hand_ae(AESEQ=[1], AESTDTC=["2024-03-11"])
+    supp = pd.DataFrame({"USUBJID": "S1", "IDVAR": "AESEQ", "IDVARVAL": ["1"], "QNAM": "AERELH1", "QVAL": [None]})
+    adae = derive_adae(hand_adsl(), ae, supp, RELATIONSHIP)
+    assert adae["RELH101FL"].isna().all()

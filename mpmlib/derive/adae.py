@@ -69,6 +69,7 @@ import pandas as pd
 from ..dates import date_imputation_flag, dtc_to_date, require_valid_dtc, split_dtc
 from ..errors import DataError
 from ..params import DEFAULTS
+from ..text import visible
 
 #: the pipeline's own defaults (mpmlib.params), so a direct call gives the same window as a run
 DEFAULT_SETTINGS = DEFAULTS["safety"]
@@ -286,13 +287,57 @@ def _source_values(adae: pd.DataFrame, suppae: pd.DataFrame | None, spec: dict) 
     if rows.empty:
         raise DataError("SUPPAE", f"QNAM={spec['qnam']}", "named in the safety parameters but has no records "
                         f"(QNAMs present: {', '.join(sorted(suppae['QNAM'].dropna().unique())[:10])})")
-    key = rows["USUBJID"].astype(str) + "|" + pd.to_numeric(rows["IDVARVAL"], errors="coerce").astype("Int64").astype(str)
+    key = rows["USUBJID"].astype(str) + "|" + parent_aeseq(rows, spec["qnam"]).astype(str)
     dup = key.duplicated(keep=False)
     if dup.any():
         raise DataError("SUPPAE", f"QNAM={spec['qnam']}", "more than one value per AE record", rows.loc[dup, "USUBJID"])
-    lookup = dict(zip(key, rows["QVAL"].astype(str).str.strip().str.upper()))
-    ae_key = adae["USUBJID"].astype(str) + "|" + pd.to_numeric(adae["AESEQ"], errors="coerce").astype("Int64").astype(str)
+    lookup = dict(zip(key, _text(rows, "QVAL")))
+    ae_key = adae["USUBJID"].astype(str) + "|" + aeseq_integers(adae).astype(str)
     return ae_key.map(lookup).fillna("")
+
+
+def parent_aeseq(rows: pd.DataFrame, qnam: str) -> pd.Series:
+    """The AESEQ each SUPPAE record qualifies, as integers (SDTMIG 3.3 §8.4.1: IDVAR names the
+    parent's key variable, IDVARVAL its value; an AE qualifier points at AESEQ, an integer by
+    SDTM v1.7 "Sequence number"). IDVAR other than AESEQ, or an IDVARVAL that is not a whole
+    number ("1.5", "one", blank), points at no AE: its qualifier would be lost without a word,
+    so it is a :class:`DataError` naming the QNAM, the subjects and the values (QC X-022)."""
+    if "IDVAR" in rows.columns:
+        idvar = _text(rows, "IDVAR")
+        other = idvar.ne("AESEQ")
+        if other.any():
+            raise DataError("SUPPAE", "IDVAR", f"a QNAM={qnam} record must point at its AE by AESEQ",
+                            rows.loc[other, "USUBJID"], f"IDVAR values: {_values(rows.loc[other, 'IDVAR'])}")
+    number, whole = _whole_numbers(rows["IDVARVAL"])
+    if not whole.all():
+        raise DataError("SUPPAE", "IDVARVAL", f"a QNAM={qnam} record must name an integer AESEQ",
+                        rows.loc[~whole, "USUBJID"], f"IDVARVAL values: {_values(rows.loc[~whole, 'IDVARVAL'])}")
+    return number.astype("int64")
+
+
+def aeseq_integers(ae: pd.DataFrame) -> pd.Series:
+    """AESEQ as integers (SDTM v1.7: --SEQ, a whole number identifying the record of the
+    subject); SUPPAE qualifiers are matched on it. A blank, fractional or infinite AESEQ is a
+    :class:`DataError` naming the subjects and values."""
+    number, whole = _whole_numbers(ae["AESEQ"])
+    if not whole.all():
+        raise DataError("AE", "AESEQ", "sequence number must be an integer", ae.loc[~whole, "USUBJID"],
+                        f"values: {_values(ae.loc[~whole, 'AESEQ'])}")
+    return number.astype("int64")
+
+
+def _values(values: pd.Series) -> str:
+    """Distinct offending values as shown in a message: invisible characters escaped, blank and
+    padded text quoted."""
+    shown = sorted({visible(v) if isinstance(v, str) else ("" if pd.isna(v) else visible(v)) for v in values})
+    return ", ".join(repr(v) if v == "" or v.strip() != v else v for v in shown[:10])
+
+
+def _whole_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """``(numbers, mask of whole numbers)``: integral, finite and exactly representable."""
+    number = pd.to_numeric(values, errors="coerce")
+    whole = number.notna() & number.abs().lt(2.0 ** 53) & number.eq(number.round())
+    return number, whole
 
 
 def _text(df: pd.DataFrame, column: str) -> pd.Series:
