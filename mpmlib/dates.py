@@ -2,16 +2,12 @@
 
 SDTMIG 3.3 §4.4 (Date and Time Reporting): ``--DTC`` is ISO 8601 text, ``YYYY-MM-DDThh:mm:ss``
 with right truncation for partial dates (``2014``, ``2014-02``, ``2014-02-12T10``). Anything
-else, and impossible dates such as ``2025-02-30``, are invalid. So is a date outside the span an
-analysis date can hold (pandas ``datetime64[ns]``, whole months: 1677-10-01 to 2262-04-11), partial dates
-included: every day a partial date may stand for must be in the span (``1677`` and ``2262`` are
-not), so that no imputation can leave it. No trial date is near either end; plausibility (a
-consent date in 1900, a death in 2099) is a QC rule, not this one.
-
-The imputation rule for partial dates belongs to the derivation, not to the reader, so every
-function here takes it as an explicit argument (admiral ``derive_vars_dt(date_imputation=...)``
-does the same): ``None`` keeps only complete dates, ``"first"`` completes to the earliest
-possible day, ``"last"`` to the latest.
+else, and impossible dates such as ``2025-02-30``, are invalid. So is a date outside the years
+1700-2199, partial dates included (:data:`FIRST_YEAR`, :data:`LAST_YEAR`): pandas
+``datetime64[ns]`` holds only 1677-09-21 to 2262-04-11, and whole years with decades of margin
+inside it mean that neither an imputation nor a window of days added to a date can leave it
+(``0397-04`` crashed on imputation). No trial date is near either end; plausibility (a consent
+date in 1900, a death in 2099) is a QC rule, not this one.
 """
 
 from __future__ import annotations
@@ -26,7 +22,8 @@ ISO_8601_PATTERN = (
     r"(?:T(?P<hour>\d{2})(?::(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.\d+)?)?)?)?)?)?$"
 )
 
-FIRST_DAY, LAST_DAY = 16771001, 22620411      # YYYYMMDD: whole months and days datetime64[ns] can hold
+#: the years an analysis date may have (module docstring)
+FIRST_YEAR, LAST_YEAR = 1700, 2199
 
 
 def split_dtc(dtc: pd.Series) -> pd.DataFrame:
@@ -49,10 +46,7 @@ def split_dtc(dtc: pd.Series) -> pd.DataFrame:
     valid &= ~(out["hour"].notna() & ~out["hour"].between(0, 23)).fillna(False)
     valid &= ~(out["minute"].notna() & ~out["minute"].between(0, 59)).fillna(False)
     valid &= ~(out["second"].notna() & ~out["second"].between(0, 59)).fillna(False)
-    year, month, day = (out[c].astype("float64") for c in ("year", "month", "day"))
-    earliest = year * 10000 + month.fillna(1) * 100 + day.fillna(1)
-    latest = year * 10000 + month.fillna(12) * 100 + day.fillna(31)
-    valid &= ~(matched & ((earliest < FIRST_DAY) | (latest > LAST_DAY))).fillna(False)
+    valid &= ~(matched & ~out["year"].between(FIRST_YEAR, LAST_YEAR)).fillna(False)
     has_day = out["day"].notna() & valid
     if has_day.any():
         ymd = (out.loc[has_day, "year"].astype(str) + "-" + out.loc[has_day, "month"].astype(str)
@@ -113,7 +107,7 @@ def dtc_to_date(dtc: pd.Series, imputation: str | None = None) -> pd.Series:
         unknown_day = day[ok].isna()
         offset = pd.to_timedelta(day[ok].fillna(1).astype("int64") - 1, unit="D")
         dates = first_of_month + offset
-        if unknown_day.any():           # month end only where needed: 2262-04-30 does not exist
+        if unknown_day.any():           # month end only where the day is unknown
             dates[unknown_day] = first_of_month[unknown_day] + pd.offsets.MonthEnd(0)
     else:
         dates = first_of_month + pd.to_timedelta(day[ok].astype("int64") - 1, unit="D")
@@ -141,7 +135,8 @@ def require_valid_dtc(df: pd.DataFrame, domain: str, variable: str) -> None:
     if bad.any():
         subjects = df.loc[bad, "USUBJID"] if "USUBJID" in df.columns else []
         values = ", ".join(sorted({str(v) for v in df.loc[bad, variable]})[:5])
-        raise DataError(domain, variable, "not a valid ISO 8601 date (partial dates allowed)",
+        raise DataError(domain, variable, "not a valid ISO 8601 date (partial dates allowed; "
+                        f"years {FIRST_YEAR}-{LAST_YEAR})",
                         subjects, f"values: {values}")
 
 

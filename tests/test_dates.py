@@ -54,12 +54,13 @@ def test_require_valid_dtc_names_domain_variable_and_subject():
     assert "2025-02-30" in str(err.value)
 
 
-@pytest.mark.parametrize("text", ["0397-04", "1677", "1677-09", "1677-09-30", "2262", "2262-04",
-                                  "2262-04-12", "9999-12-31", "0000"])
-def test_dates_an_analysis_date_cannot_hold_are_invalid_not_a_crash(text):
+@pytest.mark.parametrize("text", ["0397-04", "1677", "1699-12-31", "2200", "2200-01-01", "2262-04-11",
+                                  "9999-12-31", "0000"])
+def test_dates_outside_the_analysis_span_are_invalid_not_a_crash(text):
     # found by tests/test_property_bad_input.py: TUDTC "0397-04" reached pd.to_datetime as
-    # "397-4-01" (ValueError); a partial "1677" or "2262" overflowed on imputation. The span
-    # (1677-10-01 to 2262-04-11, whole months of pandas datetime64[ns]) is a fact of pandas.
+    # "397-4-01" (ValueError); a partial "1677" or "2262" overflowed on imputation. The span,
+    # years 1700-2199, keeps every date and date + window inside pandas datetime64[ns]
+    # (1677-09-21 to 2262-04-11, a fact of pandas).
     values = s(text)
     assert invalid_dtc(values).all()
     for imputation in (None, "first", "last"):
@@ -69,9 +70,9 @@ def test_dates_an_analysis_date_cannot_hold_are_invalid_not_a_crash(text):
 
 
 @pytest.mark.parametrize("text, first, last", [
-    ("1677-10", "1677-10-01", "1677-10-31"),
-    ("2262-03", "2262-03-01", "2262-03-31"),
-    ("2262-04-11", "2262-04-11", "2262-04-11"),      # month end 2262-04-30 would overflow
+    ("1700", "1700-01-01", "1700-12-31"),
+    ("2199-12", "2199-12-01", "2199-12-31"),
+    ("2199-12-31", "2199-12-31", "2199-12-31"),
 ])
 def test_dates_at_the_ends_of_the_span_still_convert(text, first, last):
     assert not invalid_dtc(s(text)).any()
