@@ -424,7 +424,8 @@ def epv_note(info: dict, minimum: float = 10) -> str:
     """Subjects used and left out (complete cases), events and events per variable of a
     multivariable model, with a warning when events per variable fall below ``minimum``
     (Peduzzi et al., J Clin Epidemiol 1996;49:1373), and the method notes of :func:`model_notes`
-    (Firth's penalized likelihood and why, model problems)."""
+    (Firth's penalized likelihood and why, model problems; escaped for Markdown, as they name
+    model terms built from factor levels of the data and the parameter file)."""
     epv = info.get("events_per_variable")
     dropped = info.get("n_dropped") or 0
     text = (f"{info.get('n_used', 0)} subjects ({dropped} left out for a missing model factor), "
@@ -434,7 +435,7 @@ def epv_note(info: dict, minimum: float = 10) -> str:
                  "(Peduzzi et al. 1996); read it as a description, not as adjusted effects**")
     notes = model_notes({k: info.get(k) for k in ("firth_reason", "problem")})
     if notes:
-        text += f". *Model notes:* {notes}"
+        text += f". *Model notes:* {md_text(notes)}"
     return text
 
 
@@ -605,7 +606,7 @@ def lab_factor_notes(specs: list[dict], lab_baseline: dict) -> list[str]:
         cuts = spec.get("cuts") or []
         sources = [CUT_POINT_SOURCES[(var, c)] for c in cuts if (var, c) in CUT_POINT_SOURCES]
         text = (f"{md_text(spec['label'])} ({md_code(var)}): SDTM LB {md_text(what)}, the last value on or before the "
-                f"first dose; analysed {unit_text(spec)}")
+                f"first dose; analysed {md_text(unit_text(spec))}")
         if cuts:
             text += f" and at the pre-specified cut-point(s) {', '.join(f'{c:g}' for c in cuts)}"
         notes.append(text + (f" ({'; '.join(sources)})" if sources else "") + ".")

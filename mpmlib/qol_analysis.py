@@ -514,13 +514,13 @@ def model_display(estimates: pd.DataFrame, info: dict, alpha: float = 0.05) -> p
 
 def model_caption(label: str, info: dict, alpha: float = 0.05) -> str:
     """The line above a model table: scale, changes and subjects, convergence, visits left out,
-    the CI level (:func:`ci_label`, Wald) and, when a CI was clipped, the footnote. ``label``
-    (data text) is escaped for Markdown (:func:`mpmlib.tables.md_text`)."""
+    the CI level (:func:`ci_label`, Wald) and, when a CI was clipped, the footnote. ``label`` and
+    the visit names (data text) are escaped for Markdown (:func:`mpmlib.tables.md_text`)."""
     text = f"**{md_text(label)}**: {info['n_obs']} changes from {info['n_subjects']} subjects"
     if not info.get("converged"):
         text += " — *the model did not converge; estimates not shown*"
     if info["visits_left_out"]:
-        text += f"; visits left out (too few data): {', '.join(info['visits_left_out'])}"
+        text += f"; visits left out (too few data): {md_text(', '.join(map(str, info['visits_left_out'])))}"
     text += f"; CI: {ci_label(alpha)} Wald"
     if info.get("clipped"):
         text += (f"; {CLIPPED_MARK} CI cut to the possible range of change "

@@ -382,12 +382,12 @@ def subject_ids(usubjid: pd.Series, all_subjects: pd.Series, mask: bool = False)
 
 
 #: Markdown's inline specials (emphasis, links and images, code, headings, tables, strike-through,
-#: TeX math ``$``) and ``:`` / ``@``, without which no autolink (``http://``, ``javascript:``,
-#: ``mailto:``, bare e-mail) can form; each is backslash-escaped (CommonMark 0.31, section 2.4:
-#: any ASCII punctuation character may be backslash-escaped and then shows as itself).
-_MARKDOWN_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]#|~$:@"})
+#: TeX math ``$``) and ``@``, without which no e-mail autolink forms; each is backslash-escaped
+#: (CommonMark 0.31, section 2.4: any ASCII punctuation character may be backslash-escaped and
+#: then shows as itself).
+_MARKDOWN_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]#|~$@"})
 _LINE_BREAKS = re.compile(r"[\t\n\v\f\r\x1c-\x1e\x85\u2028\u2029]+")
-_WWW = re.compile(r"(?i)\b(www)\.")                       # GFM extended www autolink
+_AUTOLINK = re.compile(r"(?i)(?<=\bwww)\.|:(?=//)")       # GFM extended autolinks: www. and scheme://
 _LIST_START = re.compile(r"^(?:(?=[-+=])|\d+(?=[.)]))")    # bullet or ordered list item, setext rule
 
 
@@ -408,20 +408,20 @@ def md_text(value) -> str:
     shown as written: one line (line breaks become spaces, so text cannot start a heading, list or
     table row), invisible characters as escapes (:func:`mpmlib.text.visible`), HTML-escaped
     (``<script>`` shows as text; :func:`html_text`), and Markdown's specials backslash-escaped, so
-    that it makes no emphasis, link, image, autolink (``http://``, ``javascript:``, ``www.``, an
-    e-mail address), code span, heading, table, math or list (CommonMark 0.31 and GFM 0.29: links
-    and images need ``[``, autolinks a ``:`` or ``@`` or ``www.``, lists a leading ``-``, ``+`` or
-    ``1.``). nbconvert (mistune) and JupyterLab (marked) render the escapes as the characters.
+    that it makes no emphasis, link, image, autolink (``http://``, ``www.``, an e-mail address),
+    code span, heading, table, math or list (CommonMark 0.31 and GFM 0.29: links and images need
+    ``[``, autolinks ``<`` or ``://`` or ``@`` or ``www.``, lists a leading ``-``, ``+`` or ``1.``).
+    nbconvert (mistune) and JupyterLab (marked) render the escapes as the characters.
 
     >>> md_text("<b>H101_*trial*</b>")
     '&lt;b&gt;H101\\\\_\\\\*trial\\\\*&lt;/b&gt;'
-    >>> md_text("[x](javascript:alert(1)) www.x.org")
-    '\\\\[x\\\\](javascript\\\\:alert(1)) www\\\\.x.org'
+    >>> md_text("[x](javascript:alert(1)) www.x.org http://y")
+    '\\\\[x\\\\](javascript:alert(1)) www\\\\.x.org http\\\\://y'
     >>> md_text("- a\\n# b"), md_text("1. a")
     ('\\\\- a \\\\# b', '1\\\\. a')
     """
     text = html_text(("" if value is None else str(value)).strip()).strip().translate(_MARKDOWN_SPECIAL)
-    return _LIST_START.sub(lambda m: m.group() + "\\", _WWW.sub(r"\1\\.", text), count=1)
+    return _LIST_START.sub(lambda m: m.group() + "\\", _AUTOLINK.sub(lambda m: "\\" + m.group(), text), count=1)
 
 
 def md_code(value) -> str:
