@@ -396,6 +396,13 @@ RULES = [rule_subjects_in_dm, rule_iso_dates, rule_duplicates, rule_consent_befo
 
 # ---- identifiers, codes and records that the derivations match exactly (issue 14) ---------------
 
+def _shown(value) -> str:
+    """A coded value or id as a message shows it: invisible characters escaped
+    (:func:`mpmlib.text.visible`), quoted when outer white space would otherwise not show."""
+    text = _text(value)
+    return f"'{text}'" if isinstance(value, str) and value != value.strip() else text
+
+
 def _invisible_free(value: str) -> str:
     from .text import _is_invisible
 
@@ -473,7 +480,7 @@ def rule_usubjid_invisible(sdtm):
         bad = ids.notna() & ids.astype(str).map(lambda v: has_invisible(v) or v != v.strip())
         if bad.any():
             failures += 1
-            off = pd.DataFrame({"USUBJID": ids[bad], "VALUE": ids[bad].map(lambda v: repr(visible(v))[1:-1]).astype(str)})
+            off = pd.DataFrame({"USUBJID": ids[bad], "VALUE": ids[bad].map(_shown).astype(str)})
             yield result("X-018", "warning", domain, "USUBJID", text, off, source=df)
     if not failures:
         yield result("X-018", "warning", "ALL", "USUBJID", text, None)
@@ -510,7 +517,7 @@ def rule_codes_upper_case(sdtm):
             if bad.any():
                 failures += 1
                 off = pd.DataFrame({"USUBJID": df.loc[bad, "USUBJID"],
-                                    "VALUE": values[bad].astype(str).map(lambda v: repr(_text(v))[1:-1]).astype(str)})
+                                    "VALUE": values[bad].astype(str).map(_shown).astype(str)})
                 yield result("X-019", "critical", domain, col, text, off, source=df)
     if not failures:
         yield result("X-019", "critical", "ALL", "--TESTCD, QNAM, ...", text, None)
@@ -753,7 +760,7 @@ def rule_qnam_as_in_params(sdtm, params):
         meant = qnam.map(normalised_id).map(by_key).astype(object)
         bad = df["QNAM"].notna() & meant.notna() & qnam.ne(meant)
         off = pd.DataFrame({"USUBJID": df.loc[bad, "USUBJID"],
-                            "VALUE": qnam[bad].map(lambda v: repr(_text(v))[1:-1]).astype(str) + " (parameters: " + meant[bad] + ")"})
+                            "VALUE": qnam[bad].map(_shown).astype(str) + " (parameters: " + meant[bad] + ")"})
         yield result("X-023", "critical", domain, "QNAM", text, off, source=df)
 
 
