@@ -14,7 +14,8 @@ import pytest
 from mpmlib.errors import ParamsError
 from mpmlib.validate import (DETAIL_COLUMNS, EXPECTATIONS_DIR, FINDING_COLUMNS, QCResult, apply_downgrades,
                              build_gx_suite, gx_context, load_suites, record_details, record_text, summary_text,
-                             validate_sdtm)
+                             validate_run, validate_sdtm)
+from mpmlib.params import load_params, override_paths
 from tests.conftest import external
 
 DOMAINS = {"dm", "suppdm", "ex", "ae", "suppae", "rs", "tr", "tu", "qs", "ds", "cm", "lb", "dd"}
@@ -49,7 +50,8 @@ def test_suite_without_severity_is_rejected(tmp_path):
 
 
 def test_demo_is_clean(project_root):
-    result = validate_sdtm(project_root / "data" / "demo")
+    params = load_params(project_root / "params" / "demo.yaml")
+    result = validate_sdtm(project_root / "data" / "demo", params=params)
     assert result.passed and result.failed.empty
     assert set(result.received["DOMAIN"]) == {d.upper() for d in DOMAINS | {"sv"}}
     assert (result.findings["STATUS"] == "NOT RUN").sum() == 0
@@ -196,3 +198,105 @@ def test_a_rule_on_records_that_do_not_exist_is_not_run_not_passed(pilot_sdtm, p
     findings = validate_sdtm(params["sdtm"]["dir"], params["sdtm"]["files"], params["qc"]).findings.set_index("RULE_ID")
     for rule in ("SUPPAE-008", "SUPPAE-009", "SUPPDM-008", "SUPPDM-009", "SUPPDM-010"):
         assert findings.loc[rule, "STATUS"] == "NOT RUN", rule
+
+
+# ---- the rule list in docs/data-spec.md, validate_run and DERIVE-001 -----------------------------
+
+def documented_rules(project_root) -> dict[str, str]:
+    """``{rule id: severity}`` from the table under "## Data-QC rules" in docs/data-spec.md."""
+    text = (project_root / "docs" / "data-spec.md").read_text(encoding="utf-8")
+    section = text.split("## Data-QC rules", 1)[1].split("\n## ", 1)[0]
+    rows = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("| ") and len(cells) >= 4 and cells[1] in ("critical", "warning"):
+            assert cells[0] not in rows, f"{cells[0]} listed twice"
+            rows[cells[0]] = cells[1]
+    return rows
+
+
+def test_the_documented_rule_list_equals_the_rules_in_code(project_root):
+    """docs/data-spec.md lists every rule id with its severity (issue 14): the GX suites
+    (expectations/*.json), the cross-domain X-nnn rules (mpmlib.qc_rules, from their
+    docstrings), READ-001, the <DOMAIN>-000 "domain is provided" rules and DERIVE-001."""
+    from mpmlib.qc_rules import rule_catalogue
+    from mpmlib.validate import DOMAIN_NEEDED
+
+    in_code = {e["meta"]["rule_id"]: e["severity"] for suite in load_suites().values() for e in suite["expectations"]}
+    in_code |= rule_catalogue()
+    in_code |= {f"{d.upper()}-000": severity for d, severity in DOMAIN_NEEDED.items()}
+    in_code |= {"READ-001": "critical", "DERIVE-001": "critical"}
+    assert documented_rules(project_root) == in_code
+
+
+def test_cross_domain_rules_report_the_severity_their_docstring_states(project_root):
+    """Each X-nnn finding (PASS, FAIL or NOT RUN) has the severity of the rule catalogue, with
+    and without parameters."""
+    from mpmlib.qc_rules import rule_catalogue
+
+    catalogue = rule_catalogue()
+    params = load_params(project_root / "params" / "demo.yaml")
+    for result in (validate_sdtm(project_root / "data" / "demo"),
+                   validate_sdtm(project_root / "data" / "demo", params=params)):
+        cross = result.findings[result.findings["RULE_ID"].str.startswith("X-")]
+        assert set(cross["RULE_ID"]) == set(catalogue)
+        assert (cross["SEVERITY"] == cross["RULE_ID"].map(catalogue)).all()
+
+
+def test_validate_run_on_the_demo_derives_once(project_root):
+    result = validate_run(load_params(project_root / "params" / "demo.yaml"))
+    assert result.passed and result.failed.empty
+    derive = result.findings[result.findings["RULE_ID"].eq("DERIVE-001")]
+    assert derive["STATUS"].tolist() == ["PASS"]
+    assert set(result.adam) == {"adsl", "adex", "adae", "adrs", "adtte", "adtr", "adqs"}
+    assert int(result.adam["adsl"]["ENRLFL"].eq("Y").sum()) == 40
+
+
+def test_a_derivation_error_is_the_critical_finding_DERIVE_001(project_root, monkeypatch):
+    """Whatever stops `mpm derive` stops `mpm validate`: the DataError becomes a FAIL naming its
+    domain, variable, subject and rule, and nothing is derived."""
+    import mpmlib.notebook
+    from mpmlib.errors import DataError
+
+    def refuse(sdtm, params):
+        raise DataError("QS", "QSSTRESN", "item response out of range 1-4", ["H101-MPM-201-01-0005\u200b"],
+                        "values: 2.5")
+
+    monkeypatch.setattr(mpmlib.notebook, "derive_all", refuse)
+    result = validate_run(load_params(project_root / "params" / "demo.yaml"))
+    assert result.passed is False and result.adam is None
+    hit = result.failed[result.failed["RULE_ID"].eq("DERIVE-001")].iloc[0]
+    assert (hit["SEVERITY"], hit["DOMAIN"], hit["VARIABLE"]) == ("critical", "QS", "QSSTRESN")
+    assert hit["SUBJECTS"] == "H101-MPM-201-01-0005\\u200b"              # shown escaped
+    assert "item response out of range 1-4 - values: 2.5" in hit["VALUES"]
+    detail = result.details[result.details["RULE_ID"].eq("DERIVE-001")]
+    assert detail["USUBJID"].tolist() == ["H101-MPM-201-01-0005\\u200b"]
+    assert "DERIVE-001" in summary_text(result) and "STOP" in summary_text(result)
+
+
+def test_a_downgraded_rule_does_not_let_a_failing_derivation_pass(project_root, tmp_path):
+    """A real case: a fractional QLQ-C30 score (X-035) downgraded for exploration; the
+    derivation then refuses it (ADQS) and validate_run reports that as DERIVE-001, so validate
+    still does not say OK to a run that derive would stop."""
+    import shutil
+
+    folder = tmp_path / "sdtm"
+    shutil.copytree(project_root / "data" / "demo", folder)
+    qs = pd.read_csv(folder / "qs.csv", dtype=str, keep_default_na=False)
+    row = qs.index[qs["USUBJID"].eq("H101-MPM-201-01-0005") & qs["QSTESTCD"].eq("EOR0109")][0]
+    qs.loc[row, ["QSORRES", "QSSTRESC", "QSSTRESN"]] = "2.5"
+    qs.to_csv(folder / "qs.csv", index=False)
+    params = override_paths(load_params(project_root / "params" / "demo.yaml"), sdtm_dir=str(folder))
+    params["qc"]["downgrade"] = ["X-035"]
+    result = validate_run(params)
+    assert result.passed is False and result.adam is None
+    hit = result.failed[result.failed["RULE_ID"].eq("DERIVE-001")]
+    assert hit["DOMAIN"].tolist() == ["QS"] and hit["SUBJECTS"].tolist() == ["H101-MPM-201-01-0005"]
+    assert "2.5" in hit["VALUES"].iloc[0]
+
+
+def test_messages_show_invisible_characters_escaped():
+    rows = pd.DataFrame({"USUBJID": ["01-0003\u200b"], "AESEQ": [2.0], "AETERM": ["Fever\u00a0x"]})
+    detail = record_details("X-017", "ae", "USUBJID", rows, ["01-0003\u200b"])[0]
+    assert detail["USUBJID"] == "01-0003\\u200b" and detail["VALUE"] == "01-0003\\u200b"
+    assert detail["RECORD"] == "AESEQ=2"
