@@ -1,16 +1,30 @@
 """The ``mpm`` command: parses arguments and calls mpmlib; no analysis logic of its own.
 
 Anything a user can get wrong (a path, a parameter, the data) ends with one line on stderr
-naming the problem and exit status 2; never a traceback.
+naming the problem and exit status 2; never a traceback:
+
+* :class:`~mpmlib.errors.MpmError` (``DataError``, ``ParamsError``): the library's own message;
+* the output root (``--out`` or ``output.dir``) is checked before anything runs: it, or the
+  first of its parents that exists, must be a folder (an existing *file* there is refused,
+  naming the path);
+* :class:`OSError` (permission denied on the output folder, disk full while writing, a file
+  removed under our feet): one line with the operating system's reason and the path. This is
+  the one last-resort handler, and it is deliberately narrow: an ``OSError`` comes from the
+  operating system acting on a path the user chose, so its reason and path are the whole story.
+  Programming errors (``TypeError``, ``KeyError``, ``ValueError``...) are not caught and keep
+  their traceback, so a bug is never disguised as bad input. ``MPM_TRACEBACK=1`` re-raises the
+  ``OSError`` with its traceback for debugging.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from .errors import MpmError
+from .text import visible
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,9 +35,35 @@ def main(argv: list[str] | None = None) -> int:
     except MpmError as exc:
         print(f"mpm {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        if os.environ.get("MPM_TRACEBACK"):
+            raise
+        print(f"mpm {args.command}: error: {os_error_text(exc)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"mpm {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def os_error_text(exc: OSError) -> str:
+    """One line: the operating system's reason and the path(s) it concerns."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    paths = [visible(str(p)) for p in (exc.filename, exc.filename2) if p is not None]
+    return f"{reason}: {' -> '.join(paths)}" if paths else reason
+
+
+def check_output_root(out: str | Path) -> None:
+    """The output root must be a folder, or not exist yet below a folder (it is created)."""
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise MpmError(f"output folder is an existing file, not a folder: {visible(str(path))} "
+                       "(give --out or output.dir a folder)")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise MpmError(f"output folder {visible(str(path))} cannot be made: {visible(str(parent))} "
+                               "is a file, not a folder")
+            break
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,7 +103,9 @@ def cmd_synth(args) -> int:
 def _load(args) -> dict:
     from .params import load_params, override_paths
 
-    return override_paths(load_params(args.params), args.sdtm, args.out)
+    params = override_paths(load_params(args.params), args.sdtm, args.out)
+    check_output_root(params["output"]["dir"])
+    return params
 
 
 def cmd_validate(args) -> int:
@@ -82,7 +124,7 @@ def cmd_derive(args) -> int:
     from .report import write_adam
 
     params = _load(args)
-    sdtm = io.read_sdtm(params["sdtm"]["dir"], params["sdtm"]["files"])
+    sdtm = io.read_sdtm(params["sdtm"]["dir"], params["sdtm"]["files"], params["sdtm"]["max_file_mb"])
     adam = derive_all(sdtm, params)
     adam_dir = Path(params["output"]["dir"]) / "adam"
     write_adam(adam, adam_dir)

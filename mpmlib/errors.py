@@ -1,10 +1,15 @@
 """Errors a user can cause, reported as one clear message instead of a traceback.
 
 Every data error names the domain, the variable, the rule and (where there is one) the subject,
-so an analyst can find the record in the source file without reading code.
+so an analyst can find the record in the source file without reading code. The message shows
+invisible characters as escapes (:func:`mpmlib.text.visible`: a USUBJID ending in a zero-width
+space prints as ``...0003\u200b``), so two IDs that look alike on screen can be told apart; the
+attributes keep the values as they are in the data.
 """
 
 from __future__ import annotations
+
+from .text import visible
 
 
 class MpmError(Exception):
@@ -38,12 +43,12 @@ class DataError(MpmError):
         super().__init__(self._message())
 
     def _message(self) -> str:
-        where = self.domain if not self.variable else f"{self.domain}.{self.variable}"
-        msg = f"{where}: {self.rule}"
+        where = visible(self.domain) if not self.variable else f"{visible(self.domain)}.{visible(self.variable)}"
+        msg = f"{where}: {visible(self.rule)}"
         if self.subjects:
-            shown = ", ".join(self.subjects[:10])
+            shown = ", ".join(visible(s) for s in self.subjects[:10])
             more = f" (+{len(self.subjects) - 10} more)" if len(self.subjects) > 10 else ""
             msg += f" [USUBJID: {shown}{more}]"
         if self.detail:
-            msg += f" - {self.detail}"
+            msg += f" - {visible(self.detail)}"
         return msg

@@ -33,7 +33,13 @@ DEFAULTS: dict = {
         # about baseline factors and the endpoints analysed.
         "factors_question": None,
     },
-    "sdtm": {"dir": None, "files": {}},
+    "sdtm": {
+        "dir": None, "files": {},
+        # Largest domain file read (MB); a larger one is refused before it is read. The largest
+        # domain of a 10,000-subject synthetic trial (QS) is 205 MB: 1024 is five times that
+        # (mpmlib.io, "Bounded resources"). Raise it for a trial that really is larger.
+        "max_file_mb": 1024,
+    },
     "output": {"dir": None},            # default: outputs/<parameter file stem>
     "data_cutoff": None,                # ISO date; default: latest complete date in the data
     "adsl": {
@@ -203,10 +209,7 @@ def load_params(path: str | Path) -> dict:
     path = Path(path)
     if not path.is_file():
         raise ParamsError(f"parameter file not found: {path}")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ParamsError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    raw = yaml_mapping(path)
     if not isinstance(raw, dict):
         raise ParamsError(f"{path}: must be a mapping of keys to values")
     unknown = sorted(set(raw) - set(DEFAULTS))
@@ -218,11 +221,11 @@ def load_params(path: str | Path) -> dict:
     params["_name"] = path.stem
     if not params["sdtm"]["dir"]:
         raise ParamsError(f"{path}: sdtm.dir is required (the folder holding the SDTM files)")
+    check_sdtm(params["sdtm"], params["output"], str(path))
     params["sdtm"]["dir"] = str(resolve_path(params["sdtm"]["dir"], PROJECT_ROOT))
     out = params["output"]["dir"] or f"outputs/{path.stem}"
     params["output"]["dir"] = str(resolve_path(out, PROJECT_ROOT))
-    if params["data_cutoff"] is not None:
-        params["data_cutoff"] = str(params["data_cutoff"])
+    params["data_cutoff"] = check_cutoff(params["data_cutoff"], str(path))
     if params["adsl"]["reference_date"] not in ("TRTSDT", "RANDDT"):
         raise ParamsError(f"{path}: adsl.reference_date must be TRTSDT or RANDDT")
     if not isinstance(params["qc"]["downgrade"], list):
@@ -245,6 +248,65 @@ def load_params(path: str | Path) -> dict:
         if not isinstance(values, list) or not values:
             raise ParamsError(f"{path}: adsl.study_drugs.{code} must be a list of EXTRT values")
     return params
+
+
+def yaml_mapping(path: Path):
+    """The YAML document of ``path``: UTF-8 text (a leading byte-order mark allowed), else a
+    :class:`ParamsError` naming the file, the byte offset and the line of the first byte that is
+    not UTF-8; a YAML syntax error is one line with its line and column."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ParamsError(f"{path}: cannot be read ({exc.strerror or type(exc).__name__})") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise ParamsError(f"{path}: not UTF-8 text: byte 0x{data[exc.start]:02x} at offset {exc.start} "
+                          f"(line {line}); save the file as UTF-8") from None
+    try:
+        return yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or " ".join(str(exc).split())
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise ParamsError(f"{path}: not valid YAML{where}: {' '.join(str(problem).split())}") from None
+
+
+def check_cutoff(value, where: str) -> str | None:
+    """``data_cutoff``: null, a YAML date or the text of a complete ISO 8601 calendar date
+    (``YYYY-MM-DD``, ISO 8601-1:2019 section 5.2.2), returned as that text. Anything else
+    (``31/03/2026``, ``2026-02-30``, ``2026``, a date-time) is a :class:`ParamsError`: a cut-off
+    read the wrong way would move events in or out of every analysis without a finding."""
+    import datetime
+    import re
+
+    if value is None:
+        return None
+    if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+        return value.isoformat()
+    text = value if isinstance(value, str) else None
+    if text is None or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
+        raise ParamsError(f"{where}: data_cutoff must be a date written YYYY-MM-DD (ISO 8601), "
+                          f"got {value!r}")
+    try:
+        return datetime.date.fromisoformat(text.strip()).isoformat()
+    except ValueError as exc:
+        raise ParamsError(f"{where}: data_cutoff {value!r} is not a calendar date ({exc})") from None
+
+
+def check_sdtm(sdtm: dict, output: dict, where: str) -> None:
+    """``sdtm.dir`` / ``output.dir`` are text, ``sdtm.files`` maps domains to file names,
+    ``sdtm.max_file_mb`` is a number > 0."""
+    for key, value in (("sdtm.dir", sdtm["dir"]), ("output.dir", output["dir"])):
+        if value is not None and not isinstance(value, str):
+            raise ParamsError(f"{where}: {key} must be text (a folder)")
+    for domain, name in sdtm["files"].items():
+        if not isinstance(domain, str) or not isinstance(name, str) or not name:
+            raise ParamsError(f"{where}: sdtm.files must map a domain to a file name (got {domain!r}: {name!r})")
+    limit = sdtm["max_file_mb"]
+    if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not limit > 0:
+        raise ParamsError(f"{where}: sdtm.max_file_mb must be a number > 0 (megabytes)")
 
 
 def check_efficacy(eff: dict, where: str) -> None:

@@ -172,7 +172,8 @@ def test_sdtm_folder_reads_each_domain_once_on_first_use(tmp_path, monkeypatch):
     (tmp_path / "ae.csv").write_text("STUDYID,USUBJID,AESEQ,AETERM\nS,S-1,1,Nausea \n")
     calls = []
     real = mio.read_domain
-    monkeypatch.setattr(mio, "read_domain", lambda path, domain=None: calls.append(domain) or real(path, domain))
+    monkeypatch.setattr(mio, "read_domain", lambda path, domain=None, max_file_mb=None:
+                        calls.append(domain) or real(path, domain, max_file_mb))
     lazy = mio.SdtmFolder(tmp_path)
     assert sorted(lazy) == ["ae", "dm"] and len(lazy) == 2 and "qs" not in lazy and calls == []
     eager = read_sdtm(tmp_path)
