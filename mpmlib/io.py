@@ -350,6 +350,7 @@ def _read_xpt(path: Path) -> pd.DataFrame:
 
 XPT_RECORD = 80
 _XPT_HEADER = b"HEADER RECORD*******"
+_XPT_LIBRARY = (_XPT_HEADER + b"LIBRARY HEADER RECORD!!!!!!!", _XPT_HEADER + b"LIBV8   HEADER RECORD!!!!!!!")
 
 
 def check_xpt_complete(path: str | Path) -> None:
@@ -364,8 +365,7 @@ def check_xpt_complete(path: str | Path) -> None:
 
     with open(path, "rb") as handle:
         head = handle.read(8 * XPT_RECORD)
-        if not (head.startswith(_XPT_HEADER + b"LIBRARY HEADER RECORD")
-                or head.startswith(_XPT_HEADER + b"LIBV8   HEADER RECORD")):
+        if not any(head[:len(lib)] == lib[:len(head)] for lib in _XPT_LIBRARY):
             return                                     # not a transport file: the reader says so
         if size % XPT_RECORD:
             raise truncated(f"{size:,} bytes is not a whole number of {XPT_RECORD}-byte records")

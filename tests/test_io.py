@@ -14,6 +14,7 @@ import pytest
 
 from mpmlib.errors import DataError
 from mpmlib.io import find_domain_files, read_domain, read_sdtm, sha256_file
+from mpmlib.params import PROJECT_ROOT
 from tests.conftest import external
 
 
@@ -184,3 +185,236 @@ def test_sdtm_folder_reads_each_domain_once_on_first_use(tmp_path, monkeypatch):
     assert lazy.get("qs") is None
     with pytest.raises(KeyError):
         lazy["qs"]
+
+
+# ---- typed columns: dates, date-times, dictionaries, factors -> text (module docstring) ---------
+
+def test_parquet_typed_dates_and_dictionaries_become_iso_text(tmp_path):
+    """pyarrow date32 / timestamp[ns] / timestamp with time zone / dictionary columns come back as
+    the ISO 8601 text a CSV would hold (SDTMIG 3.3 section 4.4.2: --DTC is ISO 8601 text); NaT is
+    missing; a time part only where the column has one; a date beyond the nanosecond range kept."""
+    import datetime
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({
+        "USUBJID": pa.array(["S1", "S2", "S3"]).dictionary_encode(),
+        "AESEQ": pa.array(["1", "2", "3"]).dictionary_encode(),
+        "AESTDTC": pa.array([datetime.date(2024, 3, 2), None, datetime.date(2999, 1, 1)], pa.date32()),
+        "AEENDTC": pa.array([datetime.datetime(2024, 3, 4), None, datetime.datetime(2024, 3, 9)], pa.timestamp("ns")),
+        "EXSTDTC": pa.array([datetime.datetime(2024, 3, 4, 9, 30), datetime.datetime(2024, 3, 5), None],
+                            pa.timestamp("us")),
+        "LBDTC": pa.array([pd.Timestamp("2024-03-04 09:30:15", tz="Asia/Shanghai"), None, None],
+                          pa.timestamp("ms", tz="Asia/Shanghai")),
+        "DMDTC": pa.array([2024, None, 2025], pa.int64()),
+    })
+    pq.write_table(table, tmp_path / "ae.parquet")
+    ae = read_domain(tmp_path / "ae.parquet")
+    assert ae["USUBJID"].tolist() == ["S1", "S2", "S3"] and ae["AESEQ"].tolist() == [1.0, 2.0, 3.0]
+    assert ae["AESTDTC"].tolist()[::2] == ["2024-03-02", "2999-01-01"] and pd.isna(ae["AESTDTC"][1])
+    assert ae["AEENDTC"].tolist()[::2] == ["2024-03-04", "2024-03-09"] and pd.isna(ae["AEENDTC"][1])
+    assert ae["EXSTDTC"].tolist()[:2] == ["2024-03-04T09:30", "2024-03-05T00:00"] and pd.isna(ae["EXSTDTC"][2])
+    assert ae["LBDTC"][0] == "2024-03-04T09:30:15"           # wall-clock time, offset dropped
+    assert ae["DMDTC"].tolist()[::2] == ["2024", "2025"] and pd.isna(ae["DMDTC"][1])
+    assert all(isinstance(v, str) for v in ae["AESTDTC"].dropna())
+
+
+def test_rda_factors_become_text_and_numeric_factors_numbers(tmp_path):
+    """R factors (pyreadr: pandas Categorical; pyreadr.write_rdata writes them as R factors)
+    are read as their levels; a numeric SDTM variable stored as a factor is converted as usual;
+    a blank level is missing."""
+    import pyreadr
+
+    dm = pd.DataFrame({"USUBJID": pd.Categorical(["S1", "S2", "S3"]), "AGE": pd.Categorical(["63", "70", ""]),
+                       "SEX": pd.Categorical([" F", "M", ""]), "RFSTDTC": pd.Categorical(["2024-03-02", "2024-03", ""])})
+    pyreadr.write_rdata(str(tmp_path / "dm.rda"), dm, df_name="dm")
+    assert isinstance(pyreadr.read_r(str(tmp_path / "dm.rda"))["dm"]["AGE"].dtype, pd.CategoricalDtype)
+    back = read_domain(tmp_path / "dm.rda")
+    assert back["AGE"].tolist()[:2] == [63.0, 70.0] and pd.isna(back["AGE"].iloc[2])
+    assert back["SEX"].tolist()[:2] == ["F", "M"] and pd.isna(back["SEX"].iloc[2])
+    assert back["RFSTDTC"].tolist()[:2] == ["2024-03-02", "2024-03"]
+
+
+def test_rda_written_by_r_with_factors_dates_and_date_times(tmp_path):
+    """The same through R itself: read.csv(stringsAsFactors = TRUE), a Date and a POSIXct column."""
+    if shutil.which("Rscript") is None:
+        pytest.skip("R is not installed")
+    import subprocess
+
+    script = (
+        'dm <- data.frame(USUBJID = c("S1", "S2"), AGE = c("63", "70"), stringsAsFactors = TRUE);'
+        'dm$RFSTDTC <- as.Date(c("2024-03-02", NA));'
+        'dm$RFICDTC <- as.POSIXct(c("2024-02-20 08:15:00", "2024-02-21 10:00:00"), tz = "UTC");'
+        f'save(dm, file = "{tmp_path / "dm.rda"}")')
+    subprocess.run(["Rscript", "-e", script], check=True, capture_output=True, timeout=60)
+    dm = read_domain(tmp_path / "dm.rda")
+    assert dm["USUBJID"].tolist() == ["S1", "S2"] and dm["AGE"].tolist() == [63.0, 70.0]
+    assert dm["RFSTDTC"].iloc[0] == "2024-03-02" and pd.isna(dm["RFSTDTC"].iloc[1])
+    assert dm["RFICDTC"].tolist() == ["2024-02-20T08:15", "2024-02-21T10:00"]
+
+
+# ---- entries that are not files, unreadable files, size and header bounds -----------------------
+
+@pytest.mark.parametrize("make, reason", [
+    (lambda f: (f / "ae.csv").symlink_to("ae.csv"), "symbolic link loop"),
+    (lambda f: ((f / "ae.csv").symlink_to("x.csv"), (f / "x.csv").symlink_to("ae.csv")), "symbolic link loop"),
+    (lambda f: (f / "ae.csv").symlink_to("gone.csv"), "broken symbolic link (to gone.csv"),
+    (lambda f: (f / "ae.csv").mkdir(), "is a folder"),
+    (lambda f: __import__("os").mkfifo(f / "ae.csv"), "not a regular file"),
+])
+def test_domain_entries_that_are_not_files(tmp_path, make, reason):
+    """A link loop, a broken link, a folder or a pipe named like a domain: a DataError naming the
+    domain and the file when the folder is listed (a pipe would otherwise block the reader)."""
+    make(tmp_path)
+    with pytest.raises(DataError, match=r"^AE: ae\.csv ") as err:
+        find_domain_files(tmp_path)
+    assert reason in str(err.value)
+    with pytest.raises(DataError, match=reason.replace("(", r"\(")):
+        read_domain(tmp_path / "ae.csv")
+
+
+def test_os_errors_while_reading_and_hashing_name_the_file(tmp_path, monkeypatch):
+    """Permission denied (simulated: the tests may run as root, who may read anything) is a
+    DataError naming domain and file; hashing an unreadable input is an MpmError naming it."""
+    import mpmlib.io as mio
+    from mpmlib.errors import MpmError
+
+    (tmp_path / "ae.csv").write_text("STUDYID,USUBJID\nS,S-1\n")
+
+    def denied(path):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setitem(mio._READ, "csv", denied)
+    with pytest.raises(DataError, match=r"^AE: cannot be read: ae\.csv - Permission denied$"):
+        read_domain(tmp_path / "ae.csv")
+    with pytest.raises(MpmError, match=r"cannot read .*gone\.csv: No such file"):
+        sha256_file(tmp_path / "gone.csv")
+
+
+def test_file_larger_than_the_limit_is_refused_before_reading(tmp_path):
+    """A sparse 3 GiB file (no disk used) with a valid header: refused from its size, at once."""
+    import time
+
+    path = tmp_path / "lb.csv"
+    with open(path, "wb") as handle:
+        handle.write(b"STUDYID,USUBJID,LBSEQ\n")
+        handle.truncate(3 << 30)
+    start = time.perf_counter()
+    with pytest.raises(DataError, match=r"^LB: file is too large: lb\.csv \(3,072 MB\) - the limit is sdtm\.max_file_mb = 1024"):
+        read_domain(path)
+    assert time.perf_counter() - start < 5
+    with pytest.raises(DataError, match=r"sdtm\.max_file_mb = 2 MB"):
+        read_sdtm(tmp_path, max_file_mb=2)
+
+
+def test_default_size_limit_is_the_parameter_default():
+    from mpmlib.io import MAX_FILE_MB
+    from mpmlib.params import DEFAULTS
+
+    assert DEFAULTS["sdtm"]["max_file_mb"] == MAX_FILE_MB
+
+
+@pytest.mark.parametrize("content, found", [
+    (b"lorem ipsum dolor\nsit amet\n" * 1000, "found: lorem ipsum dolor"),
+    (bytes(range(1, 256)) * 10, r"found: \x01\x02\x03"),
+    (b"x" * (70 * 1024), "no header line in its first 64 KiB"),
+    (b"AGE,SEX\n63,F\n", "found: AGE,SEX"),
+])
+def test_csv_without_an_sdtm_header_is_refused_from_its_first_line(tmp_path, content, found):
+    (tmp_path / "qs.csv").write_bytes(content)
+    with pytest.raises(DataError, match=r"^QS: qs\.csv is not an SDTM table") as err:
+        read_domain(tmp_path / "qs.csv")
+    assert found in str(err.value)
+
+
+def test_csv_header_with_bom_or_cp1252_or_crlf_is_accepted(tmp_path):
+    (tmp_path / "dm.csv").write_bytes("\ufeffSTUDYID,USUBJID\r\nS,S-1\r\n".encode("utf-8"))
+    assert read_domain(tmp_path / "dm.csv")["USUBJID"].tolist() == ["S-1"]
+    (tmp_path / "dm.csv").write_bytes("STUDYID,USUBJID,AETERM\nS,S-1,Fièvre\n".encode("cp1252"))
+    assert read_domain(tmp_path / "dm.csv")["AETERM"].tolist() == ["Fièvre"]
+
+
+def test_non_csv_without_identifier_variables_is_refused(tmp_path):
+    pd.DataFrame({"A": ["x"], "B": ["y"]}).to_parquet(tmp_path / "ae.parquet", index=False)
+    with pytest.raises(DataError, match=r"^AE: ae\.parquet is not an SDTM dataset: none of .* - columns: A, B$"):
+        read_domain(tmp_path / "ae.parquet")
+
+
+def test_mapped_file_error_names_its_domain(tmp_path):
+    (tmp_path / "rs_onco.csv").write_text("nothing here\n")
+    with pytest.raises(DataError, match=r"^RS: rs_onco\.csv is not an SDTM table"):
+        read_sdtm(tmp_path, {"rs": "rs_onco.csv"})
+
+
+# ---- truncated SAS transport files ----------------------------------------------------------------
+
+def _xpt(tmp_path, version, n=46):
+    import pyreadstat
+
+    df = pd.read_csv(PROJECT_ROOT / "data" / "demo" / "dm.csv", dtype=str, keep_default_na=False).head(n)
+    df["AGE"] = df["AGE"].astype(float)
+    path = tmp_path / f"dm{version}.xpt"
+    pyreadstat.write_xport(df, str(path), file_format_version=version)
+    return path, path.read_bytes()
+
+
+@pytest.mark.parametrize("version", [5, 8])
+def test_truncated_xpt_is_refused_not_read_as_fewer_rows(tmp_path, version):
+    """Cut a transport file (SAS TS-140: 80-byte records) at every record boundary, every byte of
+    its last two observations and every 97th byte elsewhere: pyreadstat would read fewer rows
+    (or pad the last one); every cut is refused as truncated except - version 5 only, which
+    records no observation count - a cut just after the observations' header (a valid empty
+    dataset). The demo DM observation is 213 bytes long, so no other observation ends on a record
+    boundary."""
+    import pyreadstat
+
+    from mpmlib.io import check_xpt_complete
+
+    path, data = _xpt(tmp_path, version)
+    assert len(read_domain(path)) == 46
+    cut_path = tmp_path / "dm.xpt"
+    accepted = []
+    size = len(data)
+    for cut in sorted(set(range(80, size, 80)) | set(range(1, size, 97)) | set(range(size - 2 * 213, size))):
+        cut_path.write_bytes(data[:cut])
+        try:
+            check_xpt_complete(cut_path)
+            accepted.append(cut)
+        except DataError as exc:
+            assert str(exc).startswith("DM: file is truncated: dm.xpt - ")
+    obs_header_end = data.index(b"HEADER RECORD*******OBS") + 80
+    assert accepted == ([obs_header_end] if version == 5 else [])
+    cut_path.write_bytes(data[:len(data) - 160])                # what pyreadstat does with it
+    assert len(pyreadstat.read_xport(str(cut_path))[0]) < 46
+    with pytest.raises(DataError, match="last observation is incomplete|declares 46 observations"):
+        read_domain(cut_path)
+
+
+def test_truncation_check_passes_every_external_xpt():
+    from mpmlib.io import check_xpt_complete
+
+    for path in sorted(external("cdiscpilot01").rglob("*.xpt")):
+        check_xpt_complete(path)
+
+
+def test_xpt_with_whole_record_observations_cut_on_a_boundary_is_undetectable(tmp_path):
+    """The documented limit: observations of exactly 80 bytes, cut after a whole observation,
+    are a valid shorter version 5 file (no count is recorded); nothing to detect."""
+    import pyreadstat
+
+    from mpmlib.io import check_xpt_complete
+
+    df = pd.DataFrame({"USUBJID": [f"S-{i:03d}".ljust(40) for i in range(5)], "AETERM": ["x" * 40] * 5})
+    path = tmp_path / "ae.xpt"
+    pyreadstat.write_xport(df, str(path), file_format_version=5)
+    data = path.read_bytes()
+    path.write_bytes(data[:-80])
+    check_xpt_complete(path)
+    assert len(read_domain(path)) == 4
+
+
+def test_data_error_message_escapes_invisible_characters():
+    err = DataError("DM", "USUBJID", "duplicate subject", ["H101-01-0003\u200b"], "values: A\u00a0B")
+    assert str(err) == "DM.USUBJID: duplicate subject [USUBJID: H101-01-0003\\u200b] - values: A\\xa0B"
+    assert err.subjects == ["H101-01-0003\u200b"]               # the attributes keep the data as is

@@ -129,3 +129,82 @@ def test_time_origin_in_words_follows_the_settings(tmp_path, adsl_ref, eff_ref, 
     eff = "" if eff_ref is None else f"\nefficacy: {{reference_date: {eff_ref}}}"
     params = load_params(write(tmp_path, f"sdtm: {{dir: a}}\nadsl: {{reference_date: {adsl_ref}}}{eff}\n"))
     assert Run(params=params, sdtm={}).time_origin == expected
+
+
+# ---- unreadable files, dates and text keys (issue 14) -------------------------------------------
+
+@pytest.mark.parametrize("content, offset, line", [
+    ('study:\n  title: "Caf\xe9 trial"\n'.encode("cp1252"), 20, 2),
+    (b"\x89PNG\r\n\x1a\n" + bytes(range(256)), 0, 1),
+    (b"sdtm: {dir: a}\n# r\xc3\xa9sum\xc3\xa9 \xff\n", 26, 2),
+])
+def test_parameter_file_not_utf8_names_file_offset_and_line(tmp_path, content, offset, line):
+    path = tmp_path / "run.yaml"
+    path.write_bytes(content)
+    with pytest.raises(ParamsError) as err:
+        load_params(path)
+    message = str(err.value)
+    assert message.startswith(f"{path}: not UTF-8 text: byte 0x{content[offset]:02x} at offset {offset} (line {line})")
+    assert "\n" not in message
+
+
+def test_parameter_file_with_byte_order_mark_loads(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_bytes("\ufeffsdtm: {dir: a}\nstudy: {title: Étude}\n".encode("utf-8"))
+    assert load_params(path)["study"]["title"] == "Étude"
+
+
+@pytest.mark.parametrize("text, where", [
+    ("sdtm: [a, b\n", "line 2, column 1"),
+    ("sdtm:\n  dir: a\n   x: 1\n", "line 3, column 5: mapping values are not allowed here"),
+    ("sdtm: {dir: a}\n\tadsl: 1\n", "line 2, column 1"),
+])
+def test_yaml_syntax_error_is_one_line_with_its_position(tmp_path, text, where):
+    with pytest.raises(ParamsError, match="not valid YAML at ") as err:
+        load_params(write(tmp_path, text))
+    assert where in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("value, message", [
+    ('"31/03/2026"', "data_cutoff must be a date written YYYY-MM-DD (ISO 8601), got '31/03/2026'"),
+    ('"2026-02-30"', "data_cutoff '2026-02-30' is not a calendar date"),
+    ("2026", "data_cutoff must be a date written YYYY-MM-DD (ISO 8601), got 2026"),
+    ('"2026-03"', "got '2026-03'"),
+    ("2026-03-31 12:00:00", "data_cutoff must be a date"),
+    ("[2026, 3, 31]", "data_cutoff must be a date"),
+])
+def test_unparseable_data_cutoff_names_the_key(tmp_path, value, message):
+    """A cut-off read the wrong way ("31/03/2026" as 3 December?, 2026 as 1 January) would move
+    events in or out of every analysis with no finding: refused, naming data_cutoff."""
+    with pytest.raises(ParamsError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")):
+        load_params(write(tmp_path, f"sdtm: {{dir: a}}\ndata_cutoff: {value}\n"))
+
+
+@pytest.mark.parametrize("value", ["2026-03-31", '"2026-03-31"', "'2026-03-31'", "null"])
+def test_data_cutoff_as_yaml_date_or_iso_text(tmp_path, value):
+    params = load_params(write(tmp_path, f"sdtm: {{dir: a}}\ndata_cutoff: {value}\n"))
+    assert params["data_cutoff"] == (None if value == "null" else "2026-03-31")
+
+
+@pytest.mark.parametrize("key", ["title", "studyid", "description", "factors_question"])
+@pytest.mark.parametrize("value", ["123", "[a, b]", "{a: 1}", "2026-01-01", "true"])
+def test_study_text_keys_must_be_text(tmp_path, key, value):
+    with pytest.raises(ParamsError, match=f"study.{key} must be text"):
+        load_params(write(tmp_path, f"sdtm: {{dir: a}}\nstudy: {{{key}: {value}}}\n"))
+
+
+@pytest.mark.parametrize("text, message", [
+    ("sdtm: {dir: a, files: {rs: 5}}\n", "sdtm.files must map a domain to a file name"),
+    ("sdtm: {dir: [a, b]}\n", "sdtm.dir must be text"),
+    ("sdtm: {dir: a}\noutput: {dir: 3}\n", "output.dir must be text"),
+    ("sdtm: {dir: a, max_file_mb: 0}\n", "sdtm.max_file_mb must be a number > 0"),
+    ("sdtm: {dir: a, max_file_mb: big}\n", "sdtm.max_file_mb must be a number > 0"),
+    ("sdtm: {dir: a, max_file_mb: true}\n", "sdtm.max_file_mb must be a number > 0"),
+])
+def test_sdtm_and_output_keys_are_checked(tmp_path, text, message):
+    with pytest.raises(ParamsError, match=message):
+        load_params(write(tmp_path, text))
+
+
+def test_max_file_mb_can_be_raised(tmp_path):
+    assert load_params(write(tmp_path, "sdtm: {dir: a, max_file_mb: 4096}\n"))["sdtm"]["max_file_mb"] == 4096
