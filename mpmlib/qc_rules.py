@@ -434,7 +434,7 @@ def rule_usubjid_near_duplicates(sdtm):
     two ADSL rows, or drop out as "not in DM". USUBJID "uniquely identifies a subject" (SDTMIG
     3.3 §2.2.4 / SDTM v1.7 identifier variables); the ids are shown escaped
     (:func:`mpmlib.text.visible`). The offending records are those whose id is not the DM one
-    (every one of them when DM has several of the group)."""
+    (in every domain), or - when DM itself has two ids of the group - those DM records."""
     from .text import visible
 
     text = "USUBJID not a case / white-space / invisible-character variant of another USUBJID"
@@ -448,16 +448,21 @@ def rule_usubjid_near_duplicates(sdtm):
         yield result("X-017", "critical", "ALL", "USUBJID", text, None)
         return
     dm_ids = set(sdtm["dm"]["USUBJID"].dropna().astype(str)) if "dm" in sdtm else set()
-    wrong, twin = set(), {}
+    wrong, in_dm_only, twin = set(), set(), {}
     for members in groups:
         in_dm = [m for m in members if m in dm_ids]
-        bad = [m for m in members if m not in in_dm] if len(in_dm) == 1 else members
+        if len(in_dm) > 1:             # two DM subjects: the DM records are the defect
+            bad = members
+            in_dm_only.update(members)
+        else:                          # the variants of the DM id (all variants without one)
+            bad = [m for m in members if m not in in_dm]
         wrong.update(bad)
         for m in bad:
             twin[m] = " ~ ".join(visible(o) for o in members if o != m)
     for domain, df in sorted(sdtm.items()):
         ids_text = df["USUBJID"].astype(str)
-        hit = df["USUBJID"].notna() & ids_text.isin(wrong)
+        flagged = wrong if domain == "dm" else wrong - in_dm_only
+        hit = df["USUBJID"].notna() & ids_text.isin(flagged)
         if not hit.any():
             continue
         off = pd.DataFrame({"USUBJID": df.loc[hit, "USUBJID"],

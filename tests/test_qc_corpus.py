@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections import Counter
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -43,10 +44,15 @@ import pandas as pd
 import pytest
 
 from mpmlib.errors import DataError
-from mpmlib.params import PROJECT_ROOT
-from mpmlib.validate import summary_text, validate_sdtm
+from mpmlib.params import PROJECT_ROOT, load_params, override_paths
+from mpmlib.qc_rules import normalised_id
+from mpmlib.text import visible
+from mpmlib.validate import summary_text, validate_run, validate_sdtm
 
 DEMO = PROJECT_ROOT / "data" / "demo"
+#: The demo parameter file: the study-aware rules (study drugs, cut-off, STUDYID, QNAMs) run
+#: with it, as in ``mpm validate`` / ``mpm report`` (:func:`mpmlib.validate.validate_run`).
+DEMO_PARAMS = load_params(PROJECT_ROOT / "params" / "demo.yaml")
 
 
 def subj(suffix: str) -> str:
@@ -85,6 +91,40 @@ def set_values(domain: str, where: dict, values: dict) -> Callable[[Path], None]
         for col, val in values.items():
             df.loc[mask, col] = val
         write(folder, domain, df)
+    return mutate
+
+
+def set_all(domain: str, where: dict, values: dict) -> Callable[[Path], None]:
+    """Change ``values`` in every record matching ``where``."""
+    def mutate(folder: Path) -> None:
+        df = read(folder, domain)
+        mask = _mask(df, where, first=False)
+        for col, val in values.items():
+            df.loc[mask, col] = val
+        write(folder, domain, df)
+    return mutate
+
+
+def copy_record(domain: str, where: dict, values: dict) -> Callable[[Path], None]:
+    """Append a copy of the first record matching ``where`` with ``values`` changed (an entry
+    made twice, a twin subject)."""
+    def mutate(folder: Path) -> None:
+        df = read(folder, domain)
+        new = df[_mask(df, where, first=True)].copy()
+        for col, val in values.items():
+            new[col] = val
+        write(folder, domain, pd.concat([df, new], ignore_index=True))
+    return mutate
+
+
+def every_domain(column: str, old: str, new: str) -> Callable[[Path], None]:
+    """Replace ``old`` by ``new`` in ``column`` of every domain file (a consistent delivery)."""
+    def mutate(folder: Path) -> None:
+        for path in sorted(folder.glob("*.csv")):
+            df = read(folder, path.stem)
+            if column in df.columns:
+                df.loc[df[column].eq(old), column] = new
+                write(folder, path.stem, df)
     return mutate
 
 
@@ -160,10 +200,14 @@ class Defect:
     expect: tuple[Expect, ...]
     #: (RULE_ID, DOMAIN) that must NOT fail: misleading consequences of the defect
     not_failing: tuple[tuple[str, str], ...] = ()
+    #: critical cases of one group are planted together in one copy (each in its own record and
+    #: checked by its own test, as ``variants`` do), so the corpus stays within its time budget
+    group: str | None = None
 
 
-def case(id, mutate, rule, severity, domain, variable, subject, value=None, record=None) -> Defect:
-    return Defect(id, mutate, (Expect(rule, severity, domain, variable, subject, value, record),))
+def case(id, mutate, rule, severity, domain, variable, subject, value=None, record=None, group=None) -> Defect:
+    assert group is None or severity == "critical", "a warning-only case needs a copy of its own"
+    return Defect(id, mutate, (Expect(rule, severity, domain, variable, subject, value, record),), group=group)
 
 
 def variants(id, *pairs, not_failing=()) -> Defect:
@@ -329,7 +373,102 @@ DEFECTS = [
     # critical: a death without a date cannot enter overall survival
     case("DTHFL_without_DTHDTC", set_values("dm", {"USUBJID": subj("01-0003")}, {"DTHFL": "Y"}),
          "X-013", "critical", "DM", "DTHDTC", subj("01-0003"), "DTHFL=Y"),
+    # ---- issue 14: numbers that changed with no finding --------------------------------------
+    # -- subject ids that look the same but are not (SDTMIG 3.3 §2.2.4: USUBJID identifies a subject)
+    case("USUBJID_case_variant_in_AE",
+         set_values("ae", {"USUBJID": subj("01-0003"), "AESEQ": "2"}, {"USUBJID": subj("01-0003").lower()}),
+         "X-017", "critical", "AE", "USUBJID", subj("01-0003").lower(), f"vs {subj('01-0003')}", record="AESEQ=2", group="ids"),
+    # (outer white space, a no-break space included, is stripped when the file is read: no defect)
+    case("USUBJID_zero_width_joiner_in_QS",
+         set_values("qs", {"USUBJID": subj("01-0005"), "QSSEQ": "9"}, {"USUBJID": subj("01-0005") + "\u200d"}),
+         "X-017", "critical", "QS", "USUBJID", subj("01-0005") + "\\u200d", "\\u200d", record="QSSEQ=9", group="ids"),
+    # a second DM record for 01-0004 whose id ends in a zero-width space: 41 subjects instead of 40
+    case("USUBJID_zero_width_twin_in_DM",
+         copy_record("dm", {"USUBJID": subj("01-0004")}, {"USUBJID": subj("01-0004") + "\u200b"}),
+         "X-017", "critical", "DM", "USUBJID", subj("01-0004") + "\\u200b", "\\u200b", group="ids"),
+    # the same invisible character in every record of the subject: no number changes, but the id
+    # cannot be typed or searched (warning)
+    case("USUBJID_zero_width_everywhere", every_domain("USUBJID", subj("01-0006"), subj("01-0006") + "\u200b"),
+         "X-018", "warning", "DM", "USUBJID", subj("01-0006") + "\\u200b", "\\u200b"),
+    # -- lower-case controlled codes that the derivations match exactly (CDISC CT is upper case)
+    # RSTESTCD "ovrlresp": the confirmed PR of 01-0002 is no longer an overall response
+    # (confirmed ORR 9 -> 8: test_lower_case_RSTESTCD_changes_the_ORR)
+    case("RSTESTCD_lower_case", set_all("rs", {"USUBJID": subj("01-0002"), "RSTESTCD": "OVRLRESP"},
+                                        {"RSTESTCD": "ovrlresp"}),
+         "X-019", "critical", "RS", "RSTESTCD", subj("01-0002"), "ovrlresp", record="RSTESTCD=ovrlresp", group="codes"),
+    case("QSTESTCD_lower_case", set_values("qs", {"USUBJID": subj("01-0005"), "QSSEQ": "9"}, {"QSTESTCD": "eor0109"}),
+         "X-019", "critical", "QS", "QSTESTCD", subj("01-0005"), "eor0109", record="QSSEQ=9 QSTESTCD=eor0109", group="codes"),
+    case("TRTESTCD_lower_case", set_values("tr", {"USUBJID": subj("01-0013"), "TRSEQ": "1"}, {"TRTESTCD": "ldiam"}),
+         "X-019", "critical", "TR", "TRTESTCD", subj("01-0013"), "ldiam", record="TRSEQ=1 TRTESTCD=ldiam", group="codes"),
+    case("DSDECOD_lower_case", set_values("ds", {"USUBJID": subj("01-0001"), "DSDECOD": "DEATH"}, {"DSDECOD": "death"}),
+         "X-019", "critical", "DS", "DSDECOD", subj("01-0001"), "death", record="DSSEQ=", group="codes"),
+    # -- QNAMs that differ from the parameter file only by case or an invisible character:
+    # relatedness / covariates silently lost
+    case("SUPPAE_QNAM_lower_case", set_values("suppae", {"USUBJID": subj("01-0004"), "QNAM": "AERELH1"},
+                                              {"QNAM": "aerelh1"}),
+         "X-023", "critical", "SUPPAE", "QNAM", subj("01-0004"), "aerelh1", record="AESEQ=1 QNAM=aerelh1", group="qnams"),
+    case("SUPPAE_QNAM_zero_width", set_values("suppae", {"USUBJID": subj("01-0004"), "QNAM": "AERELPD"},
+                                              {"QNAM": "AERELPD\u200b"}),
+         "X-023", "critical", "SUPPAE", "QNAM", subj("01-0004"), "AERELPD\\u200b", group="qnams"),
+    case("SUPPDM_QNAM_mixed_case", set_values("suppdm", {"USUBJID": subj("01-0004"), "QNAM": "PDL1TPS"},
+                                              {"QNAM": "Pdl1tps"}),
+         "X-023", "critical", "SUPPDM", "QNAM", subj("01-0004"), "Pdl1tps", group="qnams"),
+    # -- SUPPAE pointing at nothing
+    case("SUPPAE_orphan_AESEQ", set_values("suppae", {"USUBJID": subj("01-0004"), "QNAM": "AERELH1"},
+                                           {"IDVARVAL": "99"}),
+         "X-021", "critical", "SUPPAE", "IDVARVAL", subj("01-0004"), "AESEQ=99 not in AE", record="AESEQ=99", group="supp"),
+    case("SUPPAE_IDVARVAL_not_integer", set_values("suppae", {"USUBJID": subj("01-0003"), "QNAM": "AERELH1"},
+                                                   {"IDVARVAL": "1.5"}),
+         "X-022", "critical", "SUPPAE", "IDVARVAL", subj("01-0003"), "1.5", record="AESEQ=1.5 QNAM=AERELH1", group="supp"),
+    # -- an AE entered twice under a new AESEQ (warning: incidence unchanged, events +1)
+    case("AE_entered_twice_new_AESEQ", copy_record("ae", {"USUBJID": subj("01-0003"), "AESEQ": "2"}, {"AESEQ": "99"}),
+         "X-020", "warning", "AE", "AESEQ", subj("01-0003"), "AESEQ 2 / 99", record="AESEQ=99"),
+    # -- exposure
+    case("EXTRT_not_a_study_drug", set_values("ex", {"USUBJID": subj("01-0005"), "EXTRT": "TORIPALIMAB"},
+                                              {"EXTRT": "TORIPALIMAB INJ"}),
+         "X-024", "critical", "EX", "EXTRT", subj("01-0005"), "TORIPALIMAB INJ", record="EXSEQ=2", group="exposure"),
+    case("all_doses_of_subject_zero", set_all("ex", {"USUBJID": subj("01-0005")}, {"EXDOSE": "0"}),
+         "X-025", "warning", "EX", "EXDOSE", subj("01-0005"), "EXDOSE=0", record="EXSEQ=1"),
+    case("absurd_dose_100_fold", set_values("ex", {"USUBJID": subj("01-0011"), "EXTRT": "TORIPALIMAB"},
+                                            {"EXDOSE": "24000"}),
+         "X-026", "critical", "EX", "EXDOSE", subj("01-0011"), "24000 > 2400", record="EXSEQ=2", group="exposure"),
+    # -- dates outside the study
+    case("death_date_2099", set_values("dm", {"USUBJID": subj("01-0001")}, {"DTHDTC": "2099-06-17"}),
+         "X-027", "critical", "DM", "DTHDTC", subj("01-0001"), "2099-06-17 > cut-off 2026-03-31", group="dates"),
+    case("AE_after_data_cutoff", set_values("ae", {"USUBJID": subj("01-0003"), "AESEQ": "2"},
+                                            {"AESTDTC": "2026-05-01", "AEENDTC": "2026-05-02"}),
+         "X-027", "critical", "AE", "AESTDTC", subj("01-0003"), "2026-05-01", record="AESEQ=2", group="dates"),
+    case("response_after_data_cutoff",
+         set_values("rs", {"USUBJID": subj("01-0013"), "RSTESTCD": "OVRLRESP", "VISIT": "WEEK 6"}, {"RSDTC": "2026-06-01"}),
+         "X-027", "critical", "RS", "RSDTC", subj("01-0013"), "2026-06-01", record="RSTESTCD=OVRLRESP VISIT=WEEK 6", group="dates"),
+    case("consent_date_1900", set_values("dm", {"USUBJID": subj("01-0003")}, {"RFICDTC": "1900-01-01"}),
+         "X-028", "warning", "DM", "RFICDTC", subj("01-0003"), "1900-01-01"),
+    # -- screen failures that ADSL would count as enrolled
+    case("screen_failure_ARMCD_SCRNFL", set_values("dm", {"USUBJID": subj("01-0009")},
+                                                   {"ARMCD": "SCRNFL", "ACTARMCD": "SCRNFL"}),
+         "X-030", "critical", "DM", "ARMCD", subj("01-0009"), "ARMCD=SCRNFL", group="dm"),
+    case("screen_failure_with_arm_code", set_values("dm", {"USUBJID": subj("02-0001")}, {"ARMCD": "H101TORI"}),
+         "X-030", "critical", "DM", "ARMCD", subj("02-0001"), "ARM=Screen Failure", group="dm"),
+    # -- another study's data
+    case("STUDYID_differs_from_parameters", every_domain("STUDYID", "H101-MPM-201", "H101-MPM-202"),
+         "X-031", "critical", "DM", "STUDYID", None, "H101-MPM-202 (parameters: H101-MPM-201)"),
+    case("STUDYID_of_another_study_in_AE",
+         set_values("ae", {"USUBJID": subj("01-0003"), "AESEQ": "2"}, {"STUDYID": "H101-MPM-202"}),
+         "X-032", "critical", "AE", "STUDYID", subj("01-0003"), "H101-MPM-202 (DM: H101-MPM-201)", record="AESEQ=2"),
+    # -- covariates
+    case("PDL1_above_100", set_values("suppdm", {"USUBJID": subj("01-0003"), "QNAM": "PDL1TPS"}, {"QVAL": "150"}),
+         "X-033", "critical", "SUPPDM", "QVAL", subj("01-0003"), "150", record="QNAM=PDL1TPS", group="dm"),
+    # -- what stopped `mpm derive` after QC said OK (validate and report agree)
+    case("SUPPDM_decimal_comma_number", set_values("suppdm", {"USUBJID": subj("01-0005"), "QNAM": "PDL1TPS"},
+                                                   {"QVAL": "2,5"}),
+         "X-034", "critical", "SUPPDM", "QVAL", subj("01-0005"), "2,5", record="QNAM=PDL1TPS", group="dm"),
+    case("QLQ_C30_fractional_score",
+         set_values("qs", {"USUBJID": subj("01-0005"), "QSSEQ": "9", "QSTESTCD": "EOR0109"},
+                    {"QSORRES": "2.5", "QSSTRESC": "2.5", "QSSTRESN": "2.5"}),
+         "X-035", "critical", "QS", "QSSTRESN", subj("01-0005"), "2.5", record="QSSEQ=9 QSTESTCD=EOR0109 VISIT=BASELINE", group="dm"),
 ]
+#: Ids of the cases added for issue 14 (numbers that changed with no finding).
+ISSUE14_CASES = {d.id for d in DEFECTS[DEFECTS.index(next(d for d in DEFECTS if d.id == "USUBJID_case_variant_in_AE")):]}
 #: Tested outside the parametrised corpus (test_two_files_for_one_domain).
 OTHER_KINDS = {"two_files_for_one_domain"}
 
@@ -338,6 +477,7 @@ def test_corpus_has_at_least_32_distinct_defect_kinds():
     ids = [d.id for d in DEFECTS]
     assert len(set(ids)) == len(ids)
     assert len(set(ids) | OTHER_KINDS) >= 32
+    assert len(ISSUE14_CASES) >= 26
 
 
 def _check(result, exp: Expect) -> str | None:
@@ -372,11 +512,85 @@ def _check(result, exp: Expect) -> str | None:
     return None
 
 
+def _cell(value) -> str:
+    """A cell as text, the same whatever the column's dtype (1 and 1.0, NaN and None and NaT)."""
+    if value is None or (not isinstance(value, (list, tuple)) and pd.isna(value)):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return value.isoformat() if isinstance(value, pd.Timestamp) else str(value)
+
+
+def adam_rows(adam: dict) -> Counter:
+    """Every ADaM row as (dataset, USUBJID, its cells as text), counted."""
+    rows = Counter()
+    for name, df in adam.items():
+        if "USUBJID" not in df.columns or df.empty:
+            continue
+        cells = df[sorted(df.columns)].astype(object).map(_cell)
+        rows.update(zip([name] * len(df), df["USUBJID"].astype(str), cells.agg("\x1f".join, axis=1)))
+    return rows
+
+
+def changed_subjects(clean: dict, mutated: dict) -> set[str]:
+    """Subjects with an ADaM row (any dataset) that is not the same in both derivations."""
+    a, b = adam_rows(clean), adam_rows(mutated)
+    return {subject for (_, subject, _) in (a - b) + (b - a)}
+
+
+def _unescape(text: str) -> str:
+    try:
+        return text.encode("latin-1").decode("unicode_escape")
+    except (UnicodeError, ValueError):
+        return text
+
+
+def named_subjects(result) -> set[str]:
+    """Subjects (normalised, :func:`mpmlib.qc_rules.normalised_id`) named by a failed rule."""
+    failed = result.failed
+    details = result.details[result.details["RULE_ID"].isin(failed["RULE_ID"])]
+    names = set(details["USUBJID"].astype(str))
+    for text in failed["SUBJECTS"].astype(str):
+        names.update(part.split(" (+")[0] for part in text.split(", "))
+    return {normalised_id(_unescape(n)) for n in names if n}
+
+
+@pytest.fixture(scope="module")
+def clean_run():
+    """validate_run on the clean demo: passes, and its ADaM is the reference of every
+    "no number changes without a finding" check."""
+    return validate_run(DEMO_PARAMS)
+
+
+def _run(folder: Path):
+    # as `mpm validate` / `mpm report` run it: every rule with the demo parameters, then (when
+    # no critical rule fails) the ADaM derivation; a data defect must never raise
+    return validate_run(override_paths(DEMO_PARAMS, sdtm_dir=str(folder)))
+
+
+@pytest.fixture(scope="module")
+def group_runs(tmp_path_factory):
+    """The QC result of each group's shared copy (every defect of the group planted), made once."""
+    done = {}
+
+    def get(group: str):
+        if group not in done:
+            folder = copy_demo(tmp_path_factory.mktemp(f"group_{group}") / "sdtm")
+            for member in (d for d in DEFECTS if d.group == group):
+                member.mutate(folder)
+            done[group] = _run(folder)
+        return done[group]
+    return get
+
+
 @pytest.mark.parametrize("defect", DEFECTS, ids=[d.id for d in DEFECTS])
-def test_defect_is_caught(defect: Defect, tmp_path):
-    folder = copy_demo(tmp_path / "sdtm")
-    defect.mutate(folder)
-    result = validate_sdtm(folder)             # a data defect must never raise
+def test_defect_is_caught(defect: Defect, tmp_path, clean_run, group_runs):
+    if defect.group:
+        result = group_runs(defect.group)
+    else:
+        folder = copy_demo(tmp_path / "sdtm")
+        defect.mutate(folder)
+        result = _run(folder)
     report = summary_text(result)
     problems = [p for p in (_check(result, exp) for exp in defect.expect) if p]
     for rule, domain in defect.not_failing:
@@ -387,18 +601,63 @@ def test_defect_is_caught(defect: Defect, tmp_path):
                             f"record(s) ({row['RULE']}) as a consequence of the defect")
     assert not problems, "\n".join(problems) + f"\nQC said:\n{report}"
     if any(exp.severity == "critical" for exp in defect.expect):
-        assert result.passed is False, report
+        assert result.passed is False, report           # a locked run stops: no number is reported
+        assert result.adam is None
     else:
         assert result.passed is True, f"a warning-only defect set off a critical finding:\n{report}"
+        # the run goes on: every subject whose ADaM differs from the clean demo's must be named by
+        # a failed rule (no number changes without a finding)
+        changed = changed_subjects(clean_run.adam, result.adam)
+        unnamed = sorted(s for s in changed if normalised_id(s) not in named_subjects(result))
+        assert not unnamed, f"ADaM rows of {unnamed} changed with no finding naming them:\n{report}"
 
 
 # ---- clean and benign inputs -----------------------------------------------------------------
 
-def test_clean_demo_passes_with_no_failed_rule():
-    result = validate_sdtm(DEMO)
+def test_clean_demo_passes_with_no_failed_rule(clean_run):
+    """With the demo parameters every rule runs and passes, the derivation dry run included
+    (DERIVE-001), and the derived ADaM is kept for the report."""
+    result = clean_run
     assert result.passed is True
     assert result.failed.empty, summary_text(result)
-    assert result.findings["STATUS"].eq("PASS").all()
+    assert result.findings["STATUS"].eq("PASS").all(), result.findings[result.findings["STATUS"].ne("PASS")]
+    assert "DERIVE-001" in set(result.findings["RULE_ID"])
+    assert result.adam is not None and len(result.adam["adsl"]) == 46
+
+
+def test_lower_case_RSTESTCD_changes_the_ORR(tmp_path, clean_run):
+    """Why X-019 is critical: with the rule downgraded (exploration), the run goes on and the
+    confirmed objective response rate of the demo drops from 9 to 8 responders (ADRS CRSP; the
+    issue's example), the subject named by the (downgraded) finding."""
+    folder = copy_demo(tmp_path / "sdtm")
+    set_all("rs", {"USUBJID": subj("01-0002"), "RSTESTCD": "OVRLRESP"}, {"RSTESTCD": "ovrlresp"})(folder)
+    params = override_paths(DEMO_PARAMS, sdtm_dir=str(folder))
+    params["qc"]["downgrade"] = ["X-019"]
+    result = validate_run(params)
+
+    def responders(adam):
+        crsp = adam["adrs"][adam["adrs"]["PARAMCD"].eq("CRSP")]
+        return set(crsp.loc[crsp["AVALC"].eq("Y"), "USUBJID"])
+
+    assert result.passed is True and result.adam is not None
+    assert len(responders(clean_run.adam)) == 9 and responders(clean_run.adam) - responders(result.adam) == {subj("01-0002")}
+    hit = result.failed[result.failed["RULE_ID"].eq("X-019")]
+    assert hit["DOWNGRADED"].ne("").all() and hit["SUBJECTS"].str.contains(subj("01-0002")).all()
+
+
+def test_without_parameters_the_study_rules_are_not_run():
+    """validate_sdtm without a parameter file: the study-aware rules are NOT RUN (never PASS:
+    nothing was checked) and say why; every other rule passes on the clean demo."""
+    from mpmlib.qc_rules import STUDY_RULES, rule_catalogue
+
+    result = validate_sdtm(DEMO)
+    assert result.passed is True and result.failed.empty, summary_text(result)
+    not_run = result.findings[result.findings["STATUS"].eq("NOT RUN")]
+    sdtm = {d: df for d, df in result.sdtm.items() if "USUBJID" in df.columns}
+    study_ids = {finding["RULE_ID"] for rule in STUDY_RULES for finding, _ in rule(sdtm, None)}
+    assert study_ids and study_ids <= set(rule_catalogue())
+    assert set(not_run["RULE_ID"]) == study_ids
+    assert not_run["VALUES"].eq("no parameter file").all()
 
 
 def test_bom_and_cp1252_files_are_read_correctly(tmp_path):
