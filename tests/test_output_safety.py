@@ -14,11 +14,12 @@ References:
   ``mpmlib.text.visible``).
 
 One full report (module fixture, ~20 s) runs on a copy of the demo with a hostile parameter file
-(title, description, factors question, a study-drug code and a factor label holding HTML,
-Markdown links, images, autolinks and TeX math) and hostile data (AE terms holding a script, an
-``<img onerror>``, ``=HYPERLINK(...)`` and ``@SUM(...)``; subject H101-MPM-201-01-0001 with a
-zero-width space after its USUBJID in every domain, a QC warning, X-018). The other tests call the
-renderers directly.
+(title, description, factors question, a study-drug code, a covariate name and a factor label
+holding HTML, Markdown links, images, autolinks and TeX math: a ``$\\frac$`` in a figure label
+stopped the factors page with a mathtext error before ``notebook.setup`` turned math text off) and
+hostile data (AE terms holding a script, an ``<img onerror>``, ``=HYPERLINK(...)`` and
+``@SUM(...)``; subject H101-MPM-201-01-0001 with a zero-width space after its USUBJID in every
+domain, a QC warning, X-018). The other tests call the renderers directly.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ PAYLOAD = ("<script>alert(1)</script> <img src=x onerror=alert(2)> [click](javas
 TITLE, DESCRIPTION, QUESTION = f"T {PAYLOAD}", f"D {PAYLOAD}\n# heading\n- item", f"Q {PAYLOAD}"
 DRUG = "PD1<b>x</b>"                                   # a study-drug code (adsl.study_drugs key)
 FACTOR = "Histology <img src=x onerror=alert(5)> $\\frac$ [l](javascript:alert(6))"
+COVARIATE = "HIST<b>2</b>"                              # an ADSL covariate name (adsl.covariates key)
 SUBJECT = "H101-MPM-201-01-0001"                       # dies in the demo: in the deaths listing
 AE_TERMS = {  # (USUBJID, AESEQ) -> hostile AEDECOD / AETERM
     ("H101-MPM-201-01-0014", "8"): '=HYPERLINK("http://evil.example")',     # outside the TEAE window
@@ -86,6 +88,7 @@ def hostile_params(path: Path, sdtm: Path) -> Path:
     raw["sdtm"]["dir"] = str(sdtm.resolve())
     raw["study"].update(title=TITLE, description=DESCRIPTION, factors_question=QUESTION)
     raw["adsl"]["study_drugs"] = {"H101": ["H101"], DRUG: ["TORIPALIMAB"]}
+    raw["adsl"]["covariates"][COVARIATE] = {"source": "SUPPDM", "qnam": "HISTOL"}   # a baseline row of page 00
     raw["safety"]["relationship"] = {"H101": {"qnam": "AERELH1"}, DRUG: {"qnam": "AERELPD"}}
     raw["safety"]["planned_dosing"] = {DRUG: raw["safety"]["planned_dosing"]["PD1"]}
     variables = [dict(v) for v in DEFAULTS["factors"]["variables"]]
@@ -157,7 +160,8 @@ def test_no_page_runs_markup_from_parameters_or_data(hostile_report):
 def test_parameter_text_shows_as_written_on_every_page(hostile_report):
     """The title on the index and every page that names the study, the description on the
     index, the overview and the safety page (one line), the factors question on the factors
-    page, the study-drug code and the factor label where they are used: all as typed."""
+    page, the study-drug code, the covariate name and the factor label where they are used: all
+    as typed."""
     found = pages(hostile_report)
     one_line = shown(DESCRIPTION)
     for name in ("index.html", "00_data_overview.html", "10_data_qc.html", "20_efficacy.html", "30_safety.html",
@@ -169,6 +173,7 @@ def test_parameter_text_shows_as_written_on_every_page(hostile_report):
     assert f"Any TEAE related to {DRUG}" in found["30_safety.html"].text
     assert f"{DRUG}: administrations" in found["00_data_overview.html"].text
     assert shown(FACTOR) in found["50_influencing_factors.html"].text
+    assert COVARIATE in found["00_data_overview.html"].text
     assert "index.html" in found and found["index.html"].elements[0][0] == "html"
 
 
