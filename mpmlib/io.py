@@ -204,8 +204,9 @@ def _shown_names(names) -> str:
 
 
 def normalise_domain(df: pd.DataFrame, domain: str) -> pd.DataFrame:
-    """Upper-case names, strip text, blanks -> NaN, SDTM numeric variables -> float."""
-    df = df.copy()
+    """Upper-case names, strip text, blanks -> NaN, SDTM numeric variables -> float; rows
+    labelled 0..n-1 in file order whatever row names the format carries (R row names)."""
+    df = df.reset_index(drop=True)
     df.columns = [str(c).strip().upper() for c in df.columns]
     if len(df.columns) == 0:
         raise DataError(domain, None, "file has no columns")
