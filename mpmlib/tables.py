@@ -485,8 +485,9 @@ def _visible_index(index: pd.Index) -> pd.Index:
     """An index (or the columns) with invisible characters of its text labels escaped; the same
     object when none has any."""
     if isinstance(index, pd.MultiIndex):
-        levels = [_visible_index(level) for level in index.levels]
-        if all(new is old for new, old in zip(levels, index.levels)):
+        old = list(index.levels)                  # pandas builds new level objects on each access
+        levels = [_visible_index(level) for level in old]
+        if all(a is b for a, b in zip(levels, old)):
             return index
         return index.set_levels(levels, verify_integrity=False)
     if not (index.dtype == object or isinstance(index.dtype, (pd.StringDtype, pd.CategoricalDtype))):

@@ -281,7 +281,8 @@ def test_visible_frame_escapes_invisible_characters_once_and_leaves_clean_tables
     vectorised path."""
     from mpmlib.tables import frame_html, visible_frame
 
-    clean = pd.DataFrame({"USUBJID": ["S-1", "S-2"], "n": [1, -2.5]})
+    clean = pd.DataFrame({"USUBJID": ["S-1", "S-2"], "n": [1, -2.5]},
+                         index=pd.MultiIndex.from_tuples([("SOC", "PT 1"), ("SOC", "PT 2")]))
     assert visible_frame(clean) is clean and frame_html(clean) == clean._repr_html_()
     index = pd.MultiIndex.from_tuples([("SOC\ufeff", "PT"), ("SOC\ufeff", "PT\u200b")])
     dirty = pd.DataFrame({"USUBJID\u00a0": ["S-1\u200b", None], "n": [1, 2]}, index=index)
