@@ -29,7 +29,6 @@ import pandas as pd
 
 from . import io
 from .errors import MpmError
-from .notebook import derive_all
 from .params import PROJECT_ROOT
 from .tables import html_text
 
@@ -53,7 +52,7 @@ def build_report(params: dict, notebooks_dir: Path = NOTEBOOKS_DIR) -> Path:
     started before data QC so that they import the analysis stack while QC runs.
     """
     from .lock import check_locked_run
-    from .validate import summary_text, validate_sdtm
+    from .validate import summary_text, validate_run
 
     lock = check_locked_run(params)            # a locked run stops here when anything differs
     out = Path(params["output"]["dir"])
@@ -68,16 +67,17 @@ def build_report(params: dict, notebooks_dir: Path = NOTEBOOKS_DIR) -> Path:
     pool = KernelPool(notebooks_dir, report_kernels(len(params["report"]["notebooks"])))
     try:
         pool.start()                           # kernels import the analysis stack while QC runs
-        # 1. the gate: data QC first; its report is written whatever the verdict
-        qc = validate_sdtm(params["sdtm"]["dir"], params["sdtm"]["files"], params["qc"])
+        # 1. the gate: data QC first (with the derivation dry run: validate and report agree);
+        # its report is written whatever the verdict
+        qc = validate_run(params)
         qc.save(out / "qc")
         print(summary_text(qc))
         notebooks = list(params["report"]["notebooks"])
         if not qc.passed:
             notebooks = [nb for nb in notebooks if nb == QC_NOTEBOOK] or [QC_NOTEBOOK]
-        else:  # 2. ADaM, derived once; every notebook reads it
+        else:  # 2. ADaM, derived once (by the QC dry run); every notebook reads it
             shutil.rmtree(out / "adam", ignore_errors=True)
-            write_adam(derive_all(qc.sdtm, params), out / "adam")
+            write_adam(qc.adam, out / "adam")
 
         provenance = collect_provenance(params, files, lock)
         footer = provenance_footer(provenance)
