@@ -101,7 +101,8 @@ def find_domain_files(folder: str | Path, file_map: dict[str, str] | None = None
     """
     folder = Path(folder)
     if not folder.is_dir():
-        raise DataError("SDTM", None, f"input folder does not exist: {folder}")
+        what = "is a file, not a folder" if folder.exists() else "does not exist"
+        raise DataError("SDTM", None, f"input folder {what}: {folder}")
     try:
         entries = sorted(folder.iterdir())
     except OSError as exc:

@@ -207,6 +207,8 @@ def load_params(path: str | Path) -> dict:
     Raises :class:`ParamsError` with the key at fault for anything malformed.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ParamsError(f"parameter file is a folder: {path}")
     if not path.is_file():
         raise ParamsError(f"parameter file not found: {path}")
     raw = yaml_mapping(path)

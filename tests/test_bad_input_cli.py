@@ -320,6 +320,14 @@ def test_study_text_that_is_not_text(tmp_path, capsys, key, value):
     assert status == 2 and one_error_line(err, "validate") == f"{params}: study.{key} must be text"
 
 
+def test_sdtm_or_params_that_is_a_file_or_a_folder(tmp_path, capsys):
+    """--sdtm naming a file, --params naming a folder: said so, not "does not exist"."""
+    status, _, err = mpm(capsys, "derive", tmp_path, sdtm=DEMO / "dm.csv")
+    assert status == 2 and one_error_line(err, "derive") == f"SDTM: input folder is a file, not a folder: {DEMO / 'dm.csv'}"
+    status, _, err = mpm(capsys, "validate", tmp_path, params=tmp_path)
+    assert status == 2 and one_error_line(err, "validate") == f"parameter file is a folder: {tmp_path}"
+
+
 # ---- output paths and operating-system errors -------------------------------------------------------
 
 @pytest.mark.parametrize("command", ["validate", "derive", "report", "lock"])
