@@ -28,17 +28,19 @@ Bounded resources. A domain file is refused before its body is read, in well und
 whatever its size, when
 
 * it is larger than ``sdtm.max_file_mb`` (default :data:`MAX_FILE_MB` = 1024 MB: the largest
-  domain of a 10,000-subject synthetic trial, ``mpm synth --n 10000``, is QS at 205 MB and
-  1.49 million rows, read in about 6 s; 1024 MB is five times that, and over 1,000 times the largest
-  demo domain (QS, 0.9 MB), while still readable in memory on an ordinary laptop); a trial that really has a
-  larger domain raises the limit in its parameter file;
+  domain of a 10,000-subject synthetic trial, ``mpm synth --n 10000``, is QS at 205 MB and 1.49
+  million rows, read in about 6 s; 1024 MB is five times that and over 1,000 times the largest
+  demo domain (QS, 0.9 MB), yet still fits in the memory of an ordinary laptop); a trial that
+  really has a larger domain raises the limit in its parameter file;
 * it is a CSV whose first line (at most 64 KiB) is not an SDTM header: no ``STUDYID``,
-  ``DOMAIN``, ``RDOMAIN`` or ``USUBJID`` column, the identifiers that every SDTM dataset
-  carries (SDTM model, "Identifiers for All Classes"; SUPP-- and RELREC: SDTMIG 3.3 section
-  8.4); the message names the file and shows the
-  start of what was found (random text or binary garbage with a .csv name). Parquet, XPT and
-  .rda files with no such column are refused the same way after reading (their headers are
-  checked by their own readers: garbage there fails at once as "cannot be read").
+  ``DOMAIN``, ``RDOMAIN`` or ``USUBJID`` column, the identifiers that every SDTM dataset carries
+  (SDTM model, "Identifiers for All Classes"; SUPP-- and RELREC: SDTMIG 3.3 section 8.4). The
+  message names the file and shows the start of what was found (random text or binary garbage
+  with a .csv name); a UTF-16 file is named as such (save it as UTF-8).
+
+Parquet, XPT and .rda files with no identifier column are refused the same way, after reading
+(their own readers check their headers: garbage there fails at once as "cannot be read"). Rows
+are labelled 0..n-1 in file order whatever row names the format carries (R row names).
 
 The limit is on the file's size: a compressed .rda or Parquet file that expands to far more
 in memory (a "zip bomb") is not caught before it is read.
@@ -309,6 +311,8 @@ def _check_csv_header(path: Path) -> None:
     domain = path.stem.upper()
     with open(path, "rb") as handle:
         head = handle.read(HEADER_BYTES + 1)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):      # Excel "Unicode text" and the like
+        raise DataError(domain, None, f"{path.name} is UTF-16 text: save it as UTF-8 CSV")
     line, newline, _ = head.partition(b"\n")
     if not newline and len(head) > HEADER_BYTES:
         raise DataError(domain, None, f"{path.name} is not an SDTM table: no header line in its first "

@@ -328,6 +328,12 @@ def test_csv_without_an_sdtm_header_is_refused_from_its_first_line(tmp_path, con
     assert found in str(err.value)
 
 
+def test_utf16_csv_is_named_as_such(tmp_path):
+    (tmp_path / "dm.csv").write_bytes("STUDYID,USUBJID\nS,S-1\n".encode("utf-16"))
+    with pytest.raises(DataError, match=r"^DM: dm\.csv is UTF-16 text: save it as UTF-8 CSV$"):
+        read_domain(tmp_path / "dm.csv")
+
+
 def test_csv_header_with_bom_or_cp1252_or_crlf_is_accepted(tmp_path):
     (tmp_path / "dm.csv").write_bytes("\ufeffSTUDYID,USUBJID\r\nS,S-1\r\n".encode("utf-8"))
     assert read_domain(tmp_path / "dm.csv")["USUBJID"].tolist() == ["S-1"]
