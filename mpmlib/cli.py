@@ -109,10 +109,10 @@ def _load(args) -> dict:
 
 
 def cmd_validate(args) -> int:
-    from .validate import summary_text, validate_sdtm
+    from .validate import summary_text, validate_run
 
     params = _load(args)
-    result = validate_sdtm(params["sdtm"]["dir"], params["sdtm"]["files"], params["qc"])
+    result = validate_run(params)      # the same gate as mpm report, derivation dry run included
     result.save(Path(params["output"]["dir"]) / "qc")
     print(summary_text(result))
     return 0 if result.passed else 1

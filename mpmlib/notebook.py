@@ -91,7 +91,7 @@ def load_run(params_file: str, sdtm_dir: str | None = None, out_dir: str | None 
 
     SDTM domains are read when first used (:class:`mpmlib.io.SdtmFolder`)."""
     params = override_paths(load_params(params_file), sdtm_dir, out_dir)
-    sdtm = io.SdtmFolder(params["sdtm"]["dir"], params["sdtm"]["files"])
+    sdtm = io.SdtmFolder(params["sdtm"]["dir"], params["sdtm"]["files"], params["sdtm"].get("max_file_mb"))
     if adam_dir and Path(adam_dir).is_dir():
         adam = {name: pd.read_parquet(Path(adam_dir) / f"{name}.parquet") for name in ADAM_DATASETS}
     else:

@@ -59,11 +59,13 @@ def build_report(params: dict, notebooks_dir: Path = NOTEBOOKS_DIR) -> Path:
     report_dir, staging, failed_dir, executed_dir = (out / "report", out / "report.partial",
                                                      out / "failed", out / "notebooks")
     previous = out / "report.previous"
+    # the input folder is listed before anything is moved: a folder that cannot be listed (a
+    # symbolic link loop, a folder named like a domain) stops the run with the last report intact
+    files = io.find_domain_files(params["sdtm"]["dir"], params["sdtm"]["files"])
     for folder in (staging, failed_dir, previous, out / "qc"):
         shutil.rmtree(folder, ignore_errors=True)
     if report_dir.is_dir():
         report_dir.rename(previous)            # kept only to reuse unchanged pages, deleted below
-    files = io.find_domain_files(params["sdtm"]["dir"], params["sdtm"]["files"])
     pool = KernelPool(notebooks_dir, report_kernels(len(params["report"]["notebooks"])))
     try:
         pool.start()                           # kernels import the analysis stack while QC runs
