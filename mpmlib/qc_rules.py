@@ -7,6 +7,11 @@ offending frame keeps the row labels of the domain records it comes from, so the
 variables are looked up from the domain (``source``), vectorised. Rule ids ``X-nnn``; severities follow the question "can the analysis
 still be trusted?" — critical when a derivation would be wrong, warning when a reviewer should
 look. Sources: SDTMIG 3.3 (dates, keys), RECIST 1.1 (responses), CTCAE v5.0 (grades).
+
+:data:`RULES` need the data alone; :data:`STUDY_RULES` also the parameter file (study drugs,
+data cut-off, STUDYID, the QNAMs and covariate types it names) and are NOT RUN ("no parameter
+file") without it. Every rule's docstring starts ``X-nnn (severity):``; :func:`rule_catalogue`
+reads them, and docs/data-spec.md lists them (a test keeps the two equal).
 """
 
 from __future__ import annotations

@@ -7,7 +7,11 @@
 * Suites run in an *ephemeral* context (``gx.get_context(mode="ephemeral")``: without ``mode`` GX
   looks for a ``gx/`` folder in parent directories) with progress bars off (they would put
   timings into the report).
-* Rules that span domains are in :mod:`mpmlib.qc_rules` and report in the same shape.
+* Rules that span domains are in :mod:`mpmlib.qc_rules` and report in the same shape; the
+  study-aware ones need the parameter file (``validate_sdtm(..., params=...)``).
+* :func:`validate_run` is the QC of a run (``mpm validate`` and ``mpm report``): all rules, then
+  a dry run of the ADaM derivation whose errors are the critical finding DERIVE-001.
+* Identifiers and values in messages show invisible characters escaped (:mod:`mpmlib.text`).
 * Every finding names the domain, the variable, the rule, the severity, and the subjects
   (USUBJID) and values concerned, never row numbers; every offending record is named by the
   variables that identify it in SDTM (:func:`record_variables`: USUBJID, the domain's --SEQ,

@@ -3,7 +3,8 @@ data manager can act on.
 
 Each case copies the clean synthetic trial in ``data/demo`` into a temporary folder, plants ONE
 defect in ONE record of a named subject (or damages one file), runs
-:func:`mpmlib.validate.validate_sdtm` and checks the findings table. The reference for every
+:func:`mpmlib.validate.validate_run` with the demo parameters (every rule, the study-aware ones
+included, then the ADaM derivation when no critical rule fails) and checks the findings table. The reference for every
 assertion is "a data manager must be able to act on the message": the defect is reported (not
 swallowed, not a crash), as a FAIL of the rule that owns it, with the right severity, naming the
 domain, the variable, the subject (USUBJID), where there is one the offending value and, for a
@@ -13,7 +14,8 @@ SDTMIG 3.3 §8.4 for a SUPP-- record's parent IDVAR / IDVARVAL and its QNAM), so
 out of range is one of ~300 records of the subject, named. A
 critical defect must stop a locked run (``result.passed is False``); a warning-only defect must
 not (``result.passed is True``, so the case also proves that the defect set off nothing
-critical elsewhere).
+critical elsewhere), and every subject whose ADaM rows differ from the clean demo's must be
+named by a failed rule: no number changes without a finding (issue 14).
 
 Sources for what counts as a defect: SDTMIG 3.3 (ISO 8601 ``--DTC``, natural keys, SUPP--
 structure), RECIST 1.1 (overall response, new lesions, baseline target lesions), CTCAE v5.0
