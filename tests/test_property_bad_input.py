@@ -18,9 +18,9 @@ where that did not derive, what ``mpm derive`` runs (:func:`mpmlib.io.read_sdtm`
 test, with the mutated cells printed.
 
 The search is reproducible (``derandomize=True``, no example database written to the repo).
-``MPM_HYPOTHESIS_EXAMPLES`` sets the number of examples (default 12, about 2.5 s each, plus the explicit examples; about 45 s in all) for a
-longer bug hunt, e.g. ``MPM_HYPOTHESIS_EXAMPLES=500``; ``MPM_HYPOTHESIS_SHRINK=1`` shrinks a failure
-to its smallest form (slow).
+``MPM_HYPOTHESIS_EXAMPLES`` sets the number of generated examples (default 12, about 2.5 s each,
+plus the explicit ones: about 45 s in all), e.g. ``MPM_HYPOTHESIS_EXAMPLES=500`` for a bug hunt;
+``MPM_HYPOTHESIS_SHRINK=1`` shrinks a failure to its smallest form (slow).
 """
 
 from __future__ import annotations
