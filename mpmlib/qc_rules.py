@@ -740,13 +740,25 @@ RULES += [rule_usubjid_near_duplicates, rule_usubjid_invisible, rule_codes_upper
 NO_PARAMS = "no parameter file"
 
 
+def _mapping(value) -> dict:
+    """A parameter that should be a mapping, or {} (a malformed one is the parameter loader's
+    error, not a QC crash)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _names(value) -> set[str]:
+    """Upper-case names from a parameter that is a list of names or one name."""
+    values = value if isinstance(value, (list, tuple, set)) else ([] if value is None else [value])
+    return {str(v).upper() for v in values}
+
+
 def _params_qnams(params) -> dict[str, set[str]]:
     """The SUPP-- QNAMs the parameters use: ``{"suppdm": {...}, "suppae": {...}}``."""
-    dm = {spec["qnam"] for spec in (params["adsl"].get("covariates") or {}).values()
+    dm = {spec["qnam"] for spec in _mapping(params["adsl"].get("covariates")).values()
           if isinstance(spec, dict) and str(spec.get("source", "")).upper() == "SUPPDM" and spec.get("qnam")}
     safety = params["safety"]
-    ae = {spec["qnam"] for spec in (safety.get("relationship") or {}).values()
-          if isinstance(spec, dict) and spec.get("qnam")}
+    relationship = safety.get("relationship") if isinstance(safety.get("relationship"), dict) else {}
+    ae = {spec["qnam"] for spec in relationship.values() if isinstance(spec, dict) and spec.get("qnam")}
     if isinstance(safety.get("immune_related"), dict) and safety["immune_related"].get("qnam"):
         ae.add(safety["immune_related"]["qnam"])
     return {"suppdm": {str(q) for q in dm}, "suppae": {str(q) for q in ae}}
@@ -783,13 +795,13 @@ def rule_extrt_is_study_drug(sdtm, params):
     if params is None:
         yield result("X-024", "critical", "EX", "EXTRT", text, None, NO_PARAMS)
         return
-    ex, drugs = sdtm.get("ex"), params["adsl"].get("study_drugs") or {}
+    ex, drugs = sdtm.get("ex"), _mapping(params["adsl"].get("study_drugs"))
     if ex is None or "EXTRT" not in ex.columns:
         return
     if not drugs:
         yield result("X-024", "critical", "EX", "EXTRT", text, None, "adsl.study_drugs is empty")
         return
-    names = {str(n).upper() for values in drugs.values() for n in (values if isinstance(values, list) else [values])}
+    names = set().union(*(_names(values) for values in drugs.values()))
     bad = ex["EXTRT"].notna() & ~ex["EXTRT"].astype(str).str.upper().isin(names)
     off = pd.DataFrame({"USUBJID": ex.loc[bad, "USUBJID"], "VALUE": ex.loc[bad, "EXTRT"].map(_text).astype(str)})
     yield result("X-024", "critical", "EX", "EXTRT", text, off, source=ex)
@@ -809,8 +821,8 @@ def rule_dose_plausible(sdtm, params):
     if params is None:
         yield result("X-026", "critical", "EX", "EXDOSE", text, None, NO_PARAMS)
         return
-    ex, planned = sdtm.get("ex"), params["safety"].get("planned_dosing") or {}
-    drugs = params["adsl"].get("study_drugs") or {}
+    ex, planned = sdtm.get("ex"), _mapping(params["safety"].get("planned_dosing"))
+    drugs = _mapping(params["adsl"].get("study_drugs"))
     if ex is None or not {"EXTRT", "EXDOSE"} <= set(ex.columns):
         return
     if not planned:
@@ -819,10 +831,10 @@ def rule_dose_plausible(sdtm, params):
     limit = pd.Series(float("nan"), index=ex.index)
     extrt = ex["EXTRT"].astype(str).str.upper()
     for code, plan in planned.items():
-        names = drugs.get(code, [code])
-        names = {str(n).upper() for n in (names if isinstance(names, list) else [names])}
-        if isinstance(plan, dict) and plan.get("dose") is not None:
-            limit[extrt.isin(names)] = ABSURD_DOSE_FACTOR * float(plan["dose"])
+        names = _names(drugs.get(code, [code]))
+        dose = pd.to_numeric(pd.Series([plan.get("dose") if isinstance(plan, dict) else None]), errors="coerce")[0]
+        if dose == dose and dose is not None:
+            limit[extrt.isin(names)] = ABSURD_DOSE_FACTOR * float(dose)
     dose = pd.to_numeric(ex["EXDOSE"], errors="coerce")
     bad = dose.gt(limit)
     off = pd.DataFrame({"USUBJID": ex.loc[bad, "USUBJID"],
@@ -845,7 +857,10 @@ def rule_no_date_after_cutoff(sdtm, params):
     if not params.get("data_cutoff"):
         yield result("X-027", "critical", "ALL", "--DTC", text, None, "no data_cutoff in the parameter file")
         return
-    cutoff = pd.Timestamp(str(params["data_cutoff"])[:10])
+    cutoff = pd.to_datetime(str(params["data_cutoff"])[:10], format="%Y-%m-%d", errors="coerce")
+    if pd.isna(cutoff):
+        yield result("X-027", "critical", "ALL", "--DTC", text, None, "data_cutoff is not an ISO date")
+        return
     failures = 0
     for domain, df in sorted(sdtm.items()):
         for col in [c for c in df.columns if c.endswith("DTC")]:
@@ -875,7 +890,7 @@ def rule_screen_failure_code(sdtm, params):
     dm = sdtm.get("dm")
     if dm is None or "ARMCD" not in dm.columns:
         return
-    codes = {str(c).upper() for c in params["adsl"].get("not_enrolled_armcd") or []}
+    codes = _names(params["adsl"].get("not_enrolled_armcd"))
     says = pd.Series(False, index=dm.index)
     for col in ("ARMCD", "ARM", "ACTARMCD", "ACTARM"):
         if col in dm.columns:
@@ -925,7 +940,7 @@ def rule_numeric_covariates(sdtm, params):
         yield result("X-034", "critical", "SUPPDM", "QVAL", text, None, NO_PARAMS)
         return
     supp = sdtm.get("suppdm")
-    numeric = {spec["qnam"] for spec in (params["adsl"].get("covariates") or {}).values()
+    numeric = {spec["qnam"] for spec in _mapping(params["adsl"].get("covariates")).values()
                if isinstance(spec, dict) and str(spec.get("source", "")).upper() == "SUPPDM"
                and spec.get("type") == "number" and spec.get("qnam")}
     if supp is None or not {"QNAM", "QVAL"} <= set(supp.columns) or not numeric:
