@@ -17,7 +17,8 @@ where that did not derive, what ``mpm derive`` runs (:func:`mpmlib.io.read_sdtm`
 :func:`mpmlib.notebook.derive_all`). Anything but an :class:`~mpmlib.errors.MpmError` fails the
 test, with the mutated cells printed.
 
-The search is reproducible (``derandomize=True``, no example database written to the repo).
+The search is reproducible (``derandomize=True``; nothing is written to the project: no example
+database, caches in the temp folder).
 ``MPM_HYPOTHESIS_EXAMPLES`` sets the number of generated examples (default 12, about 2.5 s each,
 plus the explicit ones: about 45 s in all), e.g. ``MPM_HYPOTHESIS_EXAMPLES=500`` for a bug hunt;
 ``MPM_HYPOTHESIS_SHRINK=1`` shrinks a failure to its smallest form (slow).
@@ -34,11 +35,16 @@ from pathlib import Path
 import pandas as pd
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from mpmlib import io, validate
 from mpmlib.errors import MpmError
 from mpmlib.notebook import derive_all
 from mpmlib.params import PROJECT_ROOT, load_params, override_paths
+
+# Hypothesis keeps caches (unicode tables, constants of the code) even without an example
+# database: in the system temp folder, not in the project.
+set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "mpm-hypothesis")
 
 DEMO = PROJECT_ROOT / "data" / "demo"
 PARAMS = PROJECT_ROOT / "params" / "demo.yaml"
