@@ -72,14 +72,13 @@ import IPython.display
 IPython.display.display = lambda *a, **k: None          # outputs are not rendered in the floor
 from pathlib import Path
 from mpmlib.params import load_params, override_paths
-from mpmlib.validate import validate_sdtm
-from mpmlib.notebook import derive_all
+from mpmlib.validate import validate_run
 from mpmlib.report import write_adam
 project, out = Path(sys.argv[1]), Path(sys.argv[2])
 params = override_paths(load_params(project / "params" / "demo.yaml"), None, str(out))
-qc = validate_sdtm(params["sdtm"]["dir"], params["sdtm"]["files"], params["qc"])
+qc = validate_run(params)                  # QC with the derivation dry run, as mpm report
 qc.save(out / "qc")
-write_adam(derive_all(qc.sdtm, params), out / "adam")
+write_adam(qc.adam, out / "adam")
 for name in params["report"]["notebooks"]:
     nb = jupytext.read(project / "notebooks" / f"{name}.py")
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code" and "parameters" not in c.metadata.get("tags", []))

@@ -409,9 +409,9 @@ def _shown(value) -> str:
 
 
 def _invisible_free(value: str) -> str:
-    from .text import _is_invisible
+    from .text import is_invisible
 
-    return "".join(c for c in value if not _is_invisible(c))
+    return "".join(c for c in value if not is_invisible(c))
 
 
 def normalised_id(value) -> str:

@@ -21,7 +21,12 @@ import unicodedata
 _SUSPECT_CATEGORIES = {"Cc", "Cf", "Zs", "Zl", "Zp", "Co", "Cn", "Cs"}
 
 
-def _is_invisible(char: str) -> bool:
+def is_invisible(char: str) -> bool:
+    """True for one character that :func:`visible` escapes.
+
+    >>> is_invisible("\u200b"), is_invisible(" "), is_invisible("é")
+    (True, False, False)
+    """
     return char != " " and (unicodedata.category(char) in _SUSPECT_CATEGORIES or char == "\ufffd")
 
 
@@ -44,7 +49,7 @@ def visible(value) -> str:
     text = value if isinstance(value, str) else str(value)
     if not _CANDIDATES.search(text):
         return text
-    return "".join(_escape(c) if _is_invisible(c) else c for c in text)
+    return "".join(_escape(c) if is_invisible(c) else c for c in text)
 
 
 def has_invisible(value) -> bool:
@@ -53,4 +58,4 @@ def has_invisible(value) -> bool:
     >>> has_invisible("01-0003"), has_invisible("01-0003\\ufeff")
     (False, True)
     """
-    return isinstance(value, str) and bool(_CANDIDATES.search(value)) and any(map(_is_invisible, value))
+    return isinstance(value, str) and bool(_CANDIDATES.search(value)) and any(map(is_invisible, value))

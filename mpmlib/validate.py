@@ -349,7 +349,7 @@ def validate_sdtm(folder, file_map: dict | None = None, qc_params: dict | None =
     findings, details, received, sdtm = [], [], [], {}
     for domain, path in io.find_domain_files(folder, file_map).items():
         try:
-            df = io.read_domain(path, domain)
+            df = io.read_domain(path, domain, ((params or {}).get("sdtm") or {}).get("max_file_mb"))
         except DataError as exc:
             findings.append(_finding({"rule_id": "READ-001", "text": "file can be read"}, "critical",
                                      domain, exc.variable, "FAIL", exc.subjects, [exc.rule + (f" - {exc.detail}" if exc.detail else "")],

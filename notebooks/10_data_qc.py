@@ -38,14 +38,14 @@ from IPython.display import HTML, Markdown, display
 from mpmlib import tables
 from mpmlib.notebook import setup
 from mpmlib.params import load_params, override_paths
-from mpmlib.validate import QCResult, validate_sdtm
+from mpmlib.validate import QCResult, validate_run
 
 setup()
 params = override_paths(load_params(params_file), sdtm_dir, out_dir)
 if qc_dir and (Path(qc_dir) / "findings.csv").is_file():
     qc = QCResult.load(Path(qc_dir))
 else:
-    qc = validate_sdtm(params["sdtm"]["dir"], params["sdtm"]["files"], params["qc"])
+    qc = validate_run(params)           # opened on its own: the same QC as mpm validate / mpm report
 
 # %%
 display(HTML(tables.qc_verdict_html(qc.findings)))
