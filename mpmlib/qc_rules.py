@@ -640,6 +640,32 @@ def rule_all_doses_zero(sdtm):
     yield result("X-025", "warning", "EX", "EXDOSE", text, off, source=ex)
 
 
+def rule_dose_near_drug_median(sdtm):
+    """X-029 (warning): a positive EXDOSE lies strictly within a factor of 10 of the median
+    positive dose of its drug in this delivery (same EXTRT and EXDOSU), in both directions: an
+    extra or a lost zero (exactly 10 x or 1/10) is a finding. Needs no parameter
+    file, so it also covers a drug without a planned dose (H101, dosed in viral particles: an
+    extra zero in ``1000000000000`` VP is invisible on screen). A ten-fold step from what every
+    other administration of the drug received is the signature of a keying or unit error (mg
+    keyed as µg); a genuine dose reduction is a fraction, not a tenth. Cumulative dose (ADEX) would
+    change, so the record is worth a query; a warning, because only the reviewer can tell a typo
+    from a protocol deviation (X-026 is the critical check against the planned dose)."""
+    text = f"EXDOSE less than {ABSURD_DOSE_FACTOR} x and more than 1/{ABSURD_DOSE_FACTOR} of the drug's median dose (same EXTRT, EXDOSU)"
+    ex = sdtm.get("ex")
+    if ex is None or not {"EXTRT", "EXDOSE"} <= set(ex.columns):
+        return
+    dose = pd.to_numeric(ex["EXDOSE"], errors="coerce")
+    positive = dose.gt(0)
+    unit = ex["EXDOSU"].astype(str).str.upper() if "EXDOSU" in ex.columns else pd.Series("", index=ex.index)
+    group = ex["EXTRT"].astype(str).str.upper() + "|" + unit
+    median = dose.where(positive).groupby(group).transform("median")
+    bad = positive & (dose.ge(ABSURD_DOSE_FACTOR * median) | dose.le(median / ABSURD_DOSE_FACTOR))
+    off = pd.DataFrame({"USUBJID": ex.loc[bad, "USUBJID"],
+                        "VALUE": ex.loc[bad, "EXTRT"].astype(str) + " " + dose[bad].map(_text).astype(str)
+                        + " vs median " + median[bad].map(_text).astype(str)})
+    yield result("X-029", "warning", "EX", "EXDOSE", text, off, source=ex)
+
+
 def rule_consent_plausible(sdtm):
     """X-028 (warning): informed consent (DM RFICDTC) lies within a year before the first study
     dose (EX, else DM RFSTDTC) and not before birth (BRTHDTC). Consent precedes any trial
@@ -731,7 +757,8 @@ def rule_studyid_consistent(sdtm):
 
 
 RULES += [rule_usubjid_near_duplicates, rule_usubjid_invisible, rule_codes_upper_case, rule_ae_entered_twice,
-          rule_supp_parent_exists, rule_supp_idvarval_integer, rule_all_doses_zero, rule_consent_plausible,
+          rule_supp_parent_exists, rule_supp_idvarval_integer, rule_all_doses_zero, rule_dose_near_drug_median,
+          rule_consent_plausible,
           rule_percent_in_range, rule_qs_item_integer, rule_studyid_consistent]
 
 
@@ -812,12 +839,12 @@ ABSURD_DOSE_FACTOR = 10
 
 
 def rule_dose_plausible(sdtm, params):
-    """X-026 (critical): EXDOSE of a drug with a planned dose (safety.planned_dosing) is at most
+    """X-026 (critical): EXDOSE of a drug with a planned dose (safety.planned_dosing) is less than
     10 times that dose. No protocol allows a ten-fold overdose, and a factor of 10 or more is
     the signature of a unit or keying error (mg keyed as µg, an extra zero); cumulative dose and
     relative dose intensity (ADEX) would be wrong. Drugs without a planned dose are not checked
     (EX-009 checks EXDOSE >= 0 for all)."""
-    text = f"EXDOSE at most {ABSURD_DOSE_FACTOR} x the planned dose (safety.planned_dosing)"
+    text = f"EXDOSE less than {ABSURD_DOSE_FACTOR} x the planned dose (safety.planned_dosing)"
     if params is None:
         yield result("X-026", "critical", "EX", "EXDOSE", text, None, NO_PARAMS)
         return
@@ -836,9 +863,9 @@ def rule_dose_plausible(sdtm, params):
         if dose == dose and dose is not None:
             limit[extrt.isin(names)] = ABSURD_DOSE_FACTOR * float(dose)
     dose = pd.to_numeric(ex["EXDOSE"], errors="coerce")
-    bad = dose.gt(limit)
+    bad = dose.ge(limit)
     off = pd.DataFrame({"USUBJID": ex.loc[bad, "USUBJID"],
-                        "VALUE": dose[bad].map(_text).astype(str) + " > " + limit[bad].map(_text).astype(str)})
+                        "VALUE": dose[bad].map(_text).astype(str) + " >= " + limit[bad].map(_text).astype(str)})
     yield result("X-026", "critical", "EX", "EXDOSE", text, off, source=ex)
 
 

@@ -433,7 +433,16 @@ DEFECTS = [
          "X-025", "warning", "EX", "EXDOSE", subj("01-0005"), "EXDOSE=0", record="EXSEQ=1"),
     case("absurd_dose_100_fold", set_values("ex", {"USUBJID": subj("01-0011"), "EXTRT": "TORIPALIMAB"},
                                             {"EXDOSE": "24000"}),
-         "X-026", "critical", "EX", "EXDOSE", subj("01-0011"), "24000 > 2400", record="EXSEQ=2", group="exposure"),
+         "X-026", "critical", "EX", "EXDOSE", subj("01-0011"), "24000 >= 2400", record="EXSEQ=2", group="exposure"),
+    # an extra zero (exactly 10 x the planned 240 mg) is the typical keying error
+    case("dose_extra_zero_vs_planned", set_values("ex", {"USUBJID": subj("01-0013"), "EXTRT": "TORIPALIMAB"},
+                                                  {"EXDOSE": "2400"}),
+         "X-026", "critical", "EX", "EXDOSE", subj("01-0013"), "2400 >= 2400", record="EXSEQ=2", group="exposure"),
+    # an extra zero in a dose of a drug without a planned dose (H101 in viral particles)
+    case("H101_dose_extra_zero", set_values("ex", {"USUBJID": subj("01-0007"), "EXSEQ": "3"},
+                                            {"EXDOSE": "10000000000000"}),
+         "X-029", "warning", "EX", "EXDOSE", subj("01-0007"), "H101 10000000000000 vs median 1000000000000",
+         record="EXSEQ=3"),
     # -- dates outside the study
     case("death_date_2099", set_values("dm", {"USUBJID": subj("01-0001")}, {"DTHDTC": "2099-06-17"}),
          "X-027", "critical", "DM", "DTHDTC", subj("01-0001"), "2099-06-17 > cut-off 2026-03-31", group="dates"),
