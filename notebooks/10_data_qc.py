@@ -17,8 +17,12 @@
 # # Data quality control: what was received and what is wrong with it
 #
 # Every SDTM file is checked before any number is reported: one Great Expectations suite per domain
-# (`expectations/*.json`) and the rules that span domains (`mpmlib.qc_rules`). A failed critical
-# rule stops the run, locked or exploratory: only this page is written. For exploration only, the
+# (`expectations/*.json`), the rules that span domains (`mpmlib.qc_rules`), the rules that compare
+# the data with the parameter file (study, study drugs, planned doses, data cut-off) and, when no
+# critical rule fails, a dry run of the ADaM derivation on the same data (`DERIVE-001`): whatever
+# would stop the analyses is a finding here. Every rule id and its severity is listed in
+# `docs/data-spec.md`. A failed critical rule stops the run, locked or exploratory: only this page
+# is written. For exploration only, the
 # parameter file may downgrade named critical rules to warnings (`qc.downgrade`); the analyses then
 # run and the rules are shown as downgraded here and on the index page. A locked run refuses any
 # downgrade. A **warning** is for review. Each finding names the domain, the variable, the rule, the
