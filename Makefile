@@ -66,8 +66,11 @@ $(REPORT_INDEX): $(STAMP) | dirs
 derive: $(STAMP) dirs
 	$(MPM) derive --params $(PARAMS)
 
+# the suite on every core (pytest-xdist); a module's tests stay in one worker, so module fixtures
+# (one full report per module) run once. TEST_JOBS=1 runs it in one process.
+TEST_JOBS ?= auto
 test: $(STAMP) dirs
-	MPLBACKEND=Agg $(PY) -m pytest -q
+	MPLBACKEND=Agg $(PY) -m pytest -q -n $(TEST_JOBS) --dist loadfile
 
 lab: $(STAMP) dirs
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --ServerApp.open_browser=False
