@@ -748,18 +748,25 @@ def rule_studyid_consistent(sdtm):
         yield result("X-032", "critical", "ALL", "STUDYID", text, None, "DM.STUDYID not available")
         return
     study = dm["STUDYID"].dropna().astype(str).value_counts().index[0]
+    yield from _studyid_findings(sdtm, "X-032", text, study, "DM")
+
+
+def _studyid_findings(sdtm, rule_id: str, text: str, study: str, expected_from: str):
+    """The findings of a STUDYID rule (X-031, X-032): per domain, the records whose STUDYID is
+    missing or not ``study`` (the value shows where ``study`` came from); one PASS when none."""
     failures = 0
     for domain, df in sorted(sdtm.items()):
         if "STUDYID" not in df.columns:
             continue
-        bad = df["STUDYID"].astype(str).ne(study) | df["STUDYID"].isna()
+        bad = df["STUDYID"].isna() | df["STUDYID"].astype(str).ne(study)
         if bad.any():
             failures += 1
             off = pd.DataFrame({"USUBJID": df.loc[bad, "USUBJID"],
-                                "VALUE": df.loc[bad, "STUDYID"].map(_text).astype(str) + " (DM: " + study + ")"})
-            yield result("X-032", "critical", domain, "STUDYID", text, off, source=df)
+                                "VALUE": df.loc[bad, "STUDYID"].map(_text).astype(str)
+                                + f" ({expected_from}: {study})"})
+            yield result(rule_id, "critical", domain, "STUDYID", text, off, source=df)
     if not failures:
-        yield result("X-032", "critical", "ALL", "STUDYID", text, None)
+        yield result(rule_id, "critical", "ALL", "STUDYID", text, None)
 
 
 RULES += [rule_usubjid_near_duplicates, rule_usubjid_invisible, rule_codes_upper_case, rule_ae_entered_twice,
@@ -949,19 +956,7 @@ def rule_studyid_as_in_params(sdtm, params):
     if not study:
         yield result("X-031", "critical", "ALL", "STUDYID", text, None, "no study.studyid in the parameter file")
         return
-    study = str(study)
-    failures = 0
-    for domain, df in sorted(sdtm.items()):
-        if "STUDYID" not in df.columns:
-            continue
-        bad = df["STUDYID"].isna() | df["STUDYID"].astype(str).ne(study)
-        if bad.any():
-            failures += 1
-            off = pd.DataFrame({"USUBJID": df.loc[bad, "USUBJID"],
-                                "VALUE": df.loc[bad, "STUDYID"].map(_text).astype(str) + " (parameters: " + study + ")"})
-            yield result("X-031", "critical", domain, "STUDYID", text, off, source=df)
-    if not failures:
-        yield result("X-031", "critical", "ALL", "STUDYID", text, None)
+    yield from _studyid_findings(sdtm, "X-031", text, str(study), "parameters")
 
 
 def rule_numeric_covariates(sdtm, params):

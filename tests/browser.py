@@ -28,6 +28,29 @@ def find_chromium() -> str | None:
     return None
 
 
+def browser_or_skip() -> "Browser":
+    """A :class:`Browser` on Debian's chromium; the calling test is skipped when chromium is not
+    installed, and fails instead when ``MPM_REQUIRE_BROWSER`` is set (CI: .ci/run)."""
+    import os
+
+    import pytest
+
+    executable = find_chromium()
+    if executable is None:
+        if os.environ.get("MPM_REQUIRE_BROWSER"):
+            pytest.fail("chromium is required (MPM_REQUIRE_BROWSER is set) but not installed")
+        pytest.skip("chromium not installed (apt-get install chromium)")
+    return Browser(executable)
+
+
+LOCAL_SCHEMES = ("file://", "data:", "about:", "blob:")
+
+
+def foreign_requests(seen: dict) -> list[str]:
+    """The requests of a :meth:`Browser.visit` that leave the machine."""
+    return [u for u in seen["requests"] if not u.startswith(LOCAL_SCHEMES)]
+
+
 class Browser:
     """One headless Chromium with a DevTools websocket to a blank page."""
 

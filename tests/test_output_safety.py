@@ -219,18 +219,13 @@ def test_report_csvs_cannot_start_a_formula_and_keep_numbers(hostile_report):
 def test_hostile_pages_request_nothing_from_the_network(hostile_report):
     """Headless Chromium, networking off (tests/browser.py): the index and the pages showing the
     payloads load without a request to another host (an image from the payload would be one)."""
-    from browser import Browser, find_chromium
+    from browser import browser_or_skip, foreign_requests
 
-    executable = find_chromium()
-    if executable is None:
-        if os.environ.get("MPM_REQUIRE_BROWSER"):
-            pytest.fail("chromium is required (MPM_REQUIRE_BROWSER is set) but not installed")
-        pytest.skip("chromium not installed (apt-get install chromium)")
-    browser = Browser(executable)
+    browser = browser_or_skip()
     try:
         for name in ("index.html", "00_data_overview.html", "30_safety.html", "50_influencing_factors.html"):
             seen = browser.visit((hostile_report / "report" / name).resolve().as_uri())
-            foreign = [u for u in seen["requests"] if not u.startswith(("file://", "data:", "about:", "blob:"))]
+            foreign = foreign_requests(seen)
             assert not foreign, (name, foreign)
             assert not seen["errors"], (name, seen["errors"])
     finally:

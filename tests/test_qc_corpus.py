@@ -85,11 +85,11 @@ def _mask(df: pd.DataFrame, where: dict, first: bool) -> pd.Series:
     return mask & (mask.cumsum() == 1) if first else mask
 
 
-def set_values(domain: str, where: dict, values: dict) -> Callable[[Path], None]:
-    """Change ``values`` in the first record matching ``where``."""
+def set_values(domain: str, where: dict, values: dict, first: bool = True) -> Callable[[Path], None]:
+    """Change ``values`` in the first record matching ``where`` (every such record: ``first=False``)."""
     def mutate(folder: Path) -> None:
         df = read(folder, domain)
-        mask = _mask(df, where, first=True)
+        mask = _mask(df, where, first=first)
         for col, val in values.items():
             df.loc[mask, col] = val
         write(folder, domain, df)
@@ -98,13 +98,7 @@ def set_values(domain: str, where: dict, values: dict) -> Callable[[Path], None]
 
 def set_all(domain: str, where: dict, values: dict) -> Callable[[Path], None]:
     """Change ``values`` in every record matching ``where``."""
-    def mutate(folder: Path) -> None:
-        df = read(folder, domain)
-        mask = _mask(df, where, first=False)
-        for col, val in values.items():
-            df.loc[mask, col] = val
-        write(folder, domain, df)
-    return mutate
+    return set_values(domain, where, values, first=False)
 
 
 def copy_record(domain: str, where: dict, values: dict) -> Callable[[Path], None]:

@@ -180,18 +180,13 @@ def test_every_page_opens_offline_in_chromium_without_errors(two_demo_runs):
     loads with no request to another host and no console error (issue 8; reviewers in hospitals
     open reports without network). .ci/run installs Debian's chromium and sets
     MPM_REQUIRE_BROWSER=1, so CI cannot skip this."""
-    from browser import Browser, find_chromium
+    from browser import browser_or_skip, foreign_requests
 
-    executable = find_chromium()
-    if executable is None:
-        if os.environ.get("MPM_REQUIRE_BROWSER"):
-            pytest.fail("chromium is required (MPM_REQUIRE_BROWSER is set) but not installed")
-        pytest.skip("chromium not installed (apt-get install chromium)")
-    browser = Browser(executable)
+    browser = browser_or_skip()
     try:
         for page in sorted((two_demo_runs[0] / "report").glob("*.html")):
             seen = browser.visit(page.resolve().as_uri())
-            foreign = [u for u in seen["requests"] if not u.startswith(("file://", "data:", "about:", "blob:"))]
+            foreign = foreign_requests(seen)
             assert not foreign, f"{page.name} requests {foreign}"
             assert not seen["errors"], f"{page.name}: {seen['errors']}"
             assert any(u.startswith("file://") for u in seen["requests"]), page.name
