@@ -23,8 +23,8 @@ import os
 import sys
 from pathlib import Path
 
-from .errors import MpmError
-from .text import visible
+from mpmlib.errors import MpmError
+from mpmlib.text import visible
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_synth(args) -> int:
-    from .synth import generate_trial, write_sdtm_csv
+    from mpmlib.synth.trial import generate_trial, write_sdtm_csv
 
     if args.n < 1:
         raise MpmError("--n must be at least 1")
@@ -101,7 +101,7 @@ def cmd_synth(args) -> int:
 
 
 def _load(args) -> dict:
-    from .params import load_params, override_paths
+    from mpmlib.settings.load import load_params, override_paths
 
     params = override_paths(load_params(args.params), args.sdtm, args.out)
     check_output_root(params["output"]["dir"])
@@ -109,7 +109,7 @@ def _load(args) -> dict:
 
 
 def cmd_validate(args) -> int:
-    from .validate import summary_text, validate_run
+    from mpmlib.qc.gate import summary_text, validate_run
 
     params = _load(args)
     result = validate_run(params)      # the same gate as mpm report, derivation dry run included
@@ -119,9 +119,9 @@ def cmd_validate(args) -> int:
 
 
 def cmd_derive(args) -> int:
-    from . import io
-    from .notebook import derive_all
-    from .report import write_adam
+    from mpmlib.sdtm import read as io
+    from mpmlib.derive.pipeline import derive_all
+    from mpmlib.report.pipeline import write_adam
 
     params = _load(args)
     sdtm = io.read_sdtm(params["sdtm"]["dir"], params["sdtm"]["files"], params["sdtm"]["max_file_mb"])
@@ -139,7 +139,7 @@ def cmd_derive(args) -> int:
 def print_response_warnings(adrs) -> None:
     """One warning line per reason an overall response was not analysed (e.g. pharmaversesdtm's
     "CHECK" value, which admiral also leaves out), naming the subjects."""
-    from .derive.adrs import excluded_records
+    from mpmlib.derive.adrs import excluded_records
 
     excluded = excluded_records(adrs)
     for reason, rows in excluded.groupby("ANLEXCL", sort=True):
@@ -150,7 +150,7 @@ def print_response_warnings(adrs) -> None:
 
 
 def cmd_lock(args) -> int:
-    from .lock import write_lock
+    from mpmlib.lock import write_lock
 
     params = _load(args)
     path = write_lock(params)
@@ -160,7 +160,7 @@ def cmd_lock(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from .report import build_report
+    from mpmlib.report.pipeline import build_report
 
     index = build_report(_load(args))
     print(f"report written: {index}")

@@ -9,7 +9,7 @@ attributes keep the values as they are in the data.
 
 from __future__ import annotations
 
-from .text import visible
+from mpmlib.text import visible
 
 
 class MpmError(Exception):

@@ -23,9 +23,9 @@ import platform
 from importlib import metadata
 from pathlib import Path
 
-from . import io
-from .errors import MpmError
-from .params import PROJECT_ROOT
+from mpmlib.sdtm import read as io
+from mpmlib.errors import MpmError
+from mpmlib.settings.load import PROJECT_ROOT
 
 LOCK_VERSION = 1
 
@@ -63,7 +63,7 @@ def input_hashes(params: dict) -> dict:
 
 
 def build_lock(params: dict, today: datetime.date | None = None) -> dict:
-    from .report import git_commit
+    from mpmlib.report.pipeline import git_commit
 
     return {"lock_version": LOCK_VERSION, "locked_on": str(today or datetime.date.today()),
             "parameter_file": Path(params["_path"]).name, "code_commit": git_commit(),

@@ -11,12 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import io
-from .derive import derive_adae, derive_adex, derive_adqs, derive_adrs, derive_adsl, derive_adtr, derive_adtte
-from .params import load_params, override_paths
-
-ADAM_DATASETS = ("adsl", "adex", "adae", "adrs", "adtte", "adtr", "adqs")
-
+from mpmlib.sdtm import read as io
+from mpmlib.derive.pipeline import ADAM_DATASETS, derive_all
+from mpmlib.settings.load import load_params, override_paths
 
 def setup() -> None:
     """Deterministic figures and readable tables (PNG figures are byte-stable; SVG are not), and
@@ -26,13 +23,13 @@ def setup() -> None:
       label or an AE term with two dollar signs is text, and cannot stop the page with a mathtext
       parse error); no figure of the project uses math text;
     * every DataFrame a notebook displays is pandas' escaped HTML with invisible characters in
-      identifiers and values shown as escapes (:func:`mpmlib.tables.frame_html`, e.g. a USUBJID
+      identifiers and values shown as escapes (:func:`mpmlib.tables.format.frame_html`, e.g. a USUBJID
       ending in a zero-width space reads ``...0003\\u200b``).
     """
     import matplotlib
     import seaborn as sns
 
-    from .tables import frame_html
+    from mpmlib.tables.format import frame_html
 
     sns.set_theme(style="whitegrid", context="notebook")
     matplotlib.rcParams.update({"figure.dpi": 96, "savefig.dpi": 96, "svg.hashsalt": "mpm-h101",
@@ -68,8 +65,8 @@ class Run:
 
     def subject_ids(self, usubjid: pd.Series) -> pd.Series:
         """USUBJID for listings, or its masked number when ``report.mask_subject_ids`` is true
-        (:func:`mpmlib.tables.subject_ids`: one numbering per run, by rank in ADSL)."""
-        from .tables import subject_ids
+        (:func:`mpmlib.tables.format.subject_ids`: one numbering per run, by rank in ADSL)."""
+        from mpmlib.tables.format import subject_ids
 
         return subject_ids(usubjid, self.adam["adsl"]["USUBJID"], self.params["report"]["mask_subject_ids"])
 
@@ -89,7 +86,7 @@ def load_run(params_file: str, sdtm_dir: str | None = None, out_dir: str | None 
     """Load parameters and SDTM; read ADaM from ``adam_dir`` (what ``mpm report`` derived) or,
     when a notebook is opened on its own, derive it in memory from the same functions.
 
-    SDTM domains are read when first used (:class:`mpmlib.io.SdtmFolder`)."""
+    SDTM domains are read when first used (:class:`mpmlib.sdtm.read.SdtmFolder`)."""
     params = override_paths(load_params(params_file), sdtm_dir, out_dir)
     sdtm = io.SdtmFolder(params["sdtm"]["dir"], params["sdtm"]["files"], params["sdtm"].get("max_file_mb"))
     if adam_dir and Path(adam_dir).is_dir():
@@ -97,17 +94,3 @@ def load_run(params_file: str, sdtm_dir: str | None = None, out_dir: str | None 
     else:
         adam = derive_all(sdtm, params)
     return Run(params=params, sdtm=sdtm, adam=adam)
-
-
-def derive_all(sdtm: dict[str, pd.DataFrame], params: dict) -> dict[str, pd.DataFrame]:
-    """Every ADaM dataset of the run, in dependency order (ADSL first)."""
-    adsl = derive_adsl(sdtm, params["adsl"], params["data_cutoff"])
-    adex = derive_adex(adsl, sdtm.get("ex"), params["adsl"]["study_drugs"], params["adsl"]["ex_missing_end"],
-                       params["safety"]["planned_dosing"])
-    adae = derive_adae(adsl, sdtm.get("ae"), sdtm.get("suppae"), params["safety"])
-    adrs = derive_adrs(adsl, sdtm.get("rs"), params["efficacy"], sdtm.get("cm"))
-    adtte = derive_adtte(adsl, adrs, sdtm.get("cm"), params["efficacy"])
-    adtr = derive_adtr(adsl, sdtm.get("tu"), sdtm.get("tr"), params["efficacy"]["evaluator"],
-                       params["efficacy"]["reference_date"] or "TTEREFDT", sdtm.get("rs"))
-    adqs = derive_adqs(adsl, sdtm.get("qs"), params["qol"])
-    return {"adsl": adsl, "adex": adex, "adae": adae, "adrs": adrs, "adtte": adtte, "adtr": adtr, "adqs": adqs}

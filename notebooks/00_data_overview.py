@@ -29,7 +29,9 @@ adam_dir = None  # ADaM folder written by mpm report (None: derive in memory)
 # %%
 from IPython.display import Markdown, display
 
-from mpmlib import plots, safety, tables
+from mpmlib.plots import overview as plots
+from mpmlib.analysis import safety
+from mpmlib import tables
 from mpmlib.notebook import load_run, setup
 
 setup()

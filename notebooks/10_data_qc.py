@@ -17,7 +17,7 @@
 # # Data quality control: what was received and what is wrong with it
 #
 # Every SDTM file is checked before any number is reported: one Great Expectations suite per domain
-# (`expectations/*.json`), the rules that span domains (`mpmlib.qc_rules`), the rules that compare
+# (`expectations/*.json`), the rules that span domains (`mpmlib.qc.rules`), the rules that compare
 # the data with the parameter file (study, study drugs, planned doses, data cut-off) and, when no
 # critical rule fails, a dry run of the ADaM derivation on the same data (`DERIVE-001`): whatever
 # would stop the analyses is a finding here. Every rule id and its severity is listed in
@@ -41,8 +41,8 @@ from IPython.display import HTML, Markdown, display
 
 from mpmlib import tables
 from mpmlib.notebook import setup
-from mpmlib.params import load_params, override_paths
-from mpmlib.validate import QCResult, validate_run
+from mpmlib.settings.load import load_params, override_paths
+from mpmlib.qc.gate import QCResult, validate_run
 
 setup()
 params = override_paths(load_params(params_file), sdtm_dir, out_dir)

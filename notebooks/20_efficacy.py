@@ -31,7 +31,8 @@ adam_dir = None  # ADaM folder written by mpm report (None: derive in memory)
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
-from mpmlib import efficacy, plots_efficacy
+from mpmlib.analysis import efficacy
+from mpmlib.plots import efficacy as plots_efficacy
 from mpmlib.derive.adrs import excluded_records
 from mpmlib.derive.adtr import response_concordance
 from mpmlib.notebook import load_run, setup
@@ -56,7 +57,7 @@ if not has_rs:
 
 # %%
 def show_km(section, what: str) -> None:
-    """Display a section of :func:`mpmlib.efficacy.km_section` (figure, summary, censoring)."""
+    """Display a section of :func:`mpmlib.analysis.efficacy.km_section` (figure, summary, censoring)."""
     if section is None:
         return display(Markdown(f"_No {what} data._"))
     display(section["figure"])
@@ -224,7 +225,7 @@ else:
 # ## Methods and parameters
 #
 # The settings this report ran with (from the parameter file; defaults and reasons in
-# `mpmlib/params.py`) and the rule each one controls. The derivations are described in
+# `mpmlib/settings/load.py`) and the rule each one controls. The derivations are described in
 # `mpmlib/derive/adrs.py` and `mpmlib/derive/adtte.py`; deliberate differences from the
 # pharmaverse admiral templates are in `docs/efficacy-methods.md`.
 

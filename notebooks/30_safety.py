@@ -21,7 +21,7 @@
 # ran with), in the safety population (every subject who received any study drug). Each subject
 # is counted once per row; percentages are of the column's N. Every AE outside the window is
 # listed at the end, so nothing recorded is invisible. Tables are also written as CSV files next
-# to this report. *Source: `mpmlib.derive.adae` (flags and windows), `mpmlib.safety` (tables).*
+# to this report. *Source: `mpmlib.derive.adae` (flags and windows), `mpmlib.analysis.safety` (tables).*
 
 # %% tags=["parameters"]
 params_file = "../params/demo.yaml"  # analysis parameters (input folder, settings)
@@ -34,7 +34,9 @@ tables_dir = None  # folder for the CSV tables (None: not written)
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
-from mpmlib import plots_safety, safety, tables
+from mpmlib.plots import safety as plots_safety
+from mpmlib.analysis import safety
+from mpmlib import tables
 from mpmlib.notebook import load_run, setup
 
 setup()

@@ -21,8 +21,8 @@
 # scale a linear transformation to 0-100, computed when at least half of its items were answered
 # (half rule); what the table below names as not analysed has no such rows. The header names the
 # instruments actually scored in this input, their scoring sources and every setting used.
-# *Source: `mpmlib.qol` (scoring), `mpmlib.derive.adqs` (visits, baseline, change),
-# `mpmlib.qol_analysis` (tables and model), `mpmlib.plots_qol` (figure).*
+# *Source: `mpmlib.derive.qol_scoring` (scoring), `mpmlib.derive.adqs` (visits, baseline, change),
+# `mpmlib.analysis.qol` (tables and model), `mpmlib.plots.qol` (figure).*
 
 # %% tags=["parameters"]
 params_file = "../params/demo.yaml"  # analysis parameters (input folder, settings)
@@ -34,10 +34,13 @@ adam_dir = None  # ADaM folder written by mpm report (None: derive in memory)
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
-from mpmlib import efficacy, plots_efficacy, plots_qol, qol_analysis as qa
+from mpmlib.analysis import efficacy
+from mpmlib.plots import efficacy as plots_efficacy
+from mpmlib.plots import qol as plots_qol
+from mpmlib.analysis import qol as qa
 from mpmlib.derive.adqs import missed_questionnaires
 from mpmlib.notebook import load_run, setup
-from mpmlib.tables import md_text
+from mpmlib.tables.format import md_text
 
 setup()
 run = load_run(params_file, sdtm_dir, out_dir, adam_dir)

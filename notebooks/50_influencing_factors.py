@@ -22,8 +22,8 @@
 # study can only *generate hypotheses*: confidence intervals are wide, many tests are made (their
 # number is given at the end, and no p-value is adjusted for it), and a factor that looks
 # important here may not be. The question, the endpoints, how the factors were chosen and any
-# laboratory factor are stated first. *Source: `mpmlib.factors` (subgroups, models, this page's
-# text), `mpmlib.models` (logistic, Firth, Cox, log-rank).*
+# laboratory factor are stated first. *Source: `mpmlib.analysis.factors` (subgroups, models, this page's
+# text), `mpmlib.analysis.models` (logistic, Firth, Cox, log-rank).*
 
 # %% tags=["parameters"]
 params_file = "../params/demo.yaml"  # analysis parameters (input folder, settings)
@@ -35,9 +35,11 @@ adam_dir = None  # ADaM folder written by mpm report (None: derive in memory)
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
-from mpmlib import efficacy, factors, plots_factors
+from mpmlib.analysis import efficacy
+from mpmlib.analysis import factors
+from mpmlib.plots import factors as plots_factors
 from mpmlib.notebook import load_run, setup
-from mpmlib.tables import md_text
+from mpmlib.tables.format import md_text
 
 setup()
 run = load_run(params_file, sdtm_dir, out_dir, adam_dir)

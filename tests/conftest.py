@@ -14,7 +14,7 @@ import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-from mpmlib.params import PROJECT_ROOT, external_data_dir  # noqa: E402
+from mpmlib.settings.load import PROJECT_ROOT, external_data_dir  # noqa: E402
 
 EXTERNAL = external_data_dir()
 
@@ -34,14 +34,14 @@ def project_root() -> Path:
 
 @pytest.fixture(scope="session")
 def pilot_sdtm():
-    from mpmlib.io import read_sdtm
+    from mpmlib.sdtm.read import read_sdtm
 
     return read_sdtm(external("cdiscpilot01", "sdtm"))
 
 
 @pytest.fixture(scope="session")
 def pharmaverse_params():
-    from mpmlib.params import load_params
+    from mpmlib.settings.load import load_params
 
     external("pharmaversesdtm")
     return load_params(PROJECT_ROOT / "params" / "pharmaverse-onco.yaml")
@@ -49,17 +49,17 @@ def pharmaverse_params():
 
 @pytest.fixture(scope="session")
 def pharmaverse_sdtm(pharmaverse_params):
-    from mpmlib.io import read_sdtm
+    from mpmlib.sdtm.read import read_sdtm
 
     return read_sdtm(pharmaverse_params["sdtm"]["dir"], pharmaverse_params["sdtm"]["files"])
 
 
 def read_rda(*parts: str) -> pd.DataFrame:
     """The one data frame of an external .rda file, as pyreadr gives it (R dates as dates).
-    Retries like mpmlib.io: pyreadr now and then fails on missing R date-times."""
+    Retries like mpmlib.sdtm.read: pyreadr now and then fails on missing R date-times."""
     import pyreadr
 
-    from mpmlib.io import RDA_ATTEMPTS
+    from mpmlib.sdtm.read import RDA_ATTEMPTS
 
     for attempt in range(RDA_ATTEMPTS):
         try:

@@ -53,7 +53,7 @@ def test_trtemfl_matches_cdisc_pilot_adae(pilot_sdtm):
     import pyreadstat
 
     from mpmlib.derive import derive_adsl
-    from mpmlib.params import PROJECT_ROOT, load_params
+    from mpmlib.settings.load import PROJECT_ROOT, load_params
 
     params = load_params(PROJECT_ROOT / "params" / "cdiscpilot01.yaml")
     adsl = derive_adsl(pilot_sdtm, params["adsl"])
@@ -117,7 +117,7 @@ def test_h101_window_wins_when_it_ends_later():
 def test_immune_related_sensitivity_window_and_reasons():
     """TRTEIRFL: window to the later of TEWENDT (07-01, as above) and TRTEDT 06-01 + 90 = 08-30
     (hand computation). An AE before the first dose and one of a never-dosed subject carry their
-    reason in TEMRSN; the direct call's defaults are the pipeline's (mpmlib.params.DEFAULTS)."""
+    reason in TEMRSN; the direct call's defaults are the pipeline's (mpmlib.settings.load.DEFAULTS)."""
     ae = pd.concat([hand_ae(AESEQ=[1, 2, 3, 4], AESTDTC=["2024-03-01", "2024-07-15", "2024-08-30", "2024-08-31"]),
                     hand_ae(USUBJID="S2", AESEQ=[1], AESTDTC=["2024-04-01"])])
     adae = derive_adae(hand_adsl(), ae, None, {"window_anchor": "H101"}).sort_values(["USUBJID", "AESEQ"])
@@ -240,7 +240,7 @@ def test_pilot_aeacn_is_not_collected(pilot_sdtm):
     """CDISC pilot AE.AEACN is blank in all 1,191 records (../shared/notes/external-data.md):
     DISCFL not collected; AESER is collected (3 serious AEs in the pilot ADAE, AESER = Y)."""
     from mpmlib.derive import derive_adsl
-    from mpmlib.params import PROJECT_ROOT, load_params
+    from mpmlib.settings.load import PROJECT_ROOT, load_params
 
     params = load_params(PROJECT_ROOT / "params" / "cdiscpilot01.yaml")
     adae = derive_adae(derive_adsl(pilot_sdtm, params["adsl"]), pilot_sdtm["ae"], None, params["safety"])

@@ -87,7 +87,7 @@ def test_pilot_cumulative_dose_by_hand_and_against_the_pilot_adsl(pilot_sdtm, pr
 
     from conftest import external
     from mpmlib.derive import derive_adsl
-    from mpmlib.params import load_params
+    from mpmlib.settings.load import load_params
 
     params = load_params(project_root / "params" / "cdiscpilot01.yaml")
     adsl = derive_adsl(pilot_sdtm, params["adsl"])
@@ -141,7 +141,7 @@ def test_exposure_footnote_counts_subjects_without_a_countable_record(pharmavers
     a start date and no end date (plain reading of EX), so they are treated (safety population)
     with no countable record: the footnote says 2; with 'start' there are none to report."""
     from mpmlib.derive import derive_adsl
-    from mpmlib.tables import exposure_footnote
+    from mpmlib.tables.summary import exposure_footnote
 
     ex = pharmaverse_sdtm["ex"]
     per_subject = ex.groupby("USUBJID")["EXENDTC"].apply(lambda e: e.fillna("").eq("").all())

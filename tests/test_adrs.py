@@ -195,7 +195,7 @@ def test_cbcp_is_correct_where_the_reference_has_a_bug(pharmaverse_adsl, pharmav
 
 @pytest.fixture(scope="module")
 def full_rs_onco(pharmaverse_adsl):
-    from mpmlib.io import read_domain
+    from mpmlib.sdtm.read import read_domain
 
     from conftest import external
     rs = read_domain(external("pharmaversesdtm", "rs_onco.rda"), "rs")

@@ -9,7 +9,7 @@ References:
 * Hand-checked edge cases on a five-subject SDTM built below (dates worked out by hand).
 * Baseline laboratory values and the NLR (``merge_lab_baseline``): hand-computed cases (the
   ADaMIG / admiral ``ABLFL`` rule: last non-missing value on or before the first dose), and on
-  the demo data the generator's own SDTM ``LBBLFL`` (computed independently in mpmlib.synth)
+  the demo data the generator's own SDTM ``LBBLFL`` (computed independently in mpmlib.synth.trial)
   and a plain-pandas same-sample ratio. Neither the CDISC pilot nor pharmaversesdtm in
   ../shared/external has LB (cdiscpilot01/SOURCE.md: lb.xpt not included), so there is no
   public ADaM baseline to compare with; the pilot only checks that LB absent gives missing.
@@ -21,7 +21,7 @@ import pytest
 
 from mpmlib.derive import derive_adex, derive_adsl
 from mpmlib.errors import DataError
-from mpmlib.params import DEFAULTS, load_params
+from mpmlib.settings.load import DEFAULTS, load_params
 from tests.conftest import read_rda
 
 
@@ -42,7 +42,7 @@ def test_pilot_safety_population_by_planned_arm(pilot_sdtm, project_root):
 
 
 def test_pilot_trtsdt_matches_pilot_adam(pilot_sdtm, project_root):
-    from mpmlib.io import read_domain
+    from mpmlib.sdtm.read import read_domain
     from tests.conftest import external
 
     params = load_params(project_root / "params" / "cdiscpilot01.yaml")
@@ -290,9 +290,9 @@ def test_lab_zero_lymphocytes_and_bad_input(tiny_sdtm, tiny_lb):
 
 def test_demo_lab_baseline_matches_sdtm_lbblfl_and_same_sample_ratio(project_root):
     """Demo: each baseline value is the record the generator flagged LBBLFL = Y (SDTMIG 3.3,
-    computed independently in mpmlib.synth); NLRBL is NEUT / LYM of the last pre-dose sample
+    computed independently in mpmlib.synth.trial); NLRBL is NEUT / LYM of the last pre-dose sample
     with both results (plain pandas here); nothing else in ADSL changes when LB is added."""
-    from mpmlib import io
+    from mpmlib.sdtm import read as io
 
     params = load_params(project_root / "params" / "demo.yaml")
     sdtm = io.read_sdtm(params["sdtm"]["dir"])

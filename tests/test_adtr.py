@@ -7,7 +7,7 @@ References:
 * RECIST 1.1 (Eisenhauer et al. 2009, §4.3 and Tables 1-2; ../shared/notes/methods.md §1.1-1.2)
   and the EORTC RECIST FAQ for the hand-built cases, each worked out by hand in its docstring;
 * the synthetic demo trial, whose RS was generated from its TR by the RECIST 1.1 rules
-  (``mpmlib.synth``), so the re-derivation must agree with it everywhere. That check is circular
+  (``mpmlib.synth.trial``), so the re-derivation must agree with it everywhere. That check is circular
   (same rules on both sides): it catches plumbing errors, not a misread rule;
 * the full simulated pharmaversesdtm ``rs_onco``/``tu_onco``/``tr_onco``, whose investigator
   responses were not made by our rules: the 39 disagreements are a regression pin whose
@@ -24,7 +24,7 @@ import pytest
 from conftest import read_rda
 from mpmlib.derive.adtr import ADTR_COLUMNS, best_percent_change, derive_adtr, response_concordance
 from mpmlib.errors import DataError
-from mpmlib.params import PROJECT_ROOT
+from mpmlib.settings.load import PROJECT_ROOT
 
 REF = pd.Timestamp("2024-01-10")          # reference date (first dose) of every hand-built subject
 BASELINE_DATE = pd.Timestamp("2024-01-05")
@@ -439,8 +439,8 @@ def test_malformed_data_raise_data_error_naming_domain_variable_subject():
 @pytest.fixture(scope="module")
 def demo():
     from mpmlib.derive import derive_adrs, derive_adsl
-    from mpmlib.io import read_sdtm
-    from mpmlib.params import PROJECT_ROOT, load_params
+    from mpmlib.sdtm.read import read_sdtm
+    from mpmlib.settings.load import PROJECT_ROOT, load_params
 
     params = load_params(PROJECT_ROOT / "params" / "demo.yaml")
     sdtm = read_sdtm(params["sdtm"]["dir"], params["sdtm"].get("files"))
@@ -453,7 +453,7 @@ def demo():
 def test_demo_concordance_totals_equal_assessments(demo):
     """Demo trial: the crosstab total equals the number of assessments on either side (matched
     + derived only + investigator only), and the matched block the matched assessments. The demo
-    RS was generated from TR with RECIST 1.1 (mpmlib.synth), so every assessment agrees."""
+    RS was generated from TR with RECIST 1.1 (mpmlib.synth.trial), so every assessment agrees."""
     _, adtr, adrs = demo
     table, disc = response_concordance(adtr, adrs)
     derived = adtr.loc[adtr["OVRRESP"].notna(), ["USUBJID", "ADT"]]
@@ -529,8 +529,8 @@ def full_onco():
     ADRS from rs_onco, and the investigator's RS components (TRGRESP, NTRGRESP, NEWLPROG, OVRLRESP)
     one row per subject and date."""
     from mpmlib.derive import derive_adrs, derive_adsl
-    from mpmlib.io import read_sdtm
-    from mpmlib.params import load_params
+    from mpmlib.sdtm.read import read_sdtm
+    from mpmlib.settings.load import load_params
 
     from conftest import external
     external("pharmaversesdtm", "tr_onco.rda")

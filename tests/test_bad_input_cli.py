@@ -4,7 +4,7 @@ traceback (issue 14; DEVELOPERS.md "Bad input gets a clear error").
 Each case writes one defect into a copy of the demo SDTM (data/demo, 40 enrolled subjects) or of
 its parameter file and runs ``mpmlib.cli.main`` in this process (the Great Expectations import is
 paid once); three of the worst cases also run as real processes. The reading rules are in the
-docstrings of mpmlib.io (files), mpmlib.params (parameter files) and mpmlib.cli (paths, OSError).
+docstrings of mpmlib.sdtm.read (files), mpmlib.settings.load (parameter files) and mpmlib.cli (paths, OSError).
 Where a defect could have changed numbers instead of failing (typed dates, factors), the ADaM
 datasets are compared with those derived from the CSV demo.
 """
@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from mpmlib.cli import main
-from mpmlib.params import PROJECT_ROOT
+from mpmlib.settings.load import PROJECT_ROOT
 
 DEMO = PROJECT_ROOT / "data" / "demo"
 SUBJECT = "H101-MPM-201-01-0003"
@@ -159,7 +159,7 @@ def test_permission_denied_is_a_read_finding_and_a_derive_error(tmp_path, capsys
     """An input the operating system refuses (simulated: the tests may run as root, whom
     permissions do not stop): validate reports READ-001 for AE naming the file, derive stops with
     one line, lock (hashing) names the file."""
-    import mpmlib.io as mio
+    import mpmlib.sdtm.read as mio
 
     sdtm = demo_copy(tmp_path)
     real_open = open
@@ -358,12 +358,12 @@ def test_output_folder_the_system_refuses(tmp_path, capsys):
 
 def test_disk_full_while_writing(tmp_path, capsys, monkeypatch):
     """ENOSPC while writing ADaM (simulated): one line with the reason and the file, exit 2."""
-    import mpmlib.report
+    import mpmlib.report.pipeline
 
     def full(adam, folder):
         raise OSError(errno.ENOSPC, "No space left on device", str(Path(folder) / "adqs.parquet"))
 
-    monkeypatch.setattr(mpmlib.report, "write_adam", full)
+    monkeypatch.setattr(mpmlib.report.pipeline, "write_adam", full)
     status, _, err = mpm(capsys, "derive", tmp_path)
     assert status == 2
     assert one_error_line(err, "derive") == f"No space left on device: {tmp_path / 'out' / 'adam' / 'adqs.parquet'}"

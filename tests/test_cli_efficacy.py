@@ -10,7 +10,7 @@ import sys
 import pandas as pd
 
 from conftest import external
-from mpmlib.params import PROJECT_ROOT
+from mpmlib.settings.load import PROJECT_ROOT
 
 MPM = [sys.executable, "-m", "mpmlib.cli"]
 

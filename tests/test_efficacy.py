@@ -14,16 +14,16 @@ import pandas as pd
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
-from mpmlib import efficacy
+from mpmlib.analysis import efficacy
 from mpmlib.derive.adrs import derive_adrs
 from mpmlib.derive.adtte import derive_adtte
 
 
 @pytest.fixture(scope="module")
 def demo():
-    from mpmlib.io import read_sdtm
-    from mpmlib.notebook import derive_all
-    from mpmlib.params import PROJECT_ROOT, load_params
+    from mpmlib.sdtm.read import read_sdtm
+    from mpmlib.derive.pipeline import derive_all
+    from mpmlib.settings.load import PROJECT_ROOT, load_params
 
     params = load_params(PROJECT_ROOT / "params" / "demo.yaml")
     adam = derive_all(read_sdtm(params["sdtm"]["dir"]), params)
@@ -76,7 +76,7 @@ def test_full_rs_onco_confirmed_orr_count(pharmaverse_sdtm, pharmaverse_params):
     """admiral_adrs_8c395ec: 26 confirmed and 52 unconfirmed responders among 306 subjects."""
     from conftest import external
     from mpmlib.derive import derive_adsl
-    from mpmlib.io import read_domain
+    from mpmlib.sdtm.read import read_domain
 
     adsl = derive_adsl(pharmaverse_sdtm, pharmaverse_params["adsl"])
     adrs = derive_adrs(adsl, read_domain(external("pharmaversesdtm", "rs_onco.rda"), "rs"),
@@ -113,7 +113,7 @@ def test_numbers_at_risk_and_censoring_table():
 def _run(adam, mask: bool, reference: str = "TRTSDT", eff_reference=None, **eff):
     """A notebook Run on ``adam`` with the settings the page reads (no SDTM needed)."""
     from mpmlib.notebook import Run
-    from mpmlib.params import DEFAULTS
+    from mpmlib.settings.load import DEFAULTS
 
     params = {"report": {"mask_subject_ids": mask}, "adsl": {"reference_date": reference},
               "efficacy": {**DEFAULTS["efficacy"], "reference_date": eff_reference, **eff}}
@@ -121,7 +121,7 @@ def _run(adam, mask: bool, reference: str = "TRTSDT", eff_reference=None, **eff)
 
 
 def _masked(usubjid, adsl) -> list[str]:
-    """Independent reference for masking (report.mask_subject_ids, mpmlib.tables.subject_ids
+    """Independent reference for masking (report.mask_subject_ids, mpmlib.tables.format.subject_ids
     docstring): "Subject NNN", NNN = rank of the USUBJID among the sorted ADSL USUBJIDs."""
     ranked = sorted(adsl["USUBJID"].unique())
     return [f"Subject {ranked.index(u) + 1:03d}" for u in usubjid]
@@ -318,7 +318,7 @@ def test_time_origin_words_follow_reference_date(demo):
     assert efficacy.time_label(_run(adam, False, "TRTSDT").time_origin) == "Months since first dose"
     assert efficacy.time_label(_run(adam, False, "RANDDT").time_origin) == "Months since randomisation"
     assert efficacy.time_label(_run(adam, False, "TRTSDT", "RANDDT").time_origin) == "Months since randomisation"
-    from mpmlib import plots_efficacy
+    from mpmlib.plots import efficacy as plots_efficacy
 
     assert efficacy.DAYS_PER_MONTH == 365.25 / 12 == plots_efficacy.DAYS_PER_MONTH
 
@@ -326,7 +326,7 @@ def test_time_origin_words_follow_reference_date(demo):
 def test_method_notes_say_the_settings_used():
     """The page's rule sentences come from the parameters (reference: the values set here), not
     from fixed text ("4 weeks", "6 weeks", "95%")."""
-    from mpmlib.params import DEFAULTS
+    from mpmlib.settings.load import DEFAULTS
 
     eff = {**DEFAULTS["efficacy"], "confirmation_days": 35, "sd_min_days": 56, "alpha": 0.1,
            "missed_assessments": None, "new_therapy_censoring": False, "dor_response": "RSP"}
@@ -347,8 +347,8 @@ def test_method_notes_say_the_settings_used():
 def test_header_text_escapes_parameter_text_and_names_criteria():
     """Text from the parameter file is escaped for Markdown (reference: tables.md_text); the
     criteria and assessor come from efficacy.evaluator, the origin from Run.time_origin."""
-    from mpmlib.params import DEFAULTS
-    from mpmlib.tables import md_text
+    from mpmlib.settings.load import DEFAULTS
+    from mpmlib.tables.format import md_text
 
     title = "<b>Trial_*x*</b>"
     params = {"study": {"title": title}, "data_cutoff": None, "adsl": {"reference_date": "RANDDT"},
@@ -388,7 +388,7 @@ def test_notebook_is_generic_and_parameter_driven():
     """Issue 13 page rules on the notebook source itself (reference: the issue's list): a generic
     title, no trial specifics or fixed intervals / CI levels in its text, code cells of at most
     15 lines (logic in mpmlib)."""
-    from mpmlib.params import PROJECT_ROOT
+    from mpmlib.settings.load import PROJECT_ROOT
 
     source = (PROJECT_ROOT / "notebooks" / "20_efficacy.py").read_text()
     cells = source.split("# %%")[1:]
@@ -432,7 +432,7 @@ def test_best_response_nd_is_counted_once_as_not_evaluable():
 def test_settings_table_names_every_efficacy_parameter_with_its_rule():
     """The methods section lists every efficacy parameter the run used, its value as given and
     the rule it controls (a parameter without a rule text would be unexplained to a reviewer)."""
-    from mpmlib.params import PROJECT_ROOT, load_params
+    from mpmlib.settings.load import PROJECT_ROOT, load_params
 
     eff = load_params(PROJECT_ROOT / "params" / "demo.yaml")["efficacy"]
     table = efficacy.settings_table(eff).reset_index()

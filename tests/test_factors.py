@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
-from mpmlib import factors
+from mpmlib.analysis import factors
 
 SPECS = [
     {"var": "HISTOL", "label": "Histology", "kind": "categorical", "reference": "Epithelioid",
@@ -69,7 +69,7 @@ def test_subgroup_rates_equal_plain_counts_and_exact_cis(adsl):
 
 
 def test_univariable_logistic_equals_a_direct_model_call(adsl):
-    from mpmlib import models
+    from mpmlib.analysis import models
 
     big = pd.concat([adsl] * 5, ignore_index=True).assign(USUBJID=lambda d: [f"S{i}" for i in range(len(d))])
     rng = np.random.default_rng(3)
@@ -87,7 +87,7 @@ def test_univariable_logistic_equals_a_direct_model_call(adsl):
 def test_forest_plot_draws_each_estimate_with_its_interval():
     import matplotlib.pyplot as plt
 
-    from mpmlib import plots_factors
+    from mpmlib.plots import factors as plots_factors
 
     rows = pd.DataFrame({"label": ["Histology", "  Non-epithelioid", "Age"], "estimate": [np.nan, 0.5, 2.0],
                          "ci_low": [np.nan, 0.1, 1.2], "ci_high": [np.nan, 2.5, 3.0], "right": ["", "0.5", "2"],
@@ -197,7 +197,8 @@ def test_count_tests_counts_every_finite_p_value_by_family():
 def test_km_by_factor_equals_km_tables_per_level(adsl):
     """Each level's curve is stats.km_table on that level's subjects (km_table is matched to R
     survfit in test_stats.py); every subject is in one curve, Missing included."""
-    from mpmlib import plots_factors, stats
+    from mpmlib.plots import factors as plots_factors
+    from mpmlib.analysis import stats
 
     tte = pd.DataFrame({"AVAL": [30.0, 60, 90, 120, 150, 180, 210, 240], "EVENT": [1, 0, 1, 1, 0, 1, 1, 0]})
     frame = factors.factor_frame(adsl, SPECS)
@@ -223,7 +224,7 @@ def test_km_by_factor_equals_km_tables_per_level(adsl):
 def test_forest_plot_footnote_is_printed():
     import matplotlib.pyplot as plt
 
-    from mpmlib import plots_factors
+    from mpmlib.plots import factors as plots_factors
 
     rows = pd.DataFrame({"label": ["A"], "estimate": [2.0], "ci_low": [1.0], "ci_high": [4.0], "right": ["2 F"]})
     fig = plots_factors.forest_plot(rows, xlabel="Odds ratio", footnote="F = Firth")
@@ -254,7 +255,7 @@ def test_continuous_factor_without_cut_points_has_no_subgroups(adsl):
 def test_no_fitted_model_gives_an_empty_forest_not_an_error():
     """With nothing estimable (e.g. one subject), the univariable table is empty: the forest rows
     are empty and the plot says there is nothing to show."""
-    from mpmlib import plots_factors
+    from mpmlib.plots import factors as plots_factors
 
     rows = factors.ratio_forest_rows(pd.DataFrame())
     assert rows.empty and {"label", "estimate", "ci_low", "ci_high"} <= set(rows.columns)
@@ -346,7 +347,7 @@ def test_alpha_sets_every_confidence_label_and_interval(adsl):
     import matplotlib.pyplot as plt
     import statsmodels.api as sm
 
-    from mpmlib import plots_factors
+    from mpmlib.plots import factors as plots_factors
 
     assert [factors.ci_label(a) for a in (0.05, 0.1, 0.025)] == ["95% CI", "90% CI", "97.5% CI"]
     big = _big(adsl)
@@ -374,8 +375,8 @@ def test_question_text_from_parameters_or_generic(adsl):
     """factors_question null (the public-data parameter files): a generic sentence naming the
     endpoints analysed, no treatment named; set (the demo's): the question, escaped for Markdown,
     read as the endpoints. Endpoints only those analysed (no RS: OS only). Expected text by hand."""
-    from mpmlib.params import load_params
-    from mpmlib.tables import md_text
+    from mpmlib.settings.load import load_params
+    from mpmlib.tables.format import md_text
 
     eff = {"confirmation_days": 28, "sd_min_days": 42, "evaluator": "INVESTIGATOR"}
     all_endpoints = factors.endpoint_definitions(eff, True, ["PFS", "OS"])
@@ -408,7 +409,7 @@ def test_attribution_caveat_is_trial_agnostic(adsl):
 
 
 def _run_params(tmp_path, text: str = "USUBJID\nS1\n"):
-    from mpmlib.params import load_params
+    from mpmlib.settings.load import load_params
 
     (tmp_path / "sdtm").mkdir(exist_ok=True)
     (tmp_path / "sdtm" / "dm.csv").write_text(text)
@@ -443,8 +444,8 @@ def test_no_factor_chosen_after_the_data_only_for_a_locked_factor_list(tmp_path)
 def test_ph_method_named_from_the_cox_fit(adsl):
     """The page names the PH test the Cox fit reports (info["ph_method"], models.PH_TEST_METHOD),
     escaped for Markdown; logistic rows carry none."""
-    from mpmlib import models
-    from mpmlib.tables import md_text
+    from mpmlib.analysis import models
+    from mpmlib.tables.format import md_text
 
     big = _big(adsl, 6)
     rng = np.random.default_rng(11)
@@ -457,7 +458,7 @@ def test_ph_method_named_from_the_cox_fit(adsl):
 def test_unit_text_and_lab_notes():
     """Unit steps from the label's parenthesis (hand-written); a laboratory factor's note names
     its LB tests from adsl.lab_baseline and the published source of its cut-point."""
-    from mpmlib.params import DEFAULTS
+    from mpmlib.settings.load import DEFAULTS
 
     assert factors.unit_text({"label": "Age (years)", "unit": 10}) == "per 10 years"
     assert factors.unit_text({"label": "PD-L1 TPS (%)", "unit": 10}) == "per 10 percentage points"

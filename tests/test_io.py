@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from mpmlib.errors import DataError
-from mpmlib.io import find_domain_files, read_domain, read_sdtm, sha256_file
-from mpmlib.params import PROJECT_ROOT
+from mpmlib.sdtm.read import find_domain_files, read_domain, read_sdtm, sha256_file
+from mpmlib.settings.load import PROJECT_ROOT
 from tests.conftest import external
 
 
@@ -167,7 +167,7 @@ def test_sha256(tmp_path):
 def test_sdtm_folder_reads_each_domain_once_on_first_use(tmp_path, monkeypatch):
     """SdtmFolder = read_sdtm, domain by domain when used: same frames; listing the domains reads
     nothing; a domain is read once; an absent domain is a KeyError (``.get`` gives None)."""
-    import mpmlib.io as mio
+    import mpmlib.sdtm.read as mio
 
     (tmp_path / "dm.csv").write_text("STUDYID,USUBJID,AGE\nS,S-1,60\nS,S-2, 71\n")
     (tmp_path / "ae.csv").write_text("STUDYID,USUBJID,AESEQ,AETERM\nS,S-1,1,Nausea \n")
@@ -277,7 +277,7 @@ def test_domain_entries_that_are_not_files(tmp_path, make, reason):
 def test_os_errors_while_reading_and_hashing_name_the_file(tmp_path, monkeypatch):
     """Permission denied (simulated: the tests may run as root, who may read anything) is a
     DataError naming domain and file; hashing an unreadable input is an MpmError naming it."""
-    import mpmlib.io as mio
+    import mpmlib.sdtm.read as mio
     from mpmlib.errors import MpmError
 
     (tmp_path / "ae.csv").write_text("STUDYID,USUBJID\nS,S-1\n")
@@ -309,8 +309,8 @@ def test_file_larger_than_the_limit_is_refused_before_reading(tmp_path):
 
 
 def test_default_size_limit_is_the_parameter_default():
-    from mpmlib.io import MAX_FILE_MB
-    from mpmlib.params import DEFAULTS
+    from mpmlib.sdtm.read import MAX_FILE_MB
+    from mpmlib.settings.load import DEFAULTS
 
     assert DEFAULTS["sdtm"]["max_file_mb"] == MAX_FILE_MB
 
@@ -375,7 +375,7 @@ def test_truncated_xpt_is_refused_not_read_as_fewer_rows(tmp_path, version):
     boundary."""
     import pyreadstat
 
-    from mpmlib.io import check_xpt_complete
+    from mpmlib.sdtm.read import check_xpt_complete
 
     path, data = _xpt(tmp_path, version)
     assert len(read_domain(path)) == 46
@@ -398,7 +398,7 @@ def test_truncated_xpt_is_refused_not_read_as_fewer_rows(tmp_path, version):
 
 
 def test_truncation_check_passes_every_external_xpt():
-    from mpmlib.io import check_xpt_complete
+    from mpmlib.sdtm.read import check_xpt_complete
 
     for path in sorted(external("cdiscpilot01").rglob("*.xpt")):
         check_xpt_complete(path)
@@ -409,7 +409,7 @@ def test_xpt_with_whole_record_observations_cut_on_a_boundary_is_undetectable(tm
     are a valid shorter version 5 file (no count is recorded); nothing to detect."""
     import pyreadstat
 
-    from mpmlib.io import check_xpt_complete
+    from mpmlib.sdtm.read import check_xpt_complete
 
     df = pd.DataFrame({"USUBJID": [f"S-{i:03d}".ljust(40) for i in range(5)], "AETERM": ["x" * 40] * 5})
     path = tmp_path / "ae.xpt"

@@ -12,7 +12,7 @@ import pytest
 
 from mpmlib.errors import MpmError
 from mpmlib.lock import check_locked_run, lock_path, write_lock
-from mpmlib.params import PROJECT_ROOT, load_params
+from mpmlib.settings.load import PROJECT_ROOT, load_params
 
 
 @pytest.fixture()

@@ -1,4 +1,4 @@
-"""Regression models of the influencing-factors analysis (mpmlib.models).
+"""Regression models of the influencing-factors analysis (mpmlib.analysis.models).
 
 References (each test names its own; data files and their sources in tests/data/SOURCES.md):
 * R ``coxph`` on the Rossi recidivism data (Fox & Weisberg, An R Companion to Applied Regression,
@@ -22,7 +22,7 @@ import statsmodels.api as sm
 from lifelines.datasets import load_lung, load_rossi
 from scipy.stats import chi2
 
-from mpmlib.models import PH_TEST_METHOD, PH_TRANSFORMS, cox_regression, logistic_regression, logrank, ph_score_test
+from mpmlib.analysis.models import PH_TEST_METHOD, PH_TRANSFORMS, cox_regression, logistic_regression, logrank, ph_score_test
 
 pytestmark = pytest.mark.filterwarnings("error")
 

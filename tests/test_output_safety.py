@@ -38,7 +38,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from mpmlib.params import DEFAULTS, PROJECT_ROOT
+from mpmlib.settings.load import DEFAULTS, PROJECT_ROOT
 
 MPM = [sys.executable, "-m", "mpmlib.cli"]
 ZWSP = "\u200b"
@@ -251,7 +251,7 @@ def render_markdown(text: str) -> str:
 def test_md_text_makes_no_markup_in_nbconverts_renderer(raw, prefix):
     """tables.md_text through nbconvert's own Markdown renderer, at the start of a line and after
     a label: one paragraph whose text is the input (line breaks as spaces), no other element."""
-    from mpmlib.tables import md_text
+    from mpmlib.tables.format import md_text
 
     out = render_markdown(prefix + md_text(raw))
     page = Page(out)
@@ -262,7 +262,7 @@ def test_md_text_makes_no_markup_in_nbconverts_renderer(raw, prefix):
 def test_html_text_and_md_code():
     """html_text escapes quotes and shows invisibles; md_code keeps a plain name as code and
     falls back to escaped text when a backtick could end the code span."""
-    from mpmlib.tables import html_text, md_code
+    from mpmlib.tables.format import html_text, md_code
 
     assert html_text('"<b>" & x\u200b') == "&quot;&lt;b&gt;&quot; &amp; x\\u200b"
     assert html_text("a\nb") == "a b"
@@ -274,7 +274,7 @@ def test_visible_frame_escapes_invisible_characters_once_and_leaves_clean_tables
     """Cells, index (also MultiIndex levels) and column names; numbers untouched; a table with
     nothing to escape is returned as is (its HTML byte-identical); long columns take the
     vectorised path."""
-    from mpmlib.tables import frame_html, visible_frame
+    from mpmlib.tables.format import frame_html, visible_frame
 
     clean = pd.DataFrame({"USUBJID": ["S-1", "S-2"], "n": [1, -2.5]},
                          index=pd.MultiIndex.from_tuples([("SOC", "PT 1"), ("SOC", "PT 2")]))
@@ -294,7 +294,7 @@ def test_visible_frame_escapes_invisible_characters_once_and_leaves_clean_tables
 
 def test_listing_renderers_show_escaped_ids():
     """tables.subject_ids (every listing's subject column) and tables.html_table (the QC page)."""
-    from mpmlib.tables import html_table, subject_ids
+    from mpmlib.tables.format import html_table, subject_ids
 
     ids = pd.Series([SUBJECT + ZWSP, "H101-MPM-201-01-0002"])
     assert subject_ids(ids, ids).tolist() == [SUBJECT + "\\u200b", "H101-MPM-201-01-0002"]
@@ -308,7 +308,7 @@ def test_export_csv_neutralises_formulas_and_keeps_clean_tables_byte_identical(t
     """safety.export_csv writes through csvsafe: a formula cell or label gets an apostrophe,
     numbers (also negative ones, and text that is just a number) stay as they were; a table
     without such cells is written exactly as pandas' to_csv writes it."""
-    from mpmlib.safety import export_csv
+    from mpmlib.analysis.safety import export_csv
 
     clean = pd.DataFrame({"Total (N=3)": ["1 (33.3)", "-2.5"], "n": [-12.5, 3]},
                          index=pd.MultiIndex.from_tuples([("SOC", "All terms"), ("SOC", "Cough")]))

@@ -3,7 +3,7 @@
 import pytest
 
 from mpmlib.errors import ParamsError
-from mpmlib.params import DEFAULTS, PROJECT_ROOT, load_params, override_paths
+from mpmlib.settings.load import DEFAULTS, PROJECT_ROOT, load_params, override_paths
 
 
 def write(tmp_path, text, name="run.yaml"):

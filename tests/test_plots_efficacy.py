@@ -1,4 +1,4 @@
-"""Efficacy figures (mpmlib.plots_efficacy): the drawn artists carry exactly the input results.
+"""Efficacy figures (mpmlib.plots.efficacy): the drawn artists carry exactly the input results.
 
 Reference: the inputs themselves. The figures compute nothing, so each test checks that the
 bars, lines, markers and texts reproduce the synthetic input values, order and colours; the
@@ -22,12 +22,12 @@ from matplotlib.colors import to_rgba  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
 from mpmlib.errors import DataError  # noqa: E402
-from mpmlib.plots_efficacy import (  # noqa: E402
-    BOR_COLOURS, BOR_ORDER, CURVE_COLOURS, EVENT_MARKERS, NO_DATA, km_plot, spider_plot,
-    swimmer_plot, waterfall_plot,
+from mpmlib.plots.common import CURVE_COLOURS, NO_DATA  # noqa: E402
+from mpmlib.plots.efficacy import (  # noqa: E402
+    BOR_COLOURS, BOR_ORDER, EVENT_MARKERS, km_plot, spider_plot, swimmer_plot, waterfall_plot,
 )
 
-MONTH = 365.25 / 12  # 30.4375 days: the month of every time axis (mpmlib.efficacy.DAYS_PER_MONTH)
+MONTH = 365.25 / 12  # 30.4375 days: the month of every time axis (mpmlib.analysis.efficacy.DAYS_PER_MONTH)
 
 
 @pytest.fixture(autouse=True)

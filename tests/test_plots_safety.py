@@ -1,4 +1,4 @@
-"""Safety figures (mpmlib.plots_safety): the drawn artists carry exactly the input results.
+"""Safety figures (mpmlib.plots.safety): the drawn artists carry exactly the input results.
 
 Reference: the inputs themselves. The figures compute nothing but percentages of the given
 denominator, weeks ((study day - 1) / 7) and the per-term median used for sorting, so each test checks that
@@ -23,7 +23,7 @@ from matplotlib.colors import to_rgb, to_rgba  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
 from mpmlib.errors import DataError  # noqa: E402
-from mpmlib.plots_safety import (  # noqa: E402
+from mpmlib.plots.safety import (  # noqa: E402
     GRADE_COLOURS, GRADE_LABELS, GRADE_MISSING, MISSING_COLOUR, NO_DATA, irae_onset_plot,
     teae_grade_bars,
 )

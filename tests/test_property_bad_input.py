@@ -11,10 +11,10 @@ changes 1-3 random cells of random domains to a drawn value - blank, white space
 (unicode, invisible characters), numbers as text (huge, negative, fractional, decimal comma,
 NaN, inf), dates (valid, impossible, partial, far past and future, with a time), a value taken
 from another column or another record, the original lower-cased or with an invisible character
-- and runs what ``mpm validate`` runs (:func:`mpmlib.validate.validate_run` with the demo
+- and runs what ``mpm validate`` runs (:func:`mpmlib.qc.gate.validate_run` with the demo
 parameters: every QC rule, then a dry run of the derivation when no critical rule fails) and,
-where that did not derive, what ``mpm derive`` runs (:func:`mpmlib.io.read_sdtm` then
-:func:`mpmlib.notebook.derive_all`). Anything but an :class:`~mpmlib.errors.MpmError` fails the
+where that did not derive, what ``mpm derive`` runs (:func:`mpmlib.sdtm.read.read_sdtm` then
+:func:`mpmlib.derive.pipeline.derive_all`). Anything but an :class:`~mpmlib.errors.MpmError` fails the
 test, with the mutated cells printed.
 
 The search is reproducible (``derandomize=True``; nothing is written to the project: no example
@@ -37,10 +37,11 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 
-from mpmlib import io, validate
+from mpmlib.sdtm import read as io
+from mpmlib.qc import gate as validate
 from mpmlib.errors import MpmError
-from mpmlib.notebook import derive_all
-from mpmlib.params import PROJECT_ROOT, load_params, override_paths
+from mpmlib.derive.pipeline import derive_all
+from mpmlib.settings.load import PROJECT_ROOT, load_params, override_paths
 
 # Hypothesis keeps caches (unicode tables, constants of the code) even without an example
 # database: in the system temp folder, not in the project.

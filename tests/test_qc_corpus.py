@@ -3,7 +3,7 @@ data manager can act on.
 
 Each case copies the clean synthetic trial in ``data/demo`` into a temporary folder, plants ONE
 defect in ONE record of a named subject (or damages one file), runs
-:func:`mpmlib.validate.validate_run` with the demo parameters (every rule, the study-aware ones
+:func:`mpmlib.qc.gate.validate_run` with the demo parameters (every rule, the study-aware ones
 included, then the ADaM derivation when no critical rule fails) and checks the findings table. The reference for every
 assertion is "a data manager must be able to act on the message": the defect is reported (not
 swallowed, not a crash), as a FAIL of the rule that owns it, with the right severity, naming the
@@ -46,14 +46,14 @@ import pandas as pd
 import pytest
 
 from mpmlib.errors import DataError
-from mpmlib.params import PROJECT_ROOT, load_params, override_paths
-from mpmlib.qc_rules import normalised_id
+from mpmlib.settings.load import PROJECT_ROOT, load_params, override_paths
+from mpmlib.qc.rules import normalised_id
 from mpmlib.text import visible
-from mpmlib.validate import summary_text, validate_run, validate_sdtm
+from mpmlib.qc.gate import summary_text, validate_run, validate_sdtm
 
 DEMO = PROJECT_ROOT / "data" / "demo"
 #: The demo parameter file: the study-aware rules (study drugs, cut-off, STUDYID, QNAMs) run
-#: with it, as in ``mpm validate`` / ``mpm report`` (:func:`mpmlib.validate.validate_run`).
+#: with it, as in ``mpm validate`` / ``mpm report`` (:func:`mpmlib.qc.gate.validate_run`).
 DEMO_PARAMS = load_params(PROJECT_ROOT / "params" / "demo.yaml")
 
 
@@ -551,7 +551,7 @@ def _unescape(text: str) -> str:
 
 
 def named_subjects(result) -> set[str]:
-    """Subjects (normalised, :func:`mpmlib.qc_rules.normalised_id`) named by a failed rule."""
+    """Subjects (normalised, :func:`mpmlib.qc.rules.normalised_id`) named by a failed rule."""
     failed = result.failed
     details = result.details[result.details["RULE_ID"].isin(failed["RULE_ID"])]
     names = set(details["USUBJID"].astype(str))
@@ -653,7 +653,7 @@ def test_lower_case_RSTESTCD_changes_the_ORR(tmp_path, clean_run):
 def test_without_parameters_the_study_rules_are_not_run():
     """validate_sdtm without a parameter file: the study-aware rules are NOT RUN (never PASS:
     nothing was checked) and say why; every other rule passes on the clean demo."""
-    from mpmlib.qc_rules import STUDY_RULES, rule_catalogue
+    from mpmlib.qc.rules import STUDY_RULES, rule_catalogue
 
     result = validate_sdtm(DEMO)
     assert result.passed is True and result.failed.empty, summary_text(result)

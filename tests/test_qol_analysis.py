@@ -16,9 +16,9 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from mpmlib import qol_analysis
+from mpmlib.analysis import qol as qol_analysis
 from mpmlib.derive.adqs import derive_adqs, missed_questionnaires
-from mpmlib.qol import score_qlq_c30
+from mpmlib.derive.qol_scoring import score_qlq_c30
 
 WORKED = [2, 3, 1, 1, 1, 2, 3, 2, 3, 3, 2, 2, 1, 1, 1, 2, 1, 3, 2, 1, 2, 3, 2, 2, 1, 2, 2, 2, 4, 5]
 REF = pd.Timestamp("2024-01-10")
@@ -315,7 +315,7 @@ def change_adqs(changes: dict[int, list[float]], base: float = 50.0) -> pd.DataF
 def test_ci_label_comes_from_alpha():
     """Reference: the definition, level = 100 (1 - alpha) %: 0.05 -> 95%, 0.1 -> 90%, 0.025 ->
     97.5%, 0.01 -> 99%. Every label of the page (tables, model, figure, header) uses it."""
-    from mpmlib import plots_qol
+    from mpmlib.plots import qol as plots_qol
 
     assert [qol_analysis.ci_label(a) for a in (0.05, 0.1, 0.025, 0.01)] == ["95%", "90%", "97.5%", "99%"]
     with pytest.raises(ValueError):
@@ -403,7 +403,7 @@ def test_figure_draws_exactly_the_visits_with_a_ci_in_the_table():
     has 3, week 18 has 2. With min_n_ci 3 the table has CIs at weeks 6 and 12 and the figure draws
     those two weeks; with 4 only week 6 in both. Summaries made with another minimum n than the
     figure's are refused (ValueError), so the two cannot drift apart."""
-    from mpmlib import plots_qol
+    from mpmlib.plots import qol as plots_qol
 
     adqs = change_adqs({6: [1, 2, 3, 4, 5], 12: [3, 4, 8], 18: [2, 9]})
     for min_n, weeks in ((3, [6.0, 12.0]), (4, [6.0])):
@@ -487,7 +487,7 @@ def test_data_gaps_listing_and_masked_ids():
     month-only week-12 questionnaire, B only a week-6 one (no baseline). The listing has one row per
     subject and finding; with report.mask_subject_ids the page shows rank numbers among ADSL
     USUBJIDs (tables.subject_ids: A -> Subject 001, B -> Subject 002)."""
-    from mpmlib.tables import subject_ids
+    from mpmlib.tables.format import subject_ids
 
     partial = [{**r, "QSDTC": "2024-04"} for r in qs_rows("A", 85, WORKED, "WEEK 12")]
     adsl = adsl_for(["A", "B"])
@@ -507,7 +507,7 @@ def test_by_visit_all_equals_a_plain_per_visit_computation():
     visit of the demo's flagged ADQS (ANL01FL = ONSCHFL = Y): n, mean, SD and the t-based CI of
     the mean change from scipy at alpha 0.1 where n >= 3 (independent second computation)."""
     from mpmlib.notebook import load_run
-    from mpmlib.params import PROJECT_ROOT
+    from mpmlib.settings.load import PROJECT_ROOT
 
     run = load_run(str(PROJECT_ROOT / "params" / "demo.yaml"))
     adqs = qol_analysis.flag_schedule(run.adam["adsl"], run.adam["adqs"], 14, "SAFFL",

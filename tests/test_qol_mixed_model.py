@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mpmlib import qol_analysis
+from mpmlib.analysis import qol as qol_analysis
 
 
 def unbalanced_adqs(seed: int = 3) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""EORTC QLQ-C30 v3.0 scoring (mpmlib.qol).
+"""EORTC QLQ-C30 v3.0 scoring (mpmlib.derive.qol_scoring).
 
 References: EORTC QLQ-C30 Scoring Manual, 3rd ed. (Fayers et al. 2001) as summarised in
 /work/shared/notes/methods.md §5.1-5.2 (scales, formulas, half rule); Giesinger et al., J Clin
@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from mpmlib.errors import DataError
-from mpmlib.qol import (load_scales, score_instrument, score_qlq_c30, score_scales,
+from mpmlib.derive.qol_scoring import (load_scales, score_instrument, score_qlq_c30, score_scales,
                         summary_score)
 
 Q = [f"Q{i}" for i in range(1, 31)]
@@ -210,7 +210,7 @@ def test_shipped_instrument_table_maps_cdisc_item_codes():
     other codes (QSALL, another instrument's EOR02xx) are not QLQ-C30 items. The shipped entry
     scored through score_questionnaire is score_qlq_c30."""
     from mpmlib.derive.adqs import item_codes
-    from mpmlib.qol import load_instruments, score_questionnaire
+    from mpmlib.derive.qol_scoring import load_instruments, score_questionnaire
 
     table = load_instruments()
     entry = table.set_index("instrument").loc["QLQ-C30"]

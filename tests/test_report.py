@@ -19,8 +19,8 @@ import nbformat
 import pytest
 
 from mpmlib.errors import MpmError
-from mpmlib.params import PROJECT_ROOT, load_params, override_paths
-from mpmlib.report import build_report
+from mpmlib.settings.load import PROJECT_ROOT, load_params, override_paths
+from mpmlib.report.pipeline import build_report
 
 MPM = [sys.executable, "-m", "mpmlib.cli"]
 
@@ -69,7 +69,7 @@ def test_demo_report_is_complete(two_demo_runs):
     for needle in ("Data cut-off: <b>2026-03-31</b>", "git commit", "params/demo.yaml", "dm.csv", "pandas 2."):
         assert needle in index
     provenance = json.loads((report / "provenance.json").read_text())
-    from mpmlib.io import sha256_file
+    from mpmlib.sdtm.read import sha256_file
     assert provenance["inputs"]["DM"]["sha256"] == sha256_file(PROJECT_ROOT / "data" / "demo" / "dm.csv")
     assert (two_demo_runs[0] / "adam" / "adsl.parquet").is_file()
 
@@ -263,7 +263,7 @@ def test_every_shipped_parameter_file_runs_end_to_end(name, tmp_path, monkeypatc
 def test_notebooks_run_as_they_open_in_jupyterlab(tmp_path, monkeypatch):
     """An analyst opens a notebook in JupyterLab (working directory notebooks/) and runs it on
     its defaults: no injected parameters, ADaM derived in memory. Every notebook must run."""
-    from mpmlib.report import NOTEBOOKS_DIR, NotebookRunner
+    from mpmlib.report.pipeline import NOTEBOOKS_DIR, NotebookRunner
 
     local_jupyter(tmp_path, monkeypatch)
     names = load_params(PROJECT_ROOT / "params" / "demo.yaml")["report"]["notebooks"]
@@ -281,7 +281,7 @@ def test_latest_data_date_takes_complete_dates_only():
     dates and missing values are not dates of data; the time part is ignored."""
     import pandas as pd
 
-    from mpmlib.report import latest_data_date
+    from mpmlib.report.pipeline import latest_data_date
 
     sdtm = {"ae": pd.DataFrame({"AESTDTC": ["2025-03-01", "2025-12", None, "2025-03-01"],
                                 "AETERM": ["2099-01-01", "x", "y", "z"]}),
@@ -294,7 +294,7 @@ def test_kernel_plan_is_fixed_and_balanced(monkeypatch):
     """Longest-processing-time-first over the kernels (Graham 1969), fixed by the notebook list:
     the same report always runs the same notebooks together; one kernel runs everything in
     report order; MPM_KERNELS overrides the core count, never beyond the number of notebooks."""
-    from mpmlib.report import NOTEBOOK_COST, kernel_plan, report_kernels
+    from mpmlib.report.pipeline import NOTEBOOK_COST, kernel_plan, report_kernels
 
     names = ["00_data_overview", "10_data_qc", "20_efficacy", "30_safety", "40_qol", "50_influencing_factors"]
     plan = kernel_plan(names, 2)
@@ -313,8 +313,8 @@ def test_a_page_does_not_depend_on_what_ran_before_it_in_its_kernel(two_demo_run
     """The kernel pool runs several notebooks per kernel (KernelPool): each page must be the same
     when its notebook runs alone in a fresh kernel. Second implementation of the run: every
     notebook executed on its own kernel, against the pages of the full report, byte for byte."""
-    from mpmlib.report import NOTEBOOKS_DIR, collect_provenance, provenance_footer, render_notebook
-    from mpmlib import io
+    from mpmlib.report.pipeline import NOTEBOOKS_DIR, collect_provenance, provenance_footer, render_notebook
+    from mpmlib.sdtm import read as io
 
     local_jupyter(tmp_path, monkeypatch)
     run = two_demo_runs[0]
@@ -333,7 +333,8 @@ def _qc(rows: list[tuple[str, str, str, str]]):
     """A hand-made QC result from (RULE_ID, DOMAIN, SEVERITY as applied, DOWNGRADED) of failed rules."""
     import pandas as pd
 
-    from mpmlib.validate import DETAIL_COLUMNS, FINDING_COLUMNS, QCResult
+    from mpmlib.qc.findings import DETAIL_COLUMNS, FINDING_COLUMNS
+    from mpmlib.qc.gate import QCResult
 
     findings = pd.DataFrame([{"RULE_ID": r, "SEVERITY": sev, "DOMAIN": d, "VARIABLE": "", "RULE": "rule text",
                               "STATUS": "FAIL", "N_FAIL": 1, "SUBJECTS": "S1", "VALUES": "v", "DOWNGRADED": down}
@@ -350,7 +351,7 @@ def test_index_verdict_names_downgraded_critical_rules_apart_from_warnings():
     """README "Data QC and the gate": a critical rule downgraded by the parameter file is shown as a
     downgraded critical rule, not as a warning (the pilot's parameter file downgrades X-003 and
     X-007, the first failing in two domains); a stopped run names its critical rules."""
-    from mpmlib.report import qc_verdict, verdict_class
+    from mpmlib.report.pipeline import qc_verdict, verdict_class
 
     pilot = _qc([("X-003", "SV", "warning", DOWN), ("X-003", "TV", "warning", DOWN), ("X-007", "SV", "warning", DOWN),
                  ("QS-000", "QS", "warning", "")])
@@ -393,7 +394,7 @@ GATE = "A failed critical rule stops the run, locked or exploratory"
 
 
 def test_qc_gate_is_described_as_the_code_applies_it():
-    """What the code does (mpmlib.report.build_report: the gate is QCResult.passed whatever the
+    """What the code does (mpmlib.report.pipeline.build_report: the gate is QCResult.passed whatever the
     run; test_critical_qc_finding_stops_the_run_but_writes_the_qc_report stops an exploratory demo
     run; tests/test_lock.py refuses qc.downgrade in a locked run): the README, the QC notebook and
     the QC page's STOP banner say the same, and that a locked run refuses any downgrade."""
@@ -413,7 +414,7 @@ def test_index_escapes_every_text_from_the_parameter_file():
     """OWASP output encoding: the title, description, data cut-off and run name come from the
     parameter file and are HTML-escaped on the index (html.escape), as are the notebook titles
     and the verdict."""
-    from mpmlib.report import index_html
+    from mpmlib.report.pipeline import index_html
 
     evil = "<script>alert(1)</script>"
     params = {"study": {"title": f"T {evil}", "description": f"D {evil} & <b>x</b>"}, "data_cutoff": f"2026 {evil}",
@@ -438,7 +439,7 @@ def test_overview_and_qc_notebooks_say_nothing_trial_specific():
     """Index link titles are the notebooks' first level-1 headings (report.notebook_title); the
     prose of notebooks 00 and 10 must fit any trial: trial text comes from the parameter file
     (study.title / description, factors.variables labels), never from the notebook."""
-    from mpmlib.report import NOTEBOOKS_DIR, notebook_title
+    from mpmlib.report.pipeline import NOTEBOOKS_DIR, notebook_title
 
     for name in ("00_data_overview", "10_data_qc"):
         nb = nbformat.read(NOTEBOOKS_DIR / f"{name}.ipynb", as_version=4)
@@ -459,7 +460,7 @@ def test_overview_and_qc_pages_escape_parameter_text_and_show_usubjid_for_qc(tmp
     import pandas as pd
     import yaml
 
-    from mpmlib.report import NOTEBOOKS_DIR, render_notebook
+    from mpmlib.report.pipeline import NOTEBOOKS_DIR, render_notebook
 
     local_jupyter(tmp_path, monkeypatch)
     sdtm = tmp_path / "sdtm"
@@ -487,7 +488,7 @@ def test_overview_and_qc_pages_escape_parameter_text_and_show_usubjid_for_qc(tmp
 def test_safety_page_key_follows_the_death_domains(tmp_path):
     """The safety page reads DS and DD (cause of death) besides ADaM: a change to either changes
     its cache key, so a corrected cause of death re-runs the page; a QS change does not."""
-    from mpmlib.report import NOTEBOOKS_DIR, notebook_key
+    from mpmlib.report.pipeline import NOTEBOOKS_DIR, notebook_key
 
     params = override_paths(load_params(PROJECT_ROOT / "params" / "demo.yaml"), None, str(tmp_path / "out"))
     files = {}

@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mpmlib import safety
+from mpmlib.analysis import safety
 from mpmlib.derive.adae import derive_adae
-from mpmlib.params import PROJECT_ROOT, load_params
+from mpmlib.settings.load import PROJECT_ROOT, load_params
 
 PLACEBO, LOW, HIGH = "Placebo", "Xanomeline Low Dose", "Xanomeline High Dose"
 PUBLISHED = {  # row: {arm: (subjects, events)}
@@ -50,7 +50,7 @@ def pilot(pilot_sdtm):
 
 @pytest.fixture(scope="module")
 def demo():
-    from mpmlib.io import read_sdtm
+    from mpmlib.sdtm.read import read_sdtm
 
     return build("demo", read_sdtm(PROJECT_ROOT / "data" / "demo"))
 
@@ -199,7 +199,7 @@ def test_plots_draw_subjects_without_a_grade_without_warning(demo):
 
     import matplotlib.pyplot as plt
 
-    from mpmlib import plots_safety
+    from mpmlib.plots import safety as plots_safety
 
     params, adsl, adae, pop, teaes = demo
     teaes = teaes.copy()
@@ -286,7 +286,7 @@ def test_deaths_summary_equals_plain_computation(demo):
 def test_deaths_listing_carries_usubjid_or_masks(demo):
     """Every death in the population, by USUBJID (a study code a data manager can look up), or
     masked numbers with report.mask_subject_ids; the fatal AE is named with its AESEQ."""
-    from mpmlib.tables import subject_ids
+    from mpmlib.tables.format import subject_ids
 
     params, adsl, adae, pop, teaes = demo
     drugs = safety.drug_labels(params["adsl"]["study_drugs"])

@@ -1,4 +1,4 @@
-"""Tests of mpmlib.stats against published references and independent implementations.
+"""Tests of mpmlib.analysis.stats against published references and independent implementations.
 
 References: R survival's ``lung`` data (shipped by lifelines, status 1 = death) with the published
 ``survfit`` output (R default conf.type "log") and SAS PROC LIFETEST defaults (CONFTYPE=LOGLOG),
@@ -22,7 +22,7 @@ from statsmodels.duration.survfunc import SurvfuncRight
 from statsmodels.stats.proportion import proportion_confint
 from scipy import stats as sps
 
-from mpmlib import stats
+from mpmlib.analysis import stats
 
 TOL5 = dict(abs=5e-6)  # references published to 5 decimals
 

@@ -1,4 +1,4 @@
-"""Tests of the synthetic trial generator (mpmlib.synth) and the CTCAE term extraction.
+"""Tests of the synthetic trial generator (mpmlib.synth.trial) and the CTCAE term extraction.
 
 The RECIST 1.1 checks re-implement target / non-target / overall response from TR here, in a
 different style from the generator (pandas, per visit), and compare every RS record with it.
@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mpmlib import synth
+from mpmlib.synth import trial as synth
 
 ROOT = Path(__file__).resolve().parents[1]
 CTCAE_CSV = ROOT / "mpmlib" / "resources" / "ctcae_v5_terms.csv"
@@ -703,7 +703,7 @@ def test_extract_ctcae_reproduces_csv(tmp_path):
 def test_committed_demo_data_is_reproduced_byte_for_byte(tmp_path):
     """data/demo is what `mpm synth --n 40 --seed 20261124` writes (`make data`); a change to the
     generator that alters the demo must come with regenerated data."""
-    from mpmlib.params import PROJECT_ROOT
+    from mpmlib.settings.load import PROJECT_ROOT
 
     committed = PROJECT_ROOT / "data" / "demo"
     written = synth.write_sdtm_csv(synth.generate_trial(n=40, seed=20261124), tmp_path)

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mpmlib.tables import (continuous_summary, disposition_counts, n_pct, population_table,
-                           round_half_up, summary_table)
+from mpmlib.tables.format import n_pct, round_half_up
+from mpmlib.tables.summary import continuous_summary, disposition_counts, population_table, summary_table
 
 
 @pytest.mark.parametrize("value, decimals, expected", [
@@ -94,7 +94,7 @@ def test_population_table_and_disposition_counts(adsl):
 def test_subject_ids_shown_or_masked_by_rank_in_adsl():
     """report.mask_subject_ids: USUBJID as given, or "Subject NNN" by rank among the sorted ADSL
     USUBJIDs (hand-worked: S-1 -> 1, S-2 -> 2, S-3 -> 3), the same on every listing of a run."""
-    from mpmlib.tables import subject_ids
+    from mpmlib.tables.format import subject_ids
 
     adsl_ids = pd.Series(["S-3", "S-1", "S-2"])
     listing = pd.Series(["S-2", "S-3", "S-2", "X-9"])
@@ -108,7 +108,7 @@ def test_md_text_escapes_html_and_markdown():
     shows as written; no tag survives (reference: the rendered HTML of the escaped text)."""
     from markdown_it import MarkdownIt
 
-    from mpmlib.tables import md_text
+    from mpmlib.tables.format import md_text
 
     raw = "<script>alert(1)</script> *a* _b_ [c](d) `e` | f"
     html_out = MarkdownIt().render(md_text(raw))
@@ -119,7 +119,7 @@ def test_md_text_escapes_html_and_markdown():
 def test_listing_page_shows_a_long_listing_in_part_and_says_where_the_rest_is():
     """A listing of 1,200 rows: the first 500 on the page (same order) and a note naming the CSV
     that holds all 1,200; a short listing is shown whole with no note."""
-    from mpmlib.tables import LISTING_MAX_ROWS, listing_page
+    from mpmlib.tables.summary import LISTING_MAX_ROWS, listing_page
 
     long = pd.DataFrame({"Subject": [f"S{i:04d}" for i in range(1200)]})
     shown, note = listing_page(long, "30_safety_deaths")

@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 
 from mpmlib.errors import ParamsError
-from mpmlib.validate import (DETAIL_COLUMNS, EXPECTATIONS_DIR, FINDING_COLUMNS, QCResult, apply_downgrades,
-                             build_gx_suite, gx_context, load_suites, record_details, record_text, summary_text,
-                             validate_run, validate_sdtm)
-from mpmlib.params import load_params, override_paths
+from mpmlib.qc.findings import DETAIL_COLUMNS, FINDING_COLUMNS, record_details, record_text
+from mpmlib.qc.gate import (EXPECTATIONS_DIR, QCResult, apply_downgrades, build_gx_suite, gx_context, load_suites,
+                            summary_text, validate_run, validate_sdtm)
+from mpmlib.settings.load import load_params, override_paths
 from tests.conftest import external
 
 DOMAINS = {"dm", "suppdm", "ex", "ae", "suppae", "rs", "tr", "tu", "qs", "ds", "cm", "lb", "dd"}
@@ -189,8 +189,8 @@ def test_a_rule_on_records_that_do_not_exist_is_not_run_not_passed(pilot_sdtm, p
     """CDISC pilot SUPPAE/SUPPDM have none of the demo trial's QNAMs (AERELH1, AEIRFL, HISTOL,
     ECOG, PD1RES; plain check of QNAM below): rules limited to those records checked nothing and
     are NOT RUN, never PASS."""
-    from mpmlib.params import load_params
-    from mpmlib.validate import validate_sdtm
+    from mpmlib.settings.load import load_params
+    from mpmlib.qc.gate import validate_sdtm
 
     present = set(pilot_sdtm["suppae"]["QNAM"]) | set(pilot_sdtm["suppdm"]["QNAM"])
     assert not {"AERELH1", "AEIRFL", "HISTOL", "ECOG", "PD1RES"} & present
@@ -217,10 +217,10 @@ def documented_rules(project_root) -> dict[str, str]:
 
 def test_the_documented_rule_list_equals_the_rules_in_code(project_root):
     """docs/data-spec.md lists every rule id with its severity (issue 14): the GX suites
-    (expectations/*.json), the cross-domain X-nnn rules (mpmlib.qc_rules, from their
+    (expectations/*.json), the cross-domain X-nnn rules (mpmlib.qc.rules, from their
     docstrings), READ-001, the <DOMAIN>-000 "domain is provided" rules and DERIVE-001."""
-    from mpmlib.qc_rules import rule_catalogue
-    from mpmlib.validate import DOMAIN_NEEDED
+    from mpmlib.qc.rules import rule_catalogue
+    from mpmlib.qc.gate import DOMAIN_NEEDED
 
     in_code = {e["meta"]["rule_id"]: e["severity"] for suite in load_suites().values() for e in suite["expectations"]}
     in_code |= rule_catalogue()
@@ -232,7 +232,7 @@ def test_the_documented_rule_list_equals_the_rules_in_code(project_root):
 def test_cross_domain_rules_report_the_severity_their_docstring_states(project_root):
     """Each X-nnn finding (PASS, FAIL or NOT RUN) has the severity of the rule catalogue, with
     and without parameters."""
-    from mpmlib.qc_rules import rule_catalogue
+    from mpmlib.qc.rules import rule_catalogue
 
     catalogue = rule_catalogue()
     params = load_params(project_root / "params" / "demo.yaml")
@@ -255,14 +255,14 @@ def test_validate_run_on_the_demo_derives_once(project_root):
 def test_a_derivation_error_is_the_critical_finding_DERIVE_001(project_root, monkeypatch):
     """Whatever stops `mpm derive` stops `mpm validate`: the DataError becomes a FAIL naming its
     domain, variable, subject and rule, and nothing is derived."""
-    import mpmlib.notebook
+    import mpmlib.derive.pipeline
     from mpmlib.errors import DataError
 
     def refuse(sdtm, params):
         raise DataError("QS", "QSSTRESN", "item response out of range 1-4", ["H101-MPM-201-01-0005\u200b"],
                         "values: 2.5")
 
-    monkeypatch.setattr(mpmlib.notebook, "derive_all", refuse)
+    monkeypatch.setattr(mpmlib.derive.pipeline, "derive_all", refuse)
     result = validate_run(load_params(project_root / "params" / "demo.yaml"))
     assert result.passed is False and result.adam is None
     hit = result.failed[result.failed["RULE_ID"].eq("DERIVE-001")].iloc[0]

@@ -15,11 +15,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from mpmlib import io, synth
+from mpmlib.sdtm import read as io
+from mpmlib.synth import trial as synth
 from mpmlib.derive import derive_adae, derive_adex, derive_adrs, derive_adsl, derive_adtr, derive_adtte
-from mpmlib.notebook import derive_all
-from mpmlib.params import PROJECT_ROOT, load_params
-from mpmlib.validate import validate_sdtm
+from mpmlib.derive.pipeline import derive_all
+from mpmlib.settings.load import PROJECT_ROOT, load_params
+from mpmlib.qc.gate import validate_sdtm
 
 
 def bench(n: int) -> dict[str, float]:

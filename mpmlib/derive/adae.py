@@ -66,12 +66,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..dates import date_imputation_flag, dtc_to_date, require_valid_dtc, split_dtc
-from ..errors import DataError
-from ..params import DEFAULTS
-from ..text import visible
+from mpmlib.dates import date_imputation_flag, dtc_to_date, require_valid_dtc, split_dtc
+from mpmlib.errors import DataError
+from mpmlib.settings.load import DEFAULTS
+from mpmlib.text import visible
 
-#: the pipeline's own defaults (mpmlib.params), so a direct call gives the same window as a run
+#: the pipeline's own defaults (mpmlib.settings.load), so a direct call gives the same window as a run
 DEFAULT_SETTINGS = DEFAULTS["safety"]
 AE_REQUIRED = ["USUBJID", "AEDECOD", "AEBODSYS", "AESTDTC"]
 SEVERITY_GRADE = {"MILD": 1, "MODERATE": 2, "SEVERE": 3}

@@ -42,8 +42,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError
-from .adsl import valid_doses
+from mpmlib.errors import DataError
+from mpmlib.derive.adsl import valid_doses
 
 PARAMS = {"NADMIN": "Number of administrations", "DURD": "Duration of exposure (days)",
           "CUMDOSE": "Cumulative dose", "RDI": "Relative dose intensity (%)"}

@@ -13,7 +13,7 @@ source      SDTM QS records whose ``QSTESTCD`` matches an instrument's ``qstestc
             an unanswered item is missing.
 PARAMCD     the scale codes of the instrument's scale table (QLQ-C30: the Scoring Manual's QL2 PF2
             RF2 EF CF SF FA NV PA DY SL AP CO DI FI) and its summary score (QLQ-C30: SUMSC),
-            scored by :func:`mpmlib.qol.score_questionnaire` (half rule); PARCAT1 = instrument.
+            scored by :func:`mpmlib.derive.qol_scoring.score_questionnaire` (half rule); PARCAT1 = instrument.
 ADT, ADY    questionnaire date (complete QSDTC) and study day (first dose = day 1, no day 0).
 ADTINCFL    "Y" when QSDTC is partial or missing: the questionnaire is kept (scored, counted) but
             has no ADT/ADY, so no analysis visit ("UNSCHEDULED"), no baseline and no change. Not
@@ -38,8 +38,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..dates import dtc_to_date, require_valid_dtc
-from ..errors import DataError
+from mpmlib.dates import dtc_to_date, require_valid_dtc
+from mpmlib.errors import DataError
 
 DEFAULT_SETTINGS = {"interval_weeks": 6, "window_days": 14, "meaningful_change": 10}
 COLUMNS = ["USUBJID", "PARAMCD", "PARAM", "PARCAT1", "AVAL", "ADT", "ADY", "ADTINCFL", "VISIT", "AVISIT", "AVISITN", "ABLFL", "ANL01FL",
@@ -51,8 +51,8 @@ def derive_adqs(adsl: pd.DataFrame, qs: pd.DataFrame | None, settings: dict | No
     """ADQS from ADSL and SDTM QS (module rules); empty frame with the columns when QS is absent.
 
     ``instruments``: path of an instrument table (its scale tables beside it) instead of the
-    shipped one (:mod:`mpmlib.qol`); an instrument is scored only from its own items."""
-    from ..qol import load_instruments, parameters, score_questionnaire
+    shipped one (:mod:`mpmlib.derive.qol_scoring`); an instrument is scored only from its own items."""
+    from mpmlib.derive.qol_scoring import load_instruments, parameters, score_questionnaire
 
     s = {**DEFAULT_SETTINGS, **(settings or {})}
     table = load_instruments(instruments)
@@ -110,7 +110,7 @@ def questionnaires(qs: pd.DataFrame | None, adsl: pd.DataFrame,
     A questionnaire with no answered item is not a questionnaire received. Two answers to one
     item of one questionnaire, or an item number outside 1..n_items, are a :class:`DataError`.
     """
-    from ..qol import load_instruments
+    from mpmlib.derive.qol_scoring import load_instruments
 
     if qs is None or qs.empty or "QSTESTCD" not in qs.columns:
         return pd.DataFrame()

@@ -61,8 +61,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..dates import date_imputation_flag, dtc_to_date, require_valid_dtc
-from ..errors import DataError
+from mpmlib.dates import date_imputation_flag, dtc_to_date, require_valid_dtc
+from mpmlib.errors import DataError
 
 #: admiralonco ``aval_resp``
 AVAL_RESP = {"CR": 1, "PR": 2, "SD": 3, "NON-CR/NON-PD": 4, "PD": 5, "NE": 6, "MISSING": 7}
@@ -88,7 +88,7 @@ PARAM_LABELS = {
     "DEATH": "Death",
 }
 
-#: defaults of ``params["efficacy"]`` used here (see mpmlib.params for the reasons)
+#: defaults of ``params["efficacy"]`` used here (see mpmlib.settings.load for the reasons)
 DEFAULT_SETTINGS = {"evaluator": "INVESTIGATOR", "reference_date": None, "confirmation_days": 28,
                     "sd_min_days": 42, "max_ne_between": 1, "max_sd_between": 0,
                     "response_date_imputation": "last"}
@@ -157,7 +157,7 @@ def analysis_limits(adsl: pd.DataFrame, cm: pd.DataFrame | None, settings: dict)
     """USUBJID, DCUTDT (ADSL data cut-off) and NACTDT (first new anticancer therapy from CM, when
     given and ``new_therapy_censoring`` is on): assessments after either are not analysed; DTHDT:
     an assessment date whose day was imputed is not later than the death date."""
-    from .adtte import DEFAULT_SETTINGS as TTE_DEFAULTS, new_therapy_dates
+    from mpmlib.derive.adtte import DEFAULT_SETTINGS as TTE_DEFAULTS, new_therapy_dates
 
     out = adsl[["USUBJID"]].assign(DCUTDT=adsl["DCUTDT"].to_numpy() if "DCUTDT" in adsl else pd.NaT)
     out["DCUTDT"] = pd.to_datetime(out["DCUTDT"])

@@ -31,8 +31,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..dates import date_imputation_flag, dtc_to_date, require_valid_dtc
-from ..errors import DataError
+from mpmlib.dates import date_imputation_flag, dtc_to_date, require_valid_dtc
+from mpmlib.errors import DataError
 
 DM_KEEP = ["STUDYID", "USUBJID", "SUBJID", "SITEID", "AGE", "AGEU", "SEX", "RACE", "ETHNIC",
            "COUNTRY", "ARMCD", "ARM", "ACTARMCD", "ACTARM"]

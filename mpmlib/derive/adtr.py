@@ -103,8 +103,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..dates import date_imputation_flag, dtc_to_date, require_valid_dtc, split_dtc
-from ..errors import DataError
+from mpmlib.dates import date_imputation_flag, dtc_to_date, require_valid_dtc, split_dtc
+from mpmlib.errors import DataError
 
 ADTR_COLUMNS = ["USUBJID", "AVISIT", "ADT", "ADTF", "ADY", "REFDT", "ABLFL", "ANL01FL", "NTARGET", "NMEAS",
                 "SDIAM", "BASE", "CHG", "PCHG", "NADIR", "CHGNAD", "PCHGNAD", "TRSUMDIAM", "NNONTRG", "TRGRESP",

@@ -33,8 +33,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..dates import dtc_to_date, require_valid_dtc
-from ..errors import DataError
+from mpmlib.dates import dtc_to_date, require_valid_dtc
+from mpmlib.errors import DataError
 
 PARAM_LABELS = {"PFS": "Progression-free survival (days)", "OS": "Overall survival (days)",
                 "DOR": "Duration of response (days)", "TTR": "Time to response (days)"}

@@ -27,13 +27,14 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 
-from . import io
-from .errors import MpmError
-from .params import PROJECT_ROOT
-from .tables import html_text
+from mpmlib.sdtm import read as io
+from mpmlib.errors import MpmError
+from mpmlib.settings.load import PROJECT_ROOT
+from mpmlib.tables.format import html_text
 
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
-TEMPLATES_DIR = Path(__file__).parent / "templates"
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+TEMPLATES_DIR = PACKAGE_DIR / "templates"
 KERNEL_NAME = "python3"
 QC_NOTEBOOK = "10_data_qc"
 PACKAGES = ["mpmlib", "pandas", "numpy", "scipy", "statsmodels", "lifelines", "matplotlib", "seaborn",
@@ -51,8 +52,8 @@ def build_report(params: dict, notebooks_dir: Path = NOTEBOOKS_DIR) -> Path:
     (:class:`KernelPool`, one per core: imports paid once per kernel, notebooks in parallel),
     started before data QC so that they import the analysis stack while QC runs.
     """
-    from .lock import check_locked_run
-    from .validate import summary_text, validate_run
+    from mpmlib.lock import check_locked_run
+    from mpmlib.qc.gate import summary_text, validate_run
 
     lock = check_locked_run(params)            # a locked run stops here when anything differs
     out = Path(params["output"]["dir"])
@@ -133,7 +134,7 @@ NOTEBOOK_INPUTS = {
     "40_qol": ["adam/adsl", "adam/adqs", "adam/adrs", "sdtm:qs"],
     "50_influencing_factors": ["adam/adsl", "adam/adrs", "adam/adtte"],
 }
-CODE_DIRS = [Path(__file__).parent]
+CODE_DIRS = [PACKAGE_DIR]
 
 
 def code_files() -> list[Path]:
@@ -145,7 +146,7 @@ def notebook_key(name: str, notebooks_dir: Path, params: dict, out: Path, files:
     """SHA-256 over everything the notebook's output depends on (see :data:`NOTEBOOK_INPUTS`)."""
     import hashlib
 
-    from .lock import lock_path
+    from mpmlib.lock import lock_path
 
     digest = hashlib.sha256()
 
@@ -155,7 +156,7 @@ def notebook_key(name: str, notebooks_dir: Path, params: dict, out: Path, files:
     source = notebooks_dir / f"{name}.ipynb"
     add("notebook", source.read_bytes() if source.is_file() else b"")
     for path in code_files():
-        add(str(path.relative_to(Path(__file__).parent)), path.read_bytes())
+        add(str(path.relative_to(PACKAGE_DIR)), path.read_bytes())
     add("params", Path(params["_path"]).read_bytes())
     add("params-resolved", json.dumps({"sdtm": params["sdtm"], "out": params["output"]}, sort_keys=True).encode())
     lock = lock_path(params)
@@ -202,7 +203,7 @@ def write_make_dependencies(out: Path, params: dict, files: dict, notebooks: lis
     """``OUT/report.d`` for the Makefile (as ``gcc -MD`` does): the report index depends on the
     parameter file, its lock, every input file, the notebooks, the code and the lock file of the
     environment, so ``make report`` with nothing changed does nothing."""
-    from .lock import lock_path
+    from mpmlib.lock import lock_path
 
     def rel(path: Path) -> str:
         try:
@@ -298,8 +299,8 @@ def parameterised_notebook(source: Path, params: dict, out: Path):
 #: Analysis modules the kernels import while data QC runs in the report process (every
 #: notebook imports what it uses itself; this only moves the cost off the critical path).
 KERNEL_WARMUP = ("import matplotlib, seaborn, lifelines, statsmodels.api, scipy.stats, pandas\n"
-                 "import mpmlib.notebook, mpmlib.efficacy, mpmlib.safety, mpmlib.qol_analysis, mpmlib.factors\n"
-                 "import mpmlib.plots_efficacy, mpmlib.plots_safety, mpmlib.plots_qol, mpmlib.plots_factors")
+                 "import mpmlib.notebook, mpmlib.analysis.efficacy, mpmlib.analysis.safety, mpmlib.analysis.qol, mpmlib.analysis.factors\n"
+                 "import mpmlib.plots.efficacy, mpmlib.plots.safety, mpmlib.plots.qol, mpmlib.plots.factors")
 
 #: Relative cost of each notebook (seconds at 10,000 subjects, docs/benchmarks.md): the fixed
 #: plan that spreads notebooks over the kernels. Unknown notebooks count as 1.
@@ -534,7 +535,7 @@ def latest_data_date(sdtm: dict) -> str | None:
 def collect_provenance(params: dict, files: dict[str, Path], lock: dict | None = None) -> dict:
     """Locked or exploratory, commit, parameter file, data cut-off, input file hashes and
     package versions."""
-    from .lock import lock_path
+    from mpmlib.lock import lock_path
 
     path = lock_path(params)
     return {
@@ -555,7 +556,7 @@ def collect_provenance(params: dict, files: dict[str, Path], lock: dict | None =
 
 def provenance_footer(provenance: dict) -> str:
     """The provenance block at the foot of every report page (HTML; every text escaped,
-    :func:`mpmlib.tables.html_text`)."""
+    :func:`mpmlib.tables.format.html_text`)."""
     esc = html_text
     inputs = "; ".join(f"{esc(d)} {esc(v['file'])} <code>{esc(v['sha256'][:16])}</code>"
                        for d, v in provenance["inputs"].items())

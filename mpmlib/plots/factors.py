@@ -1,8 +1,8 @@
 """Forest plots for the influencing-factor analysis: results in, a matplotlib Figure out.
 
 The confidence level in every label comes from the results drawn (their ``ci_label``, set from
-``alpha`` where the CIs were computed, :func:`mpmlib.factors.shown_ci_label`), and every ratio
-row is labelled with what it compares (:func:`mpmlib.factors.comparisons`).
+``alpha`` where the CIs were computed, :func:`mpmlib.analysis.factors.shown_ci_label`), and every ratio
+row is labelled with what it compares (:func:`mpmlib.analysis.factors.comparisons`).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from . import factors
-from .plots_efficacy import CURVE_COLOURS, NO_DATA
+from mpmlib.analysis import factors
+from mpmlib.plots.common import CURVE_COLOURS, NO_DATA
 
 
 def forest_plot(rows: pd.DataFrame, *, xlabel: str, reference: float | None = 1.0, log_scale: bool = True,
@@ -89,7 +89,7 @@ def forest_plot(rows: pd.DataFrame, *, xlabel: str, reference: float | None = 1.
 
 
 def rate_forest(rates: pd.DataFrame, name: str):
-    """Forest plot of subgroup rates (:func:`mpmlib.factors.subgroup_rates`) on 0-100 %, the
+    """Forest plot of subgroup rates (:func:`mpmlib.analysis.factors.subgroup_rates`) on 0-100 %, the
     dashed line at the rate of all subjects, "events/n" at the right; the x label names the
     confidence level of the rates."""
     overall = rates["rate"].iloc[0] if len(rates) else None
@@ -115,8 +115,8 @@ def km_grid(curves_by_factor: dict[str, dict[str, pd.DataFrame]], *, ylabel: str
     """Small Kaplan-Meier panels, one per factor, a curve per level (shared axes).
 
     ``curves_by_factor``: factor label -> {level label -> KM table with ``time`` (days),
-    ``survival`` and ``n_censor``}, e.g. :func:`mpmlib.factors.km_by_factor`. Drawn with the
-    conventions of :func:`mpmlib.plots_efficacy.km_plot` (right-continuous steps from (0, 1),
+    ``survival`` and ``n_censor``}, e.g. :func:`mpmlib.analysis.factors.km_by_factor`. Drawn with the
+    conventions of :func:`mpmlib.plots.efficacy.km_plot` (right-continuous steps from (0, 1),
     '+' at censoring times, its Okabe-Ito colours in level order); confidence bands are left out
     so the small panels stay readable. Times are shown as days / ``time_divisor`` (months);
     ``xlabel`` names the time origin of the run (``Run.time_origin``: first dose or randomisation).

@@ -8,8 +8,8 @@ identifiers are printed only when the caller passes ``labels`` (USUBJID -> text,
 can find a bar's subject.
 
 Conventions: times are in days in the inputs and shown in months (days / ``DAYS_PER_MONTH`` =
-30.4375, the one constant of :mod:`mpmlib.efficacy`) on every time axis, whose label names the
-origin (e.g. "Months since first dose", :func:`mpmlib.efficacy.time_label`); percentage change
+30.4375, the one constant of :mod:`mpmlib.analysis.efficacy`) on every time axis, whose label names the
+origin (e.g. "Months since first dose", :func:`mpmlib.analysis.efficacy.time_label`); percentage change
 is relative to the baseline sum of diameters of target lesions (RECIST 1.1, section 4.4.1: PR is
 a decrease of at least 30 %, PD an increase of at least 20 %).
 """
@@ -23,8 +23,9 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.transforms import blended_transform_factory
 
-from mpmlib.efficacy import DAYS_PER_MONTH
+from mpmlib.analysis.efficacy import DAYS_PER_MONTH
 from mpmlib.errors import DataError
+from mpmlib.plots.common import CURVE_COLOURS, no_data, require_columns
 
 #: RECIST 1.1 best overall response categories, best first; legends follow this order.
 BOR_ORDER = ["CR", "PR", "SD", "NON-CR/NON-PD", "PD", "NE", "MISSING"]
@@ -34,8 +35,6 @@ BOR_COLOURS = {
     "CR": "#1b7837", "PR": "#7fbf7b", "SD": "#4878a8", "NON-CR/NON-PD": "#9ecae1",
     "PD": "#d6604d", "NE": "#808080", "MISSING": "#d0d0d0",
 }
-#: Curve colours for Kaplan-Meier plots, in the order of the ``curves`` dict (Okabe-Ito).
-CURVE_COLOURS = ["#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000"]
 #: Swimmer-plot event markers (shape, face colour), black edges so they show on any bar.
 EVENT_MARKERS = {
     "Response start": ("^", "#f0e442"),
@@ -44,26 +43,8 @@ EVENT_MARKERS = {
     "End of treatment": ("|", "#000000"),
 }
 PD_THRESHOLD, PR_THRESHOLD = 20, -30
-NO_DATA = "No data to plot"
 
 
-def _no_data(title=None, figsize=(8, 5), footnote=None):
-    fig, ax = plt.subplots(figsize=figsize)
-    ax.set_axis_off()
-    ax.text(0.5, 0.5, NO_DATA, ha="center", va="center", fontsize=13, color="#555555",
-            transform=ax.transAxes)
-    if title:
-        ax.set_title(title)
-    if footnote:
-        fig.text(0.01, 0.01, footnote, fontsize=8, color="#444444")
-    return fig
-
-
-def _require(df: pd.DataFrame, columns, where: str) -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise DataError(where, ", ".join(missing), "required column missing",
-                        detail=f"columns present: {list(df.columns)}")
 
 
 def _bor(values: pd.Series, where: str, subjects=None) -> pd.Series:
@@ -112,9 +93,9 @@ def km_plot(curves: dict[str, pd.DataFrame], at_risk: pd.DataFrame | None = None
     """
     curves = {k: v for k, v in (curves or {}).items() if v is not None and len(v)}
     if not curves:
-        return _no_data(title, (8, 5.5))
+        return no_data(title, (8, 5.5))
     for label, km in curves.items():
-        _require(km, ["time", "n_censor", "survival", "ci_low", "ci_high"], f"km_plot[{label}]")
+        require_columns(km, ["time", "n_censor", "survival", "ci_low", "ci_high"], f"km_plot[{label}]")
     colours = {label: CURVE_COLOURS[i % len(CURVE_COLOURS)] for i, label in enumerate(curves)}
     at_risk = at_risk if at_risk is not None and at_risk.shape[1] else None
     if at_risk is None:
@@ -198,12 +179,12 @@ def waterfall_plot(best: pd.DataFrame, *, pchg="PCHG", bor="BOR", title=None, la
     no ids.
     """
     if best is None or best.empty:
-        return _no_data(title)
-    _require(best, [pchg, bor], "waterfall_plot")
+        return no_data(title)
+    require_columns(best, [pchg, bor], "waterfall_plot")
     data = pd.DataFrame({"pchg": pd.to_numeric(best[pchg]),
                          "bor": _bor(best[bor], "waterfall_plot", best.get("USUBJID"))})
     if labels is not None:
-        _require(best, ["USUBJID"], "waterfall_plot")
+        require_columns(best, ["USUBJID"], "waterfall_plot")
         data["label"] = best["USUBJID"].map(labels).fillna("").astype(str)
     n_hidden = int(data["pchg"].isna().sum())
     footnote = None
@@ -212,7 +193,7 @@ def waterfall_plot(best: pd.DataFrame, *, pchg="PCHG", bor="BOR", title=None, la
                     f"measurement {'are' if n_hidden != 1 else 'is'} not shown")
     data = data.dropna(subset=["pchg"]).sort_values("pchg", ascending=False, kind="stable")
     if data.empty:
-        return _no_data(title, footnote=footnote)
+        return no_data(title, footnote=footnote)
     n = len(data)
     if labels is not None and n > max_labels:
         labels = None
@@ -257,11 +238,11 @@ def spider_plot(long: pd.DataFrame, *, time="MONTH", pchg="PCHG", group="BOR", t
     by ``CURVE_COLOURS`` in sorted group order. Subjects are drawn in USUBJID order.
     """
     if long is None or long.empty:
-        return _no_data(title)
-    _require(long, ["USUBJID", time, pchg, group], "spider_plot")
+        return no_data(title)
+    require_columns(long, ["USUBJID", time, pchg, group], "spider_plot")
     data = long[["USUBJID", time, pchg, group]].dropna(subset=[time, pchg])
     if data.empty:
-        return _no_data(title)
+        return no_data(title)
     data = data.sort_values(["USUBJID", time], kind="stable")
     groups = data.groupby("USUBJID", sort=True)[group].first().astype("string").fillna("MISSING")
     present = groups.unique()
@@ -304,8 +285,8 @@ def swimmer_plot(subjects: pd.DataFrame, events: pd.DataFrame, *, title=None,
     subjects, capped at 14 inches.
     """
     if subjects is None or subjects.empty:
-        return _no_data(title)
-    _require(subjects, ["USUBJID", "DURATION", "BOR", "ONGOING"], "swimmer_plot subjects")
+        return no_data(title)
+    require_columns(subjects, ["USUBJID", "DURATION", "BOR", "ONGOING"], "swimmer_plot subjects")
     subj = subjects.sort_values(["DURATION", "USUBJID"], ascending=[False, True], kind="stable")
     duplicated = subj["USUBJID"].duplicated(keep=False)
     if duplicated.any():
@@ -314,7 +295,7 @@ def swimmer_plot(subjects: pd.DataFrame, events: pd.DataFrame, *, title=None,
     subj = subj.assign(BOR=_bor(subj["BOR"], "swimmer_plot subjects", subj["USUBJID"]))
     row = pd.Series(np.arange(len(subj)), index=subj["USUBJID"].to_numpy())
     events = events if events is not None else pd.DataFrame(columns=["USUBJID", "DAY", "EVENT"])
-    _require(events, ["USUBJID", "DAY", "EVENT"], "swimmer_plot events")
+    require_columns(events, ["USUBJID", "DAY", "EVENT"], "swimmer_plot events")
     unknown = ~events["EVENT"].isin(list(EVENT_MARKERS))
     if unknown.any():
         raise DataError("swimmer_plot events", "EVENT",

@@ -1,7 +1,7 @@
 """Efficacy analyses: ADaM (ADSL, ADRS, ADTTE) in, result tables out.
 
 Every function returns a tidy DataFrame (numbers, for CSV export and tests) or a display table
-built from one; the statistics come from :mod:`mpmlib.stats`. Rules:
+built from one; the statistics come from :mod:`mpmlib.analysis.stats`. Rules:
 
 * Denominators are every subject of the analysis population (``efficacy.population``, the
   efficacy population by default). A subject without a post-baseline assessment is in the
@@ -25,9 +25,9 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
-from . import stats
-from .errors import DataError
-from .tables import ci_level, fmt_estimate, md_text, n_pct, round_half_up
+from mpmlib.analysis import stats
+from mpmlib.errors import DataError
+from mpmlib.tables.format import ci_level, fmt_estimate, md_text, n_pct, round_half_up
 
 DAYS_PER_MONTH = 30.4375
 BOR_ROWS = [("CR", "Complete response (CR)"), ("PR", "Partial response (PR)"), ("SD", "Stable disease (SD)"),
@@ -290,7 +290,7 @@ def km_section(adtte: pd.DataFrame, subjects: pd.DataFrame, paramcd: str, eff: d
     summary (:func:`tte_display`) and the events and censoring table; by ``TRT01A`` when the
     subjects have more than one arm. ``xlabel`` names unit and origin (:func:`time_label`).
     Returns ``{"figure", "summary", "censoring", "data"}``, or None when there is no record."""
-    from . import plots_efficacy
+    from mpmlib.plots import efficacy as plots_efficacy
 
     data = tte_data(adtte, subjects, paramcd)
     if "TRT01A" in subjects.columns:
@@ -354,7 +354,7 @@ SETTING_TEXT = {
 def header_text(params: dict, analysis_set: pd.DataFrame, treated: pd.DataFrame, origin: str) -> str:
     """The page's opening block (Markdown): study, data cut-off, the response criteria and the
     assessor actually used (``efficacy.evaluator``), the response population and the time
-    origin. Text from the parameter file is escaped (:func:`mpmlib.tables.md_text`)."""
+    origin. Text from the parameter file is escaped (:func:`mpmlib.tables.format.md_text`)."""
     eff = params["efficacy"]
     reference = eff["reference_date"] or params["adsl"]["reference_date"]
     cutoff = params["data_cutoff"] or "not set (latest date in the data is used)"
@@ -421,7 +421,7 @@ def waterfall_data(adtr: pd.DataFrame, adrs: pd.DataFrame, subjects: pd.DataFram
     """Best (lowest) % change from baseline in the target-lesion sum per subject of the
     population (``adtr.best_percent_change``: complete assessments only), with confirmed BOR.
     Subjects without a baseline or post-baseline sum keep a missing PCHG (counted, not drawn)."""
-    from .derive.adtr import best_percent_change
+    from mpmlib.derive.adtr import best_percent_change
 
     best = best_percent_change(adtr) if len(adtr) else pd.DataFrame(columns=["USUBJID", "PCHG"])
     out = subjects[["USUBJID"]].merge(best[["USUBJID", "PCHG"]], on="USUBJID", how="left")

@@ -7,13 +7,13 @@ import math
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from .plots_efficacy import CURVE_COLOURS, NO_DATA
-from .qol_analysis import ci_available, ci_label
+from mpmlib.plots.common import CURVE_COLOURS, NO_DATA
+from mpmlib.analysis.qol import ci_available, ci_label
 
 
 def mean_change_data(summaries: dict[str, pd.DataFrame], min_n: int = 3) -> dict[str, pd.DataFrame]:
     """The visits the mean-change figure draws: post-baseline visits that pass
-    :func:`mpmlib.qol_analysis.ci_available` with ``min_n`` (``qol.min_n_ci``), the rule that
+    :func:`mpmlib.analysis.qol.ci_available` with ``min_n`` (``qol.min_n_ci``), the rule that
     gives the by-visit tables their CIs, so the figure shows exactly the visits with a CI in the
     tables. Summaries made with another minimum n are a ValueError. Scales with nothing to draw
     are left out."""
@@ -31,10 +31,10 @@ def mean_change_data(summaries: dict[str, pd.DataFrame], min_n: int = 3) -> dict
 def mean_change_plot(summaries: dict[str, pd.DataFrame], *, threshold: float = 10.0, min_n: int = 3,
                      alpha: float = 0.05, title: str | None = None):
     """Mean change from baseline with its CI (level 1 - ``alpha``, labelled by
-    :func:`mpmlib.qol_analysis.ci_label`; clipped to the range of change as in the tables) over
+    :func:`mpmlib.analysis.qol.ci_label`; clipped to the range of change as in the tables) over
     analysis visits: one small panel per scale (shared axes, so scales compare at a glance).
 
-    ``summaries``: scale label -> :func:`mpmlib.qol_analysis.by_visit` output (columns visit,
+    ``summaries``: scale label -> :func:`mpmlib.analysis.qol.by_visit` output (columns visit,
     n_change, mean_change, change_ci_low, change_ci_high), made with the same ``alpha`` and
     ``min_n``. Visits are those of :func:`mean_change_data` (no CI, not drawn). Dotted lines at
     +- ``threshold`` mark a clinically meaningful change; the number of subjects is printed under

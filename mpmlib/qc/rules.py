@@ -1,8 +1,8 @@
 """Cross-domain data-QC rules (Great Expectations checks one table at a time).
 
-Each rule returns a finding in the shape of :mod:`mpmlib.validate` plus the offending records,
+Each rule returns a finding in the shape of :mod:`mpmlib.qc.gate` plus the offending records,
 each named by USUBJID and the variables that identify it in its domain (--SEQ, --TESTCD,
-VISITNUM / VISIT: :func:`mpmlib.validate.record_variables`) with the offending value. A rule's
+VISITNUM / VISIT: :func:`mpmlib.qc.gate.record_variables`) with the offending value. A rule's
 offending frame keeps the row labels of the domain records it comes from, so the record's
 variables are looked up from the domain (``source``), vectorised. Rule ids ``X-nnn``; severities follow the question "can the analysis
 still be trusted?" — critical when a derivation would be wrong, warning when a reviewer should
@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .dates import dtc_to_date, invalid_dtc
+from mpmlib.dates import dtc_to_date, invalid_dtc
+from mpmlib.qc.findings import MAX_DETAILS_PER_RULE, finding_row, record_details, value_text
 
 #: Natural keys per domain (SDTMIG 3.3 domain keys). Variables in OPTIONAL_KEYS are used when
 #: present; without any other key variable the rule is NOT RUN (a missing required variable
@@ -77,14 +78,13 @@ def result(rule_id, severity, domain, variable, text, offending: pd.DataFrame | 
            source: pd.DataFrame | None = None):
     """One finding plus its detail rows from a frame with USUBJID and VALUE columns, one row per
     offending record, indexed by the record's row label in ``source`` (the domain's records)."""
-    from .validate import MAX_DETAILS_PER_RULE, _finding, record_details
 
     meta = {"rule_id": rule_id, "text": text}
     if not_run:
-        return _finding(meta, severity, domain, variable, "NOT RUN", values=[not_run]), []
+        return finding_row(meta, severity, domain, variable, "NOT RUN", values=[not_run]), []
     offending = offending if offending is not None else pd.DataFrame(columns=["USUBJID", "VALUE"])
     status = "FAIL" if len(offending) else "PASS"
-    finding = _finding(meta, severity, domain, variable, status, offending["USUBJID"].tolist(),
+    finding = finding_row(meta, severity, domain, variable, status, offending["USUBJID"].tolist(),
                        offending["VALUE"].tolist(), len(offending))
     shown = offending.head(MAX_DETAILS_PER_RULE)
     records = source.loc[shown.index] if source is not None else shown[["USUBJID"]]
@@ -142,17 +142,11 @@ def rule_duplicates(sdtm):
         if dup.empty:
             yield result("X-003", "critical", domain, ", ".join(cols), text, None)
             continue
-        value = dup[cols[1:]].apply(lambda col: col.map(_text)).agg(" / ".join, axis=1) if len(cols) > 1 \
+        value = dup[cols[1:]].apply(lambda col: col.map(value_text)).agg(" / ".join, axis=1) if len(cols) > 1 \
             else dup["USUBJID"]
         off = pd.DataFrame({"USUBJID": dup["USUBJID"], "VALUE": value})       # each record of a pair
         yield result("X-003", "critical", domain, ", ".join(cols), f"no duplicate records on {', '.join(cols)}", off,
                      source=df)
-
-
-def _text(value) -> str:
-    from .validate import _text as as_text
-
-    return as_text(value)
 
 
 def _first_dose(sdtm) -> pd.Series:
@@ -375,7 +369,7 @@ def rule_dose_frequency_countable(sdtm):
     QOD, QW, QnW, ...; SDTMIG 3.3 EX assumption: one record per constant-dosing interval).
     Otherwise the cumulative dose and the number of administrations would be wrong; ADEX counts
     with the same function (:func:`mpmlib.derive.adex.countable_administrations`)."""
-    from .derive.adex import countable_administrations
+    from mpmlib.derive.adex import countable_administrations
 
     ex = sdtm.get("ex")
     text = "dose frequency (EXDOSFRQ) countable over a multi-day record"
@@ -404,12 +398,12 @@ RULES = [rule_subjects_in_dm, rule_iso_dates, rule_duplicates, rule_consent_befo
 def _shown(value) -> str:
     """A coded value or id as a message shows it: invisible characters escaped
     (:func:`mpmlib.text.visible`), quoted when outer white space would otherwise not show."""
-    text = _text(value)
+    text = value_text(value)
     return f"'{text}'" if isinstance(value, str) and value != value.strip() else text
 
 
 def _invisible_free(value: str) -> str:
-    from .text import is_invisible
+    from mpmlib.text import is_invisible
 
     return "".join(c for c in value if not is_invisible(c))
 
@@ -450,7 +444,7 @@ def rule_usubjid_near_duplicates(sdtm):
     3.3 §2.2.4 / SDTM v1.7 identifier variables); the ids are shown escaped
     (:func:`mpmlib.text.visible`). The offending records are those whose id is not the DM one
     (in every domain), or - when DM itself has two ids of the group - those DM records."""
-    from .text import visible
+    from mpmlib.text import visible
 
     text = "USUBJID not a case / white-space / invisible-character variant of another USUBJID"
     ids = _all_ids(sdtm)
@@ -491,7 +485,7 @@ def rule_usubjid_invisible(sdtm):
     variant of another id is X-017, critical), but it cannot be typed, searched or matched
     against the sponsor's database. SDTMIG 3.3 §2.2.4 (USUBJID identifies the subject in every
     submission)."""
-    from .text import has_invisible, visible
+    from mpmlib.text import has_invisible, visible
 
     text = "USUBJID has no invisible character or outer white space"
     failures = 0
@@ -520,7 +514,7 @@ def rule_codes_upper_case(sdtm):
     Variables: every --TESTCD, QNAM, IDVAR and the coded results and categories in
     :data:`EXACT_CODES`. A value such as RSTESTCD "ovrlresp" or QNAM "aerelh1" matches nothing:
     the record silently leaves its analysis (a response, a relationship)."""
-    from .text import has_invisible
+    from mpmlib.text import has_invisible
 
     text = "coded value in upper case as in CDISC CT (no padding, no invisible character)"
     failures = 0
@@ -564,7 +558,7 @@ def rule_ae_entered_twice(sdtm):
     dup = rows[rows.duplicated(keys, keep=False)]
     if "AESEQ" in dup.columns:
         dup = dup[~dup.duplicated(keys + ["AESEQ"], keep=False)]         # same AESEQ: X-003
-        seqs = dup.groupby(keys, dropna=False)["AESEQ"].transform(lambda s: " / ".join(map(_text, s)))
+        seqs = dup.groupby(keys, dropna=False)["AESEQ"].transform(lambda s: " / ".join(map(value_text, s)))
     else:
         seqs = pd.Series("?", index=dup.index)
     off = pd.DataFrame({"USUBJID": dup["USUBJID"],
@@ -592,7 +586,7 @@ def rule_supp_idvarval_integer(sdtm):
         seq = df["IDVAR"].astype(str).str.upper().str.strip().str.endswith("SEQ") & df["IDVAR"].notna()
         numbers = pd.to_numeric(df["IDVARVAL"], errors="coerce")
         bad = seq & df["IDVARVAL"].notna() & ~(numbers.notna() & numbers.eq(numbers.round()))
-        off = pd.DataFrame({"USUBJID": df.loc[bad, "USUBJID"], "VALUE": df.loc[bad, "IDVARVAL"].map(_text).astype(str)})
+        off = pd.DataFrame({"USUBJID": df.loc[bad, "USUBJID"], "VALUE": df.loc[bad, "IDVARVAL"].map(value_text).astype(str)})
         yield result("X-022", "critical", domain, "IDVARVAL", text, off, source=df)
 
 
@@ -621,7 +615,7 @@ def rule_supp_parent_exists(sdtm):
                              index=rows.index)
             gone = rows[~have]
             missing.append(pd.DataFrame({"USUBJID": gone["USUBJID"],
-                                         "VALUE": idvar + "=" + gone["IDVARVAL"].map(_text).astype(str) + " not in "
+                                         "VALUE": idvar + "=" + gone["IDVARVAL"].map(value_text).astype(str) + " not in "
                                          + domain[4:].upper()}))
         off = pd.concat(missing) if missing else None
         yield result("X-021", "critical", domain, "IDVARVAL", text, off, source=df)
@@ -667,8 +661,8 @@ def rule_dose_near_drug_median(sdtm):
     median = dose.where(positive).groupby(group).transform("median")
     bad = positive & (dose.ge(ABSURD_DOSE_FACTOR * median) | dose.le(median / ABSURD_DOSE_FACTOR))
     off = pd.DataFrame({"USUBJID": ex.loc[bad, "USUBJID"],
-                        "VALUE": ex.loc[bad, "EXTRT"].astype(str) + " " + dose[bad].map(_text).astype(str)
-                        + " vs median " + median[bad].map(_text).astype(str)})
+                        "VALUE": ex.loc[bad, "EXTRT"].astype(str) + " " + dose[bad].map(value_text).astype(str)
+                        + " vs median " + median[bad].map(value_text).astype(str)})
     yield result("X-029", "warning", "EX", "EXDOSE", text, off, source=ex)
 
 
@@ -719,7 +713,7 @@ def rule_percent_in_range(sdtm):
         pct |= supp["QLABEL"].fillna("").astype(str).str.contains(r"%|percent", case=False, regex=True)
     value = pd.to_numeric(supp["QVAL"], errors="coerce")
     bad = pct & value.notna() & ~value.between(0, 100)
-    off = pd.DataFrame({"USUBJID": supp.loc[bad, "USUBJID"], "VALUE": supp.loc[bad, "QVAL"].map(_text).astype(str)})
+    off = pd.DataFrame({"USUBJID": supp.loc[bad, "USUBJID"], "VALUE": supp.loc[bad, "QVAL"].map(value_text).astype(str)})
     yield result("X-033", "critical", "SUPPDM", "QVAL", text, off, source=supp)
 
 
@@ -762,7 +756,7 @@ def _studyid_findings(sdtm, rule_id: str, text: str, study: str, expected_from: 
         if bad.any():
             failures += 1
             off = pd.DataFrame({"USUBJID": df.loc[bad, "USUBJID"],
-                                "VALUE": df.loc[bad, "STUDYID"].map(_text).astype(str)
+                                "VALUE": df.loc[bad, "STUDYID"].map(value_text).astype(str)
                                 + f" ({expected_from}: {study})"})
             yield result(rule_id, "critical", domain, "STUDYID", text, off, source=df)
     if not failures:
@@ -775,7 +769,7 @@ RULES += [rule_usubjid_near_duplicates, rule_usubjid_invisible, rule_codes_upper
           rule_percent_in_range, rule_qs_item_integer, rule_studyid_consistent]
 
 
-# ---- study-aware rules: need the parameter file (mpmlib.params.load_params) ----------------------
+# ---- study-aware rules: need the parameter file (mpmlib.settings.load.load_params) ----------------------
 
 NO_PARAMS = "no parameter file"
 
@@ -844,7 +838,7 @@ def rule_extrt_is_study_drug(sdtm, params):
         return
     names = set().union(*(_names(values) for values in drugs.values()))
     bad = ex["EXTRT"].notna() & ~ex["EXTRT"].astype(str).str.upper().isin(names)
-    off = pd.DataFrame({"USUBJID": ex.loc[bad, "USUBJID"], "VALUE": ex.loc[bad, "EXTRT"].map(_text).astype(str)})
+    off = pd.DataFrame({"USUBJID": ex.loc[bad, "USUBJID"], "VALUE": ex.loc[bad, "EXTRT"].map(value_text).astype(str)})
     yield result("X-024", "critical", "EX", "EXTRT", text, off, source=ex)
 
 
@@ -879,7 +873,7 @@ def rule_dose_plausible(sdtm, params):
     dose = pd.to_numeric(ex["EXDOSE"], errors="coerce")
     bad = dose.ge(limit)
     off = pd.DataFrame({"USUBJID": ex.loc[bad, "USUBJID"],
-                        "VALUE": dose[bad].map(_text).astype(str) + " >= " + limit[bad].map(_text).astype(str)})
+                        "VALUE": dose[bad].map(value_text).astype(str) + " >= " + limit[bad].map(value_text).astype(str)})
     yield result("X-026", "critical", "EX", "EXDOSE", text, off, source=ex)
 
 
@@ -938,8 +932,8 @@ def rule_screen_failure_code(sdtm, params):
             says |= dm[col].fillna("").astype(str).str.upper().str.contains(_SCREEN_WORDS, regex=True)
     bad = says & ~dm["ARMCD"].fillna("").astype(str).str.upper().isin(codes)
     off = pd.DataFrame({"USUBJID": dm.loc[bad, "USUBJID"],
-                        "VALUE": "ARMCD=" + dm.loc[bad, "ARMCD"].map(_text).astype(str)
-                        + (" ARM=" + dm.loc[bad, "ARM"].map(_text).astype(str) if "ARM" in dm.columns else "")
+                        "VALUE": "ARMCD=" + dm.loc[bad, "ARMCD"].map(value_text).astype(str)
+                        + (" ARM=" + dm.loc[bad, "ARM"].map(value_text).astype(str) if "ARM" in dm.columns else "")
                         + " (not_enrolled_armcd: " + ", ".join(sorted(codes)) + ")"})
     yield result("X-030", "critical", "DM", "ARMCD", text, off, source=dm)
 
@@ -976,7 +970,7 @@ def rule_numeric_covariates(sdtm, params):
         return
     rows = supp["QNAM"].isin(numeric) & supp["QVAL"].notna()
     bad = rows & pd.to_numeric(supp["QVAL"].where(rows), errors="coerce").isna()
-    off = pd.DataFrame({"USUBJID": supp.loc[bad, "USUBJID"], "VALUE": supp.loc[bad, "QVAL"].map(_text).astype(str)})
+    off = pd.DataFrame({"USUBJID": supp.loc[bad, "USUBJID"], "VALUE": supp.loc[bad, "QVAL"].map(value_text).astype(str)})
     yield result("X-034", "critical", "SUPPDM", "QVAL", text, off, source=supp)
 
 

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import yaml
 
-from .errors import ParamsError
+from mpmlib.errors import ParamsError
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 DEFAULTS: dict = {
     "study": {
@@ -37,7 +37,7 @@ DEFAULTS: dict = {
         "dir": None, "files": {},
         # Largest domain file read (MB); a larger one is refused before it is read. The largest
         # domain of a 10,000-subject synthetic trial (QS) is 205 MB: 1024 is five times that
-        # (mpmlib.io, "Bounded resources"). Raise it for a trial that really is larger.
+        # (mpmlib.sdtm.read, "Bounded resources"). Raise it for a trial that really is larger.
         "max_file_mb": 1024,
     },
     "output": {"dir": None},            # default: outputs/<parameter file stem>
@@ -69,7 +69,7 @@ DEFAULTS: dict = {
             "ratios": {"NLRBL": ["NEUT", "LYM"]},
         },
     },
-    # Efficacy (mpmlib.derive.adrs / adtte, mpmlib.efficacy): RECIST 1.1 and FDA 2018 rules.
+    # Efficacy (mpmlib.derive.adrs / adtte, mpmlib.analysis.efficacy): RECIST 1.1 and FDA 2018 rules.
     "efficacy": {
         # RS evaluator whose responses are analysed (RSEVAL); the protocol's primary assessment.
         "evaluator": "INVESTIGATOR",
@@ -105,7 +105,7 @@ DEFAULTS: dict = {
         # Responders for duration of response: CRSP (confirmed) or RSP (unconfirmed).
         "dor_response": "CRSP",
     },
-    # Safety (mpmlib.derive.adae, mpmlib.safety).
+    # Safety (mpmlib.derive.adae, mpmlib.analysis.safety).
     "safety": {
         # End of the treatment-emergent window: last dose of this study drug code (protocol:
         # "through 30 (+7) days after the last administration of H101"); null = last dose of any
@@ -141,7 +141,7 @@ DEFAULTS: dict = {
         # {CODE: {dose: 240, interval_days: 21}} (protocol schedule; drugs not listed get no RDI).
         "planned_dosing": {},
     },
-    # Quality of life (mpmlib.derive.adqs, mpmlib.qol_analysis): EORTC QLQ-C30.
+    # Quality of life (mpmlib.derive.adqs, mpmlib.analysis.qol): EORTC QLQ-C30.
     "qol": {
         # Analysis visits: every interval_weeks weeks (target study day 7w + 1) +- window_days;
         # the protocol's questionnaire schedule follows the q6w tumour assessments.
@@ -160,7 +160,7 @@ DEFAULTS: dict = {
         # assessment up to the first PD; death / last contact / cut-off end it earlier) or "study".
         "expected_until": "progression",
     },
-    # Influencing factors (mpmlib.factors, mpmlib.models): ADSL variables explored against
+    # Influencing factors (mpmlib.analysis.factors, mpmlib.analysis.models): ADSL variables explored against
     # response, PFS and OS. Continuous factors are analysed per `unit` and at the pre-specified
     # `cuts`; `map` pools or relabels levels; `reference` is the comparison level. Factors not in
     # ADSL are listed as absent. Baseline laboratory ratios (e.g. NLRBL) enter when ADSL has them.
@@ -192,9 +192,9 @@ DEFAULTS: dict = {
                              "50_influencing_factors"],
                # Listings show USUBJID (a study code, not a direct identifier) so a data manager can
                # find the record; true replaces it by "Subject 001".. (rank in ADSL) for external
-               # circulation (mpmlib.tables.subject_ids).
+               # circulation (mpmlib.tables.format.subject_ids).
                "mask_subject_ids": False},
-    # Data QC (mpmlib.validate): rule ids downgraded from critical to warning, for exploration
+    # Data QC (mpmlib.qc.gate): rule ids downgraded from critical to warning, for exploration
     # only; a locked run (locked: true) refuses any downgrade.
     "qc": {"downgrade": [], "locked": False},
 }
@@ -313,7 +313,7 @@ def check_sdtm(sdtm: dict, output: dict, where: str) -> None:
 
 def check_efficacy(eff: dict, where: str) -> None:
     """The efficacy settings a statistician may change, checked before any data are read."""
-    from .stats import CONF_TYPES
+    from mpmlib.analysis.stats import CONF_TYPES
 
     if eff["km_conf_type"] not in CONF_TYPES:
         raise ParamsError(f"{where}: efficacy.km_conf_type must be one of {', '.join(CONF_TYPES)}")

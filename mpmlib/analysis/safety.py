@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .tables import n_pct
+from mpmlib.tables.format import n_pct
 
 ANY = "Any treatment-emergent AE"
 ALL_TERMS = "All terms"
@@ -443,7 +443,7 @@ def export_csv(tables: dict[str, pd.DataFrame], folder: str | Path | None) -> li
     numbers stay numbers. A name that is not a plain file name (letters, digits, ``_ . -``; a
     drug code from the parameter file is part of some names) is refused, so no file is written
     outside ``folder``."""
-    from .csvsafe import write_csv
+    from mpmlib.csvsafe import write_csv
 
     if not folder:
         return []
@@ -502,7 +502,7 @@ def window_description(cfg: dict, drugs: dict[str, str]) -> dict[str, str]:
     ...     "window_any_drug_days": 30, "immune_window_days": 90, "immune_related": None}, {})["main"]
     'from the first dose of any study drug to the last dose of any study drug + 30 days'
     """
-    from .tables import md_text
+    from mpmlib.tables.format import md_text
 
     if cfg["window_days"] is None:
         return {"main": "from the first dose of any study drug, with no end (every later AE)", "immune": ""}
@@ -523,7 +523,7 @@ def page_header(params: dict, pop: pd.DataFrame, adae: pd.DataFrame, teaes: pd.D
     """Markdown header of the safety page from the parameters and data actually used: study
     (title and description from the parameter file, escaped), population, the windows
     (:func:`window_description`), AE counts and the grading (CTCAE grade or AESEV severity)."""
-    from .tables import md_text
+    from mpmlib.tables.format import md_text
 
     study, cfg = params["study"], params["safety"]
     window = window_description(cfg, drug_labels(params["adsl"]["study_drugs"]))

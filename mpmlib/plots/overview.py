@@ -9,7 +9,7 @@ def consort_flow(counts: dict[str, int], reasons_treatment_ended: dict[str, int]
     """CONSORT 2010-style flow of subjects (single-arm adaptation): screened -> enrolled ->
     treated -> efficacy population, with the exclusions at each step in side boxes.
 
-    ``counts`` is :func:`mpmlib.tables.disposition_counts`.
+    ``counts`` is :func:`mpmlib.tables.summary.disposition_counts`.
     """
     fig, ax = plt.subplots(figsize=(8.5, 7.2))
     ax.set_axis_off()

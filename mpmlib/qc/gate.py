@@ -7,7 +7,7 @@
 * Suites run in an *ephemeral* context (``gx.get_context(mode="ephemeral")``: without ``mode`` GX
   looks for a ``gx/`` folder in parent directories) with progress bars off (they would put
   timings into the report).
-* Rules that span domains are in :mod:`mpmlib.qc_rules` and report in the same shape; the
+* Rules that span domains are in :mod:`mpmlib.qc.rules` and report in the same shape; the
   study-aware ones need the parameter file (``validate_sdtm(..., params=...)``).
 * :func:`validate_run` is the QC of a run (``mpm validate`` and ``mpm report``): all rules, then
   a dry run of the ADaM derivation whose errors are the critical finding DERIVE-001.
@@ -41,21 +41,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import io
-from .csvsafe import restore, write_csv
-from .errors import DataError, MpmError, ParamsError
-from .params import PROJECT_ROOT
-from .text import visible
+from mpmlib.sdtm import read as io
+from mpmlib.csvsafe import restore, write_csv
+from mpmlib.errors import DataError, MpmError, ParamsError
+from mpmlib.settings.load import PROJECT_ROOT
+from mpmlib.qc.findings import (DETAIL_COLUMNS, FINDING_COLUMNS, MAX_DETAILS_PER_RULE, RECORD_COLUMNS,
+                                 finding_row, record_details)
+from mpmlib.text import visible
 
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 SEVERITIES = ("critical", "warning")
 TABLES = ("findings", "details", "received", "missing")
-FINDING_COLUMNS = ["RULE_ID", "SEVERITY", "DOMAIN", "VARIABLE", "RULE", "STATUS", "N_FAIL",
-                   "SUBJECTS", "VALUES", "DOWNGRADED"]
-RECORD_COLUMNS = ["SEQ", "TESTCD", "VISITNUM", "VISIT"]
-DETAIL_COLUMNS = ["RULE_ID", "DOMAIN", "VARIABLE", "USUBJID", *RECORD_COLUMNS, "RECORD", "VALUE"]
-MAX_DETAILS_PER_RULE = 200
-MAX_SHOWN = 10
 #: Offending records printed per failed rule by :func:`summary_text` (all are in details.csv).
 MAX_RECORDS_PRINTED = 5
 
@@ -207,23 +203,23 @@ def run_suite(context, domain: str, df: pd.DataFrame, suite: dict) -> tuple[list
         meta = config.meta
         variable = meta.get("variable") or config.kwargs.get("column")
         if res.exception_info and res.exception_info.get("raised_exception"):
-            findings.append(_finding(meta, config.severity.value, domain, variable, "NOT RUN",
+            findings.append(finding_row(meta, config.severity.value, domain, variable, "NOT RUN",
                                      values=[res.exception_info.get("exception_message", "")]))
             continue
         if config.type == "expect_column_to_exist":
             status = "PASS" if res.success else "FAIL"
-            findings.append(_finding(meta, config.severity.value, domain, variable, status,
+            findings.append(finding_row(meta, config.severity.value, domain, variable, status,
                                      values=[] if res.success else ["column missing"]))
             continue
         if config.kwargs.get("row_condition") and res.result.get("element_count") == 0:
             # a rule on some records only (e.g. one QNAM) with no such record checked nothing
-            findings.append(_finding(meta, config.severity.value, domain, variable, "NOT RUN",
+            findings.append(finding_row(meta, config.severity.value, domain, variable, "NOT RUN",
                                      values=["no record meets the rule's condition"]))
             continue
         labels = res.result.get("unexpected_index_list") or []
         values = res.result.get("unexpected_list") or []
         subjects = df.loc[labels, "USUBJID"].tolist() if "USUBJID" in df.columns else []
-        findings.append(_finding(meta, config.severity.value, domain, variable,
+        findings.append(finding_row(meta, config.severity.value, domain, variable,
                                  "PASS" if res.success else "FAIL", subjects, values,
                                  res.result.get("unexpected_count")))
         if labels:
@@ -231,105 +227,9 @@ def run_suite(context, domain: str, df: pd.DataFrame, suite: dict) -> tuple[list
             details += record_details(meta["rule_id"], domain, variable, df.loc[shown],
                                       values[:len(shown)])
     for exp in skipped:
-        findings.append(_finding(exp["meta"], exp["severity"], domain, exp["meta"].get("variable"),
+        findings.append(finding_row(exp["meta"], exp["severity"], domain, exp["meta"].get("variable"),
                                  "NOT RUN", values=["column absent"]))
     return findings, details
-
-
-def _finding(meta: dict, severity: str, domain: str, variable, status: str, subjects=(), values=(),
-             n_fail=None) -> dict:
-    subjects = [s for s in subjects if s is not None and s == s]
-    unique_subjects = sorted(set(map(visible, subjects)))
-    unique_values = sorted({_text(v) for v in values})
-    return {
-        "RULE_ID": meta["rule_id"], "SEVERITY": severity, "DOMAIN": domain.upper(),
-        "VARIABLE": variable or "", "RULE": meta["text"], "STATUS": status,
-        "N_FAIL": int(n_fail) if n_fail is not None else (0 if status == "PASS" else len(values) or None),
-        "SUBJECTS": _shorten(unique_subjects), "VALUES": _shorten(unique_values), "DOWNGRADED": "",
-    }
-
-
-def record_variables(domain: str, columns) -> dict[str, str]:
-    """The variables that identify a record of ``domain`` besides USUBJID, those present, as
-    ``{detail column: variable}``: the domain's --SEQ (unique per subject within a domain,
-    SDTMIG 3.3 §4.1.2.5 "Sequence number"), --TESTCD, VISITNUM and VISIT. A SUPP-- record has
-    neither --SEQ nor --TESTCD: its QNAM goes in TESTCD and its parent record (IDVAR = IDVARVAL,
-    SDTMIG 3.3 §8.4) into the RECORD text (:func:`record_text`).
-
-    >>> record_variables("qs", ["USUBJID", "QSSEQ", "QSTESTCD", "VISITNUM", "VISIT"])
-    {'SEQ': 'QSSEQ', 'TESTCD': 'QSTESTCD', 'VISITNUM': 'VISITNUM', 'VISIT': 'VISIT'}
-    >>> record_variables("suppae", ["USUBJID", "IDVAR", "IDVARVAL", "QNAM"])
-    {'TESTCD': 'QNAM'}
-    """
-    prefix = domain.upper()
-    wanted = ({"TESTCD": "QNAM"} if prefix.startswith("SUPP") else
-              {"SEQ": f"{prefix}SEQ", "TESTCD": f"{prefix}TESTCD"}) | {"VISITNUM": "VISITNUM", "VISIT": "VISIT"}
-    return {col: var for col, var in wanted.items() if var in columns}
-
-
-def record_text(domain: str, rows: pd.DataFrame) -> pd.Series:
-    """The identifying variables of each record as text, e.g. ``QSSEQ=12 QSTESTCD=EOR0103
-    VISIT=WEEK 6`` (VISITNUM only where VISIT is blank; SUPP--: ``AESEQ=3 QNAM=AERELH1``; a
-    domain without --SEQ, such as SV, adds its --STDTC or --DTC: ``VISIT=UNSCHEDULED 9.2
-    SVSTDTC=2013-06-22``); blank when the domain has none (DM: USUBJID alone names the record).
-    Vectorised."""
-    found = record_variables(domain, rows.columns)
-    parts = []
-    if domain.upper().startswith("SUPP") and {"IDVAR", "IDVARVAL"} <= set(rows.columns):
-        given = rows["IDVAR"].notna() & rows["IDVARVAL"].notna()
-        parts.append((rows["IDVAR"].astype(str) + "=" + rows["IDVARVAL"].map(_text).astype(str)).where(given, ""))
-    def named(var: str) -> pd.Series:
-        values = rows[var]
-        return (var + "=" + values.map(_text).astype(str)).where(values.notna(), "")
-
-    parts += [named(found[col]) for col in ("SEQ", "TESTCD") if col in found]
-    visit = pd.Series("", index=rows.index, dtype=object)
-    for col in ("VISITNUM", "VISIT"):               # VISIT wins where both are given
-        if col in found:
-            visit = named(col).where(rows[col].notna(), visit)
-    parts.append(visit)
-    prefix = domain.upper()
-    if "SEQ" not in found and prefix not in ("DM",) and not prefix.startswith("SUPP"):
-        parts += [named(var) for var in (f"{prefix}STDTC", f"{prefix}DTC") if var in rows.columns][:1]
-    text = pd.Series("", index=rows.index, dtype=object)
-    for part in parts:
-        text = text.where(part.eq(""), text.where(text.eq(""), text + " ") + part)
-    return text
-
-
-def record_details(rule_id: str, domain: str, variable, rows: pd.DataFrame, values) -> list[dict]:
-    """Detail rows (:data:`DETAIL_COLUMNS`) for the offending ``rows`` of ``domain`` (records with
-    their domain's columns) and their ``values`` (one per row): the record named by USUBJID and
-    :func:`record_variables`."""
-    if rows.empty:
-        return []
-    found = record_variables(domain, rows.columns)
-    blank = pd.Series("", index=rows.index, dtype=object)
-    table = pd.DataFrame({
-        "RULE_ID": rule_id, "DOMAIN": domain.upper(), "VARIABLE": variable or "",
-        "USUBJID": rows["USUBJID"].map(lambda v: visible(v) if pd.notna(v) else "")
-        if "USUBJID" in rows.columns else blank,
-        **{col: rows[found[col]].map(_text).where(rows[found[col]].notna(), "") if col in found else blank
-           for col in RECORD_COLUMNS},
-        "RECORD": record_text(domain, rows),
-        "VALUE": [_text(v) for v in values],
-    }, index=rows.index)
-    return table[DETAIL_COLUMNS].to_dict("records")
-
-
-def _text(value) -> str:
-    """A value as shown in a message: ``<missing>``, integral floats without decimals, invisible
-    characters escaped (:func:`mpmlib.text.visible`, e.g. ``01-0003\\u200b``)."""
-    if value is None or (isinstance(value, float) and value != value):
-        return "<missing>"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return visible(value)
-
-
-def _shorten(items: list[str]) -> str:
-    shown = ", ".join(items[:MAX_SHOWN])
-    return shown + (f" (+{len(items) - MAX_SHOWN} more)" if len(items) > MAX_SHOWN else "")
 
 
 # ---- the whole check -----------------------------------------------------------------------------
@@ -339,10 +239,10 @@ def validate_sdtm(folder, file_map: dict | None = None, qc_params: dict | None =
     """Read every domain (a file that cannot be read is a finding, not a crash), run the suites
     and the cross-domain rules, apply any downgrades, and return the :class:`QCResult`.
 
-    ``params`` (the loaded parameter file, :func:`mpmlib.params.load_params`) enables the
-    study-aware rules (:data:`mpmlib.qc_rules.STUDY_RULES`: study drugs, cut-off, STUDYID,
+    ``params`` (the loaded parameter file, :func:`mpmlib.settings.load.load_params`) enables the
+    study-aware rules (:data:`mpmlib.qc.rules.STUDY_RULES`: study drugs, cut-off, STUDYID,
     QNAMs, covariate types...); without it they are NOT RUN ("no parameter file")."""
-    from .qc_rules import cross_domain_findings
+    from mpmlib.qc.rules import cross_domain_findings
 
     qc_params = qc_params or {}
     suites = suites if suites is not None else load_suites()
@@ -351,7 +251,7 @@ def validate_sdtm(folder, file_map: dict | None = None, qc_params: dict | None =
         try:
             df = io.read_domain(path, domain, ((params or {}).get("sdtm") or {}).get("max_file_mb"))
         except DataError as exc:
-            findings.append(_finding({"rule_id": "READ-001", "text": "file can be read"}, "critical",
+            findings.append(finding_row({"rule_id": "READ-001", "text": "file can be read"}, "critical",
                                      domain, exc.variable, "FAIL", exc.subjects, [exc.rule + (f" - {exc.detail}" if exc.detail else "")],
                                      max(len(exc.subjects), 1)))
             received.append({"DOMAIN": domain.upper(), "FILE": path.name, "RECORDS": "", "SUBJECTS": "",
@@ -365,7 +265,7 @@ def validate_sdtm(folder, file_map: dict | None = None, qc_params: dict | None =
                          "SUBJECTS": n_subjects, "STATUS": "read"})
     for domain, severity in DOMAIN_NEEDED.items():
         present = domain in sdtm or any(r["DOMAIN"] == domain.upper() for r in received)
-        findings.append(_finding({"rule_id": f"{domain.upper()}-000", "text": f"{domain.upper()} domain is provided"},
+        findings.append(finding_row({"rule_id": f"{domain.upper()}-000", "text": f"{domain.upper()} domain is provided"},
                                  severity, domain, "", "PASS" if present else "FAIL", values=[] if present else ["domain file absent"]))
     context = gx_context() if any(d in suites for d in sdtm) else None
     for domain, df in sorted(sdtm.items()):
@@ -397,17 +297,17 @@ def validate_run(params: dict) -> QCResult:
     """The data QC of a run, as ``mpm validate`` and ``mpm report`` both call it: every rule
     (:func:`validate_sdtm` with the parameter file, so the study-aware rules run), then - when
     no critical rule fails - a dry run of the ADaM derivation on the same data
-    (:func:`mpmlib.notebook.derive_all`). Any error the derivation raises (``DataError``,
+    (:func:`mpmlib.derive.pipeline.derive_all`). Any error the derivation raises (``DataError``,
     ``ParamsError``: the project's own errors) becomes the critical finding DERIVE-001 naming
     its domain, variable, subjects and rule, so "QC says OK" and "derive / report fail" cannot
     both happen. The derived datasets are kept in ``result.adam`` (None when not derived)."""
-    from .notebook import derive_all
+    from mpmlib.derive.pipeline import derive_all
 
     result = validate_sdtm(params["sdtm"]["dir"], params["sdtm"].get("files") or {}, params.get("qc") or {},
                            params=params)
     if not result.passed:
         result.findings = _ordered(pd.concat([result.findings, pd.DataFrame(
-            [_finding(DERIVE_RULE, "critical", "ALL", "", "NOT RUN", values=["critical findings: not derived"])],
+            [finding_row(DERIVE_RULE, "critical", "ALL", "", "NOT RUN", values=["critical findings: not derived"])],
             columns=FINDING_COLUMNS)], ignore_index=True))
         return result
     try:
@@ -418,7 +318,7 @@ def validate_run(params: dict) -> QCResult:
             value = exc.rule + (f" - {exc.detail}" if exc.detail else "")
         else:
             domain, variable, subjects, value = "ALL", "", [], str(exc)
-        finding = _finding(DERIVE_RULE, "critical", domain, variable, "FAIL", subjects, [value],
+        finding = finding_row(DERIVE_RULE, "critical", domain, variable, "FAIL", subjects, [value],
                            max(len(subjects), 1))
         rows = [{"RULE_ID": DERIVE_RULE["rule_id"], "DOMAIN": domain.upper(), "VARIABLE": variable,
                  "USUBJID": visible(s), **{c: "" for c in RECORD_COLUMNS}, "RECORD": "", "VALUE": visible(value)}
@@ -429,7 +329,7 @@ def validate_run(params: dict) -> QCResult:
         result.adam = None
     else:
         result.findings = _ordered(pd.concat([result.findings, pd.DataFrame(
-            [_finding(DERIVE_RULE, "critical", "ALL", "", "PASS")], columns=FINDING_COLUMNS)], ignore_index=True))
+            [finding_row(DERIVE_RULE, "critical", "ALL", "", "PASS")], columns=FINDING_COLUMNS)], ignore_index=True))
     return result
 
 

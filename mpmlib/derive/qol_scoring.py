@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import DataError
+from mpmlib.errors import DataError
 
 KINDS = ("global", "functional", "symptom")
 QLQ_C30_COLUMNS = ["QL2", "PF2", "RF2", "EF", "CF", "SF", "FA", "NV", "PA", "DY", "SL", "AP", "CO",

@@ -9,7 +9,7 @@ never printed on a figure; the y tick labels are MedDRA preferred terms.
 Grades are CTCAE v5.0 grades 1-5 (5 = death related to the AE), always drawn in the fixed
 colours of ``GRADE_COLOURS``: one sequential palette (ColorBrewer YlOrRd, then black) whose
 lightness falls with the grade, so the order survives colour-vision deficiency and greyscale.
-A subject-term with no grade recorded (``mpmlib.safety.GRADE_MISSING``, "Missing": ADAE.ATOXGRN
+A subject-term with no grade recorded (``mpmlib.analysis.safety.GRADE_MISSING``, "Missing": ADAE.ATOXGRN
 missing on every record of the term) is drawn too, never dropped: grey and hatched in the bars
 (after grade 5), a grey diamond in the onset plot, labelled "Grade missing" in the legend.
 """
@@ -23,8 +23,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from mpmlib.errors import DataError
-from mpmlib.plots_efficacy import NO_DATA, _no_data, _require
-from mpmlib.safety import GRADE_MISSING
+from mpmlib.plots.common import NO_DATA, no_data, require_columns
+from mpmlib.analysis.safety import GRADE_MISSING
 
 __all__ = ["GRADES", "GRADE_COLOURS", "GRADE_LABELS", "GRADE_MISSING", "MISSING_COLOUR", "NO_DATA", "SEVERITY_LABELS",
            "irae_onset_plot", "teae_grade_bars"]
@@ -71,7 +71,7 @@ def teae_grade_bars(counts: pd.DataFrame, n_subjects: int, *, title=None,
     ``counts``: one row per preferred term in display order (first row drawn at the top), index =
     term, columns = grades 1..5 and optionally "Missing" (number of subjects whose worst grade
     for that term is that grade, or who have no grade recorded for it, as
-    ``mpmlib.safety.top_terms_by_grade`` returns; a missing column or value is
+    ``mpmlib.analysis.safety.top_terms_by_grade`` returns; a missing column or value is
     0). ``n_subjects``: the denominator (safety population). Segment length = 100 * count /
     n_subjects, stacked grade 1 -> 5 then "Grade missing" (grey, hatched) from left to right; the
     total "pct% (n)" is written after each bar, so every subject with the term is in it. The x
@@ -80,7 +80,7 @@ def teae_grade_bars(counts: pd.DataFrame, n_subjects: int, *, title=None,
     non-negative integers, duplicated terms, a total above ``n_subjects``, or ``n_subjects <= 0``.
     """
     if counts is None or counts.empty:
-        return _no_data(title)
+        return no_data(title)
     where = "teae_grade_bars"
     bad = [c for c in counts.columns
            if c != GRADE_MISSING and (c not in GRADES or isinstance(c, (bool, str)))]
@@ -154,7 +154,7 @@ def irae_onset_plot(events: pd.DataFrame, *, title=None, xlabel=IRAE_ONSET_XLABE
 
     ``events``: one row per event, columns ``TERM`` (preferred term), ``ONSET_DAY`` (study day of
     onset, day 1 = first dose) and ``GRADE`` (CTCAE 1-5; missing or "Missing" = no grade recorded,
-    as ``mpmlib.safety.irae_onsets`` returns). Each event is a marker at
+    as ``mpmlib.analysis.safety.irae_onsets`` returns). Each event is a marker at
     (ONSET_DAY - 1) / 7 weeks (day 1 = first dose = week 0) coloured by grade, a grey diamond
     "Grade missing" without one; events of one term with the same onset day are spread
     vertically (0, +0.12, -0.12, +0.24, ... rows, in grade then input order, missing last). A
@@ -164,9 +164,9 @@ def irae_onset_plot(events: pd.DataFrame, *, title=None, xlabel=IRAE_ONSET_XLABE
     column, a missing term or a grade that is neither 1-5 nor missing.
     """
     if events is None or events.empty:
-        return _no_data(title)
+        return no_data(title)
     where = "irae_onset_plot"
-    _require(events, ["TERM", "ONSET_DAY", "GRADE"], where)
+    require_columns(events, ["TERM", "ONSET_DAY", "GRADE"], where)
     subjects = events.get("USUBJID")
     if events["TERM"].isna().any():
         raise DataError(where, "TERM", "every event needs a preferred term",
@@ -194,7 +194,7 @@ def irae_onset_plot(events: pd.DataFrame, *, title=None, xlabel=IRAE_ONSET_XLABE
                     f"{'are' if n_hidden != 1 else 'is'} not shown")
     data = data.dropna(subset=["day"])
     if data.empty:
-        return _no_data(title, footnote=footnote)
+        return no_data(title, footnote=footnote)
     stats = data.groupby("term")["day"].agg(["median", "size"]).reset_index()
     stats = stats.sort_values(["median", "term"], kind="stable").reset_index(drop=True)
     row = pd.Series(stats.index.to_numpy(), index=stats["term"])

@@ -18,7 +18,7 @@ EORTC QLQ-C30 is the shipped one).
   :data:`CHANGE_RANGE`; scale scores are 0-100, :data:`SCORE_RANGE`). The same rule decides
   which visits the mean-change figure draws (:func:`ci_available`). Only subjects with a
   baseline score contribute to change.
-* Linear mixed model of change from baseline (REML, :func:`mpmlib.stats.random_intercept_reml`,
+* Linear mixed model of change from baseline (REML, :func:`mpmlib.analysis.stats.random_intercept_reml`,
   the model of statsmodels MixedLM / lme4 / SAS PROC MIXED, vectorised): fixed effects visit
   (categorical) and baseline score (centred at its mean), random intercept per subject. Valid
   under missing at random given the observed scores (no imputation); visits with fewer than
@@ -29,7 +29,7 @@ EORTC QLQ-C30 is the shipped one).
   (10 points for the QLQ-C30: Osoba et al., J Clin Oncol 1998;16:139-144).
 * Time to deterioration (TTD): first post-baseline questionnaire with a meaningful
   deterioration; censored at the last post-baseline questionnaire (day 1 when there is none);
-  death is not an event (a sensitivity choice the SAP must name). Kaplan-Meier via mpmlib.stats.
+  death is not an event (a sensitivity choice the SAP must name). Kaplan-Meier via mpmlib.analysis.stats.
 """
 
 from __future__ import annotations
@@ -38,11 +38,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from .tables import ci_level, md_text, n_pct, round_half_up
+from mpmlib.tables.format import ci_level, md_text, n_pct, round_half_up
 
 SCORE_RANGE = (0.0, 100.0)
 """Possible range of a scale score: every scale is a linear transformation of its raw score to
-0-100 (EORTC QLQ-C30 Scoring Manual §2; :mod:`mpmlib.qol`, the rule of every instrument table)."""
+0-100 (EORTC QLQ-C30 Scoring Manual §2; :mod:`mpmlib.derive.qol_scoring`, the rule of every instrument table)."""
 CHANGE_RANGE = (-100.0, 100.0)
 """Possible range of a change from baseline (difference of two 0-100 scores)."""
 
@@ -57,7 +57,7 @@ an instrument not listed is described by its scale table (:func:`scoring_text`).
 
 def ci_label(alpha: float) -> str:
     """Confidence level of a two-sided interval at ``alpha``, as a label: 0.05 -> "95%", 0.1 ->
-    "90%", 0.025 -> "97.5%" (:func:`mpmlib.tables.ci_level`, the rule of every page)."""
+    "90%", 0.025 -> "97.5%" (:func:`mpmlib.tables.format.ci_level`, the rule of every page)."""
     return ci_level(alpha)
 
 
@@ -306,10 +306,10 @@ def instruments_scored(adqs: pd.DataFrame) -> list[str]:
 
 def scoring_text(name: str, instruments=None) -> str:
     """How instrument ``name`` is scored, for the page: :data:`SCORING_SOURCES`, else its scale
-    table (linear transformation to 0-100, half rule; :mod:`mpmlib.qol`)."""
+    table (linear transformation to 0-100, half rule; :mod:`mpmlib.derive.qol_scoring`)."""
     if name in SCORING_SOURCES:
         return SCORING_SOURCES[name]
-    from .qol import instrument
+    from mpmlib.derive.qol_scoring import instrument
 
     return f"{name}, scored by its scale table {instrument(name, instruments)['scales']} (0-100, half rule)"
 
@@ -320,8 +320,8 @@ def qs_inventory(qs: pd.DataFrame | None, instruments=None) -> pd.DataFrame:
     QSTESTCD (:func:`mpmlib.derive.adqs.item_codes`): records, subjects and whether it is
     scored. Codes of no instrument are not analysed (another instrument needs rows in the
     instrument table). ``QSALL`` not-done records are left out (they are missed questionnaires)."""
-    from .derive.adqs import item_codes
-    from .qol import load_instruments
+    from mpmlib.derive.adqs import item_codes
+    from mpmlib.derive.qol_scoring import load_instruments
 
     cols = ["QS category (QSCAT)", "Records", "Subjects", "Analysed"]
     if qs is None or qs.empty or "QSTESTCD" not in qs.columns:
@@ -340,7 +340,7 @@ def qs_inventory(qs: pd.DataFrame | None, instruments=None) -> pd.DataFrame:
 def page_header(study_title, instruments: list[str], n_population: int, cfg: dict, alpha: float,
                 alpha_source: str = "efficacy.alpha", stop_dates: pd.Series | None = None) -> str:
     """Header lines of the QoL page (Markdown), all from the data and settings actually used:
-    study title (parameter file, escaped by :func:`mpmlib.tables.md_text`), the instruments
+    study title (parameter file, escaped by :func:`mpmlib.tables.format.md_text`), the instruments
     scored (ADQS PARCAT1, :func:`instruments_scored`, described by :func:`scoring_text`),
     population and N, the visit schedule and its end (``qol.expected_until``), the meaningful
     change and the CI level (:func:`ci_label` of ``alpha``, named by ``alpha_source``).
@@ -372,7 +372,7 @@ NOT_MADE = "*Not made: no scored questionnaire in this input (see \"What the que
 def no_data_message(qs: pd.DataFrame | None, adqs: pd.DataFrame, instruments=None) -> str | None:
     """Why the page has no analyses (Markdown), or None when ADQS has scores: no QS domain, or
     QS without a questionnaire of any instrument of the instrument table (named from it)."""
-    from .qol import load_instruments
+    from mpmlib.derive.qol_scoring import load_instruments
 
     if qs is None or qs.empty:
         return "> **No QS domain in this input.** Quality-of-life analyses cannot be made."
@@ -422,7 +422,7 @@ def mixed_model(adqs: pd.DataFrame, paramcd: str, min_n: int = 5, alpha: float =
     level 1 - alpha cut to :data:`CHANGE_RANGE` by :func:`clip_ci`; info: n_subjects, n_obs,
     converged, random-intercept variance, residual variance, visits left out, clipped).
     """
-    from .stats import random_intercept_reml
+    from mpmlib.analysis.stats import random_intercept_reml
 
     adqs = _on_schedule(adqs)
     data = adqs[adqs["PARAMCD"].eq(paramcd) & adqs["CHG"].notna() & adqs["BASE"].notna()].copy()
@@ -515,7 +515,7 @@ def model_display(estimates: pd.DataFrame, info: dict, alpha: float = 0.05) -> p
 def model_caption(label: str, info: dict, alpha: float = 0.05) -> str:
     """The line above a model table: scale, changes and subjects, convergence, visits left out,
     the CI level (:func:`ci_label`, Wald) and, when a CI was clipped, the footnote. ``label`` and
-    the visit names (data text) are escaped for Markdown (:func:`mpmlib.tables.md_text`)."""
+    the visit names (data text) are escaped for Markdown (:func:`mpmlib.tables.format.md_text`)."""
     text = f"**{md_text(label)}**: {info['n_obs']} changes from {info['n_subjects']} subjects"
     if not info.get("converged"):
         text += " — *the model did not converge; estimates not shown*"

@@ -12,7 +12,7 @@ Missing values stay missing: subgroup tables show a "Missing" row so every subje
 models use complete cases and say how many were left out.
 
 Results: rates with exact CIs by subgroup, odds ratios (logistic regression; Firth's penalized
-likelihood when a factor separates the outcome, see :mod:`mpmlib.models`), hazard ratios (Cox
+likelihood when a factor separates the outcome, see :mod:`mpmlib.analysis.models`), hazard ratios (Cox
 regression with a proportional-hazards check) and log-rank tests, univariable and for a
 pre-specified multivariable set, with events per variable and complete cases left out reported
 next to each model; Kaplan-Meier curves by factor level; and the number of tests made, by
@@ -37,9 +37,10 @@ import numpy as np
 import pandas as pd
 
 
-from . import models, stats
-from .errors import DataError
-from .tables import ci_level, fmt_estimate, md_code, md_text
+from mpmlib.analysis import models
+from mpmlib.analysis import stats
+from mpmlib.errors import DataError
+from mpmlib.tables.format import ci_level, fmt_estimate, md_code, md_text
 
 MISSING = "Missing"
 
@@ -169,7 +170,7 @@ def comparisons(frame: pd.DataFrame, specs: list[dict]) -> dict[str, dict]:
 
 def ci_label(alpha: float) -> str:
     """Two-sided confidence level of ``alpha`` as printed: "95% CI" for 0.05, "90% CI" for 0.1,
-    "97.5% CI" for 0.025 (:func:`mpmlib.tables.ci_level`)."""
+    "97.5% CI" for 0.025 (:func:`mpmlib.tables.format.ci_level`)."""
     return f"{ci_level(alpha)} CI"
 
 
@@ -367,7 +368,7 @@ def shown_ci_label(results: pd.DataFrame) -> str:
 
 def rates_display(rates: pd.DataFrame) -> pd.DataFrame:
     """Subgroup rates: n, responders, rate % [CI at the level the rates were computed with]."""
-    from .tables import round_half_up
+    from mpmlib.tables.format import round_half_up
 
     return pd.DataFrame({
         "n": rates["n"].astype(str).to_numpy(), "Events": rates["events"].astype(str).to_numpy(),
@@ -399,7 +400,7 @@ def ratios_display(results: pd.DataFrame, ratio_name: str) -> pd.DataFrame:
 
 def ph_method_text(*results: pd.DataFrame) -> str:
     """The proportional-hazards test named from what the Cox fits report (``info["ph_method"]``,
-    :data:`mpmlib.models.PH_TEST_METHOD`, carried in the rows' ``ph_method``), so the page names
+    :data:`mpmlib.analysis.models.PH_TEST_METHOD`, carried in the rows' ``ph_method``), so the page names
     the test actually run; "" when no Cox row carries one."""
     methods = [m for r in results if "ph_method" in r for m in r["ph_method"].dropna().unique()]
     methods = list(dict.fromkeys(methods))
@@ -473,10 +474,10 @@ def km_by_factor(frame: pd.DataFrame, tte: pd.DataFrame, specs: list[dict], conf
                  alpha: float = 0.05) -> dict[str, dict[str, pd.DataFrame]]:
     """Kaplan-Meier tables by factor level: factor label -> {"level (n=..)" -> KM table}, levels in
     category order (reference first, "Missing" last so every subject is shown), computed by
-    :func:`mpmlib.efficacy.km_curves` (``stats.km_table``, matched to R ``survfit``). ``tte`` has
+    :func:`mpmlib.analysis.efficacy.km_curves` (``stats.km_table``, matched to R ``survfit``). ``tte`` has
     AVAL and EVENT aligned with ``frame``; factors without categories (continuous without cuts)
     are left out."""
-    from . import efficacy
+    from mpmlib.analysis import efficacy
 
     out = {}
     for spec in specs:
@@ -502,8 +503,8 @@ CUT_POINT_SOURCES = {("NLRBL", 5): "Kao et al., Clin Cancer Res 2010;16:5805-13"
 def response_outcomes(adrs: pd.DataFrame, population: pd.DataFrame) -> dict[str, pd.Series]:
     """The 0/1 response outcomes analysed, one value per subject of ``population`` (row order,
     index 0..n-1): confirmed objective response (confirmed BOR ``CBOR`` in CR, PR) and disease
-    control (CR, PR, SD, non-CR/non-PD), as :mod:`mpmlib.efficacy` (RECIST 1.1 section 4.4)."""
-    from . import efficacy
+    control (CR, PR, SD, non-CR/non-PD), as :mod:`mpmlib.analysis.efficacy` (RECIST 1.1 section 4.4)."""
+    from mpmlib.analysis import efficacy
 
     best = efficacy.best_response_by_subject(adrs, population, "CBOR").reset_index(drop=True)
     return {"Objective response (confirmed)": best.isin(efficacy.ORR_CODES).astype(int),
@@ -532,7 +533,7 @@ def _join(items: list[str]) -> str:
 
 def question_text(question: str | None, endpoints: list[str]) -> str:
     """The question explored, for Markdown: ``study.factors_question`` of the parameter file
-    (escaped, :func:`mpmlib.tables.md_text`) read as the endpoints actually analysed, or - when
+    (escaped, :func:`mpmlib.tables.format.md_text`) read as the endpoints actually analysed, or - when
     the parameter file has none - a generic sentence about baseline factors and those endpoints.
     Nothing here names a treatment: text that describes a study comes from its parameter file."""
     analysed = _join(endpoints) if endpoints else "no endpoint (none is available in this input)"
@@ -568,7 +569,7 @@ def locked_factor_list(params: dict) -> dict | None:
     exists (``read_lock``) and nothing differs from it (``differences``: inputs, parameters,
     packages); the factor list is locked when the lock's ``parameters.factors`` equals this run's
     (``comparable_parameters``)."""
-    from . import lock as locking
+    from mpmlib import lock as locking
 
     found = locking.read_lock(params)
     if found is None or locking.differences(params, found):

@@ -72,14 +72,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import DataError, MpmError
-from .text import visible
+from mpmlib.errors import DataError, MpmError
+from mpmlib.text import visible
 
 READERS = {".csv": "csv", ".xpt": "xpt", ".parquet": "parquet", ".rda": "rda", ".rdata": "rda"}
 DOMAIN_STEM = re.compile(r"^(?:[a-z]{2}|supp[a-z]{2})$")
 NUMERIC_NAMES = {"AGE", "VISITNUM", "VISITDY", "TAETORD", "IDVARVAL_N"}
 NUMERIC_SUFFIXES = ("SEQ", "STRESN", "DY", "DOSE", "DOSTOT", "TPTNUM", "STNRLO", "STNRHI")
-#: Default of ``sdtm.max_file_mb`` (mpmlib/params.py): see "Bounded resources" above.
+#: Default of ``sdtm.max_file_mb`` (mpmlib/settings/load.py): see "Bounded resources" above.
 MAX_FILE_MB = 1024
 #: Identifier variables of which an SDTM dataset has at least one (module docstring).
 SDTM_IDENTIFIERS = ("STUDYID", "DOMAIN", "RDOMAIN", "USUBJID")
