@@ -71,9 +71,9 @@ matplotlib.use("Agg")
 import IPython.display
 IPython.display.display = lambda *a, **k: None          # outputs are not rendered in the floor
 from pathlib import Path
-from mpmlib.params import load_params, override_paths
-from mpmlib.validate import validate_run
-from mpmlib.report import write_adam
+from mpmlib.settings.load import load_params, override_paths
+from mpmlib.qc.gate import validate_run
+from mpmlib.report.pipeline import write_adam
 project, out = Path(sys.argv[1]), Path(sys.argv[2])
 params = override_paths(load_params(project / "params" / "demo.yaml"), None, str(out))
 qc = validate_run(params)                  # QC with the derivation dry run, as mpm report
