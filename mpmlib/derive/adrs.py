@@ -62,6 +62,7 @@ import numpy as np
 import pandas as pd
 
 from mpmlib.dates import date_imputation_flag, dtc_to_date, require_valid_dtc
+from mpmlib.derive.recist import CONFIRMATION_MIN_DAYS
 from mpmlib.errors import DataError
 
 #: admiralonco ``aval_resp``
@@ -241,7 +242,7 @@ def excluded_records(adrs: pd.DataFrame) -> pd.DataFrame:
     return ovr[["USUBJID", "VISIT", "ADT", "AVALC", "ANLEXCL"]].reset_index(drop=True)
 
 
-def flag_confirmed(records: pd.DataFrame, confirm_days: int = 28, max_ne: int = 1,
+def flag_confirmed(records: pd.DataFrame, confirm_days: int = CONFIRMATION_MIN_DAYS, max_ne: int = 1,
                    max_sd: int = 0) -> pd.DataFrame:
     """Add ``CONFIRMED``: the CR or PR at this assessment is confirmed (RECIST 1.1 §4.4, Table 3;
     admiralonco ``cbor_cr`` / ``cbor_pr`` event definitions).

@@ -104,6 +104,8 @@ import numpy as np
 import pandas as pd
 
 from mpmlib.dates import date_imputation_flag, dtc_to_date, require_valid_dtc, split_dtc
+from mpmlib.derive.recist import (NODE_NORMAL_BELOW_MM, PD_MIN_INCREASE_MM, PD_MIN_INCREASE_PCT, PR_MIN_DECREASE_PCT,
+                                  TOO_SMALL_TO_MEASURE_MM)
 from mpmlib.errors import DataError
 
 ADTR_COLUMNS = ["USUBJID", "AVISIT", "ADT", "ADTF", "ADY", "REFDT", "ABLFL", "ANL01FL", "NTARGET", "NMEAS",
@@ -119,7 +121,7 @@ NON_NODAL_RANK = {"LDIAM": 0, "DIAMETER": 1, "TUMSTATE": 2}
 MEASURE_TESTS = ("SAXIS", "LPERP", "LDIAM", "DIAMETER")
 ROLES = ("TARGET", "NON-TARGET", "NEW")
 
-TOO_SMALL_MM = 5.0                     # RECIST 1.1 Appendix I: "too small to measure" = 5 mm
+TOO_SMALL_MM = float(TOO_SMALL_TO_MEASURE_MM)  # RECIST 1.1: "too small to measure" = 5 mm (derive/recist.py)
 ABSENT = {"ABSENT", "NOT PRESENT", "DISAPPEARED"}
 NT_PD = {"UNEQUIVOCAL", "UNEQUIVOCAL PROGRESSION", "PROGRESSION", "PD"}
 NT_PRESENT = {"PRESENT", "EQUIVOCAL", "EQUIVOCAL PROGRESSION", "TOO SMALL TO MEASURE"}
@@ -455,7 +457,7 @@ def _target_sums(records: pd.DataFrame) -> pd.DataFrame:
         raise DataError("TR", "TRSTRESN", "two different results for one lesion, test and date",
                         t.loc[conflict, "USUBJID"], _listed("lesions", t.loc[conflict, 'TRLNKID']))
     t = t.drop_duplicates(lesion)
-    t["_OK"] = np.where(t["NODAL"], t["VALUE"] < 10, t["VALUE"] <= 0)
+    t["_OK"] = np.where(t["NODAL"], t["VALUE"] < NODE_NORMAL_BELOW_MM, t["VALUE"] <= 0)
     out = t.groupby(["USUBJID", "ADT"]).agg(SDIAM=("VALUE", "sum"), NMEAS=("VALUE", "size"), CRLES=("_OK", "all"))
     return out.reset_index()
 
@@ -548,10 +550,11 @@ def _responses(out: pd.DataFrame, rs_ntrg: pd.DataFrame | None) -> pd.DataFrame:
 
     sdiam, nadir, base = out["SDIAM"], out["NADIR"], out["BASE"]
     is_pd = ((out["NMEAS"] > 0) & nadir.notna()
-             & (100 * (sdiam - nadir) >= 20 * nadir - EPS) & (sdiam - nadir >= 5 - EPS))
+             & (100 * (sdiam - nadir) >= PD_MIN_INCREASE_PCT * nadir - EPS)
+             & (sdiam - nadir >= PD_MIN_INCREASE_MM - EPS))
     not_all = out["ANL01FL"].ne("Y") | base.isna()
     is_cr = out["CRLES"].eq(True)
-    is_pr = 100 * (sdiam - base) <= -30 * base + EPS
+    is_pr = 100 * (sdiam - base) <= -PR_MIN_DECREASE_PCT * base + EPS
     trg = pd.Series(np.select([is_pd, not_all, is_cr, is_pr], ["PD", "NE", "CR", "PR"], "SD"), index=out.index)
     out["TRGRESP"] = trg.where(post & target)
 

@@ -24,6 +24,7 @@ from matplotlib.patches import Patch
 from matplotlib.transforms import blended_transform_factory
 
 from mpmlib.analysis.efficacy import DAYS_PER_MONTH
+from mpmlib.derive.recist import PD_MIN_INCREASE_PCT, PR_MIN_DECREASE_PCT
 from mpmlib.errors import DataError
 from mpmlib.plots.common import CURVE_COLOURS, no_data, require_columns
 
@@ -42,7 +43,7 @@ EVENT_MARKERS = {
     "Death": ("D", "#000000"),
     "End of treatment": ("|", "#000000"),
 }
-PD_THRESHOLD, PR_THRESHOLD = 20, -30
+PD_THRESHOLD, PR_THRESHOLD = PD_MIN_INCREASE_PCT, -PR_MIN_DECREASE_PCT  # RECIST 1.1 §4.3.1
 
 
 
