@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-CONF_TYPES = ("log-log", "log", "plain")
+from mpmlib.settings.model import KM_CONF_TYPES as CONF_TYPES  # the allowed efficacy.km_conf_type values
 #: Tolerance of R's ``quantile.survfit`` (sqrt(.Machine$double.eps)) for flat parts of a curve.
 TOLERANCE = float(np.sqrt(np.finfo(float).eps))
 KM_COLUMNS = ["time", "n_risk", "n_event", "n_censor", "survival", "std_err", "ci_low", "ci_high"]
