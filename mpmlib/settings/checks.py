@@ -9,7 +9,7 @@ They run once, on the values merged into the defaults, before the typed model is
 from __future__ import annotations
 
 from mpmlib.errors import ParamsError
-from mpmlib.settings.model import FREE_FORM, KM_CONF_TYPES
+from mpmlib.settings.vocabulary import FREE_FORM, KM_CONF_TYPES
 
 
 def check_all(params: dict, where: str) -> dict:

@@ -22,16 +22,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_serializer, model_validator
 
 from mpmlib.errors import ParamsError
-
-#: Kaplan-Meier confidence-interval transforms (mpmlib.analysis.stats.km_confidence): log-log
-#: (SAS PROC LIFETEST default), log (R survival default), plain. Defined here, the lower layer;
-#: the analysis imports it.
-KM_CONF_TYPES = ("log-log", "log", "plain")
-
-#: Mappings whose keys are the user's own names: a parameter file's mapping replaces the default
-#: (never merged key by key, never checked for unknown keys).
-FREE_FORM = ("adsl.study_drugs", "adsl.covariates", "sdtm.files", "safety.relationship",
-             "safety.planned_dosing", "adsl.lab_baseline.tests", "adsl.lab_baseline.ratios")
+from mpmlib.settings.checks import check_all, merge
+from mpmlib.settings.vocabulary import KM_CONF_TYPES  # noqa: F401 (re-exported: settings.model.KM_CONF_TYPES)
 
 #: TRANSITIONAL (issue 15): the old dict's private keys.
 _ALIASES = {"_path": "path", "_name": "name"}
@@ -407,8 +399,6 @@ class Settings(_Section):
         """Merge the given values into the defaults (refusing unknown keys, naming them) and
         run every check (mpmlib.settings.checks), before the fields are typed, so each error
         names the file and the key in words."""
-        from mpmlib.settings.checks import check_all, merge
-
         if isinstance(data, BaseModel):
             data = {**data.model_dump(), "path": getattr(data, "path", None), "name": getattr(data, "name", None)}
         if not isinstance(data, Mapping):
@@ -433,8 +423,6 @@ class Settings(_Section):
         """A checked copy with some values changed, given in the YAML shape
         (``settings.updated(efficacy={"alpha": 0.1})``); nested sections merge, free-form
         mappings are replaced."""
-        from mpmlib.settings.checks import merge
-
         values = merge(self.model_dump(), sections, str(self.path or "settings"))
         return Settings.model_validate({**values, "path": self.path, "name": self.name},
                                        context={"where": str(self.path or "settings")})
