@@ -1,4 +1,4 @@
-"""Tests of the synthetic trial generator (mpmlib.synth.trial) and the CTCAE term extraction.
+"""Tests of the synthetic trial generator (mpmlib.synth) and the CTCAE term extraction.
 
 The RECIST 1.1 checks re-implement target / non-target / overall response from TR here, in a
 different style from the generator (pandas, per visit), and compare every RS record with it.
@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mpmlib.synth import trial as synth
+from mpmlib import synth
+from mpmlib.synth.frames import DY_VARS
 
 ROOT = Path(__file__).resolve().parents[1]
 CTCAE_CSV = ROOT / "mpmlib" / "resources" / "ctcae_v5_terms.csv"
@@ -276,7 +277,7 @@ def test_ordinary_records_before_death(small, large):
 
 def test_study_days(small):
     rf = small["dm"].set_index("USUBJID").RFSTDTC
-    for name, dy_pairs in synth.DY_VARS.items():
+    for name, dy_pairs in DY_VARS.items():
         df = small[name]
         for dtc, dy in dy_pairs:
             ref = df.USUBJID.map(rf)
