@@ -246,6 +246,10 @@ def ph_score_test(design, durations, events, coef, transform: str = "km", ties: 
     This replaced in survival 3.0 the approximation based on scaled Schoenfeld residuals and
     the average variance (survival 2.x, lifelines ``proportional_hazard_test``).
 
+    Long function: it follows R/cox.zph.R and src/zph1.c step by step (risk-set sums, tie
+    handling, the 2p x 2p information, per-covariate and global statistics), so a reader can hold
+    it against that reference line by line; split, the correspondence would be lost.
+
     Parameters
     ----------
     design : DataFrame or 2-D array
