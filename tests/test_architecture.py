@@ -28,21 +28,34 @@ def write_package(root: Path, files: dict[str, str]) -> Path:
 
 LAYERS = [("pkg", "pkg.base"), ("pkg.high",)]
 
-#: Known debt, named so it cannot grow unseen: the two derivations still over 60 lines, to be split
-#: with the one derivation calling convention (issue 15, step not yet done). Remove an entry when
-#: its function is split; a new long function fails the test.
-PENDING_SPLIT = ("mpmlib.derive.adrs.derive_ovr ", "mpmlib.derive.adtr.derive_adtr ")
+#: Known debt, named so it cannot grow unseen (issue 15, steps not yet landed): the two derivations
+#: still over 60 lines (to be split with the one derivation calling convention), the lock reading
+#: the git commit from the report (provenance module pending) and the Kaplan-Meier page section
+#: drawing its figure from analysis (pages package pending). Each entry must still occur (remove it
+#: when fixed); anything else fails the test.
+PENDING = {
+    "long": ("mpmlib.derive.adrs.derive_ovr ", "mpmlib.derive.adtr.derive_adtr "),
+    "cycles": (("mpmlib.analysis.efficacy", "mpmlib.plots.efficacy"), ("mpmlib.lock", "mpmlib.report.pipeline")),
+    "layers": ("mpmlib.analysis.efficacy:", "mpmlib.lock:"),
+}
+
+
+def pending(rule: str, item) -> bool:
+    if rule == "cycles":
+        return tuple(item) in PENDING["cycles"]
+    return str(item).startswith(PENDING.get(rule, ()) or ("\0",))
 
 
 def test_mpmlib_keeps_every_rule():
     """The real package: the four lists are empty (the failure message lists what broke), apart
-    from :data:`PENDING_SPLIT`, each of which must still be long (else remove it here)."""
+    from the named debt in :data:`PENDING`, each entry of which must still occur."""
     result = import_graph.check()
-    pending = [item for item in result["long"] if item.startswith(PENDING_SPLIT)]
-    result["long"] = [item for item in result["long"] if item not in pending]
-    broken = {rule: result[rule] for rule in ("cycles", "private", "layers", "long") if result[rule]}
-    assert not broken, broken
-    assert len(pending) == len(PENDING_SPLIT), f"split already: remove from PENDING_SPLIT ({pending})"
+    broken = {rule: [i for i in result[rule] if not pending(rule, i)] for rule in ("cycles", "private", "layers", "long")}
+    assert not any(broken.values()), broken
+    for rule, entries in PENDING.items():
+        for entry in entries:
+            assert any(pending(rule, i) and (tuple(i) == entry if rule == "cycles" else str(i).startswith(entry))
+                       for i in result[rule]), f"fixed already: remove {entry!r} from PENDING[{rule!r}]"
 
 
 def test_a_cycle_through_an_import_inside_a_function_is_found(tmp_path):
