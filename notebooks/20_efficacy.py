@@ -36,6 +36,7 @@ from mpmlib.plots import efficacy as plots_efficacy
 from mpmlib.derive.adrs import excluded_records
 from mpmlib.derive.adtr import response_concordance
 from mpmlib.notebook import load_run, setup
+from mpmlib.pages import efficacy as page
 
 setup()
 run = load_run(params_file, sdtm_dir, out_dir, adam_dir)
@@ -44,27 +45,18 @@ run = load_run(params_file, sdtm_dir, out_dir, adam_dir)
 adsl, adrs, adtte, adtr = run.adam["adsl"], run.adam["adrs"], run.adam["adtte"], run.adam["adtr"]
 eff, origin = run.params["efficacy"], run.time_origin
 months_since = efficacy.time_label(origin)  # every time axis: "Months since <origin>"
-analysis_set = efficacy.population(adsl, eff["population"])
-treated = efficacy.population(adsl, "SAFFL")
+analysis_set = efficacy.flagged_subjects(adsl, eff["population"])
+treated = efficacy.flagged_subjects(adsl, "SAFFL")
 has_rs = bool(adrs["PARAMCD"].eq("OVR").any())
-notes = efficacy.method_notes(eff, origin)
+notes = page.method_notes(eff, origin)
 ids = "masked numbers (`report.mask_subject_ids`)" if run.params["report"]["mask_subject_ids"] else "USUBJID"
-display(Markdown(efficacy.header_text(run.params, analysis_set, treated, origin)))
-NO_RS = "_Not available: this input has no tumour response data (RS)._"
+display(Markdown(page.header_text(run.params, analysis_set, treated, origin)))
+NO_RS, show_km = page.NO_RS, page.show_km
 if not has_rs:
-    display(Markdown("> **No tumour response data (RS) in this input.** Response rates, PFS, duration of "
-                     "response and the tumour figures cannot be computed; overall survival is shown below."))
+    display(Markdown(page.NO_RS_BANNER))
 
 # %%
-def show_km(section, what: str) -> None:
-    """Display a section of :func:`mpmlib.analysis.efficacy.km_section` (figure, summary, censoring)."""
-    if section is None:
-        return display(Markdown(f"_No {what} data._"))
-    display(section["figure"])
-    plt.close(section["figure"])
-    for item in (section["summary"], Markdown("**Events and censoring** (all subjects)"), section["censoring"]):
-        display(item)
-
+km_section = page.km_section  # figure, summary and censoring of one endpoint (shown by page.show_km)
 
 # %% [markdown]
 # ## Best overall response
@@ -110,7 +102,7 @@ else:
 # %%
 if has_rs:
     display(Markdown(notes["pfs"]))
-    show_km(efficacy.km_section(adtte, treated, "PFS", eff, ylabel="Progression-free survival",
+    show_km(km_section(adtte, treated, "PFS", eff, ylabel="Progression-free survival",
                                 xlabel=months_since), "PFS")
 else:
     display(Markdown(NO_RS))
@@ -123,7 +115,7 @@ else:
 # (Schemper & Smith 1996). Population: all treated subjects.
 
 # %%
-show_km(efficacy.km_section(adtte, treated, "OS", eff, ylabel="Overall survival", xlabel=months_since), "OS")
+show_km(km_section(adtte, treated, "OS", eff, ylabel="Overall survival", xlabel=months_since), "OS")
 os_data = efficacy.tte_data(adtte, treated, "OS")
 display(Markdown(efficacy.followup_text(os_data, eff["km_conf_type"], eff["alpha"])))
 
@@ -146,7 +138,7 @@ if has_rs:
     if len(dor) and dor["EVENT"].sum() == 0:
         display(Markdown(f"**No progression or death among the {len(dor)} responder(s) yet:** every duration "
                          "of response is censored, so the median is not reached (NE)."))
-    show_km(efficacy.km_section(adtte, treated, "DOR", eff, ylabel="Probability of remaining in response",
+    show_km(km_section(adtte, treated, "DOR", eff, ylabel="Probability of remaining in response",
                                 xlabel="Months since first response (start of the duration of response)"), "DOR")
     display(Markdown(f"**Responders** (identified by {ids}; \"+\" = censored):"),
             efficacy.responder_listing(dor, ttr, run.subject_ids))
@@ -230,4 +222,4 @@ else:
 # pharmaverse admiral templates are in `docs/efficacy-methods.md`.
 
 # %%
-display(efficacy.settings_table(eff))
+display(page.settings_table(eff))

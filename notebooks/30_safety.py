@@ -33,23 +33,22 @@ tables_dir = None  # folder for the CSV tables (None: not written)
 # %%
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
-
-from mpmlib.plots import safety as plots_safety
-from mpmlib.analysis import safety
 from mpmlib import tables
+from mpmlib.analysis import safety
 from mpmlib.notebook import load_run, setup
+from mpmlib.pages import safety as page
+from mpmlib.plots import safety as plots_safety
 
 setup()
 run = load_run(params_file, sdtm_dir, out_dir, adam_dir)
 adsl, adae, adex = run.adam["adsl"], run.adam["adae"], run.adam["adex"]
-cfg = run.params["safety"]
-pop = safety.population(adsl, cfg["population"], cfg["by"])
+cfg, drugs = run.params["safety"], safety.drug_labels(run.params["adsl"]["study_drugs"])
+pop = safety.subject_groups(adsl, cfg["population"], cfg["by"])
 teaes = safety.teae(adae, pop)
-drugs = safety.drug_labels(run.params["adsl"]["study_drugs"])
-window, severity, csv = safety.window_description(cfg, drugs), safety.is_severity(adae), {}
+window, severity, csv = page.window_description(cfg, drugs), safety.is_severity(adae), {}
 
 # %%
-display(Markdown(safety.page_header(run.params, pop, adae, teaes)))
+display(Markdown(page.page_header(run.params, pop, adae, teaes)))
 has_ae = len(adae) > 0
 if not has_ae:
     display(Markdown("> **No adverse event data (AE) in this input.** Only exposure is shown."))

@@ -33,22 +33,19 @@ adam_dir = None  # ADaM folder written by mpm report (None: derive in memory)
 # %%
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
-
-from mpmlib.analysis import efficacy
-from mpmlib.plots import efficacy as plots_efficacy
-from mpmlib.plots import qol as plots_qol
-from mpmlib.analysis import qol as qa
+from mpmlib.analysis import efficacy, qol as qa
 from mpmlib.derive.adqs import missed_questionnaires
 from mpmlib.notebook import load_run, setup
+from mpmlib.pages import qol as page
+from mpmlib.plots import efficacy as plots_efficacy, qol as plots_qol
 from mpmlib.tables.format import md_text
 
 setup()
 run = load_run(params_file, sdtm_dir, out_dir, adam_dir)
 adsl, cfg, eff, alpha = run.adam["adsl"], run.params["qol"], run.params["efficacy"], run.params["efficacy"]["alpha"]
-qs, population, title = run.sdtm.get("qs"), qa.analysis_population(adsl, cfg["population"]), run.params["study"]["title"]
-stop = qa.progression_dates(run.adam["adrs"]) if cfg["expected_until"] == "progression" else None
-adqs = qa.flag_schedule(adsl, run.adam["adqs"], cfg["window_days"], cfg["population"], stop)
-display(Markdown(qa.page_header(title, qa.instruments_scored(adqs), len(population), cfg, alpha, stop_dates=stop)))
+qs, population, title = run.sdtm.get("qs"), qa.treated_subjects(adsl, cfg["population"]), run.params["study"]["title"]
+adqs, stop = page.scheduled_adqs(run)  # schedule flagged; stop = progression dates ending it
+display(Markdown(page.page_header(title, qa.instruments_scored(adqs), len(population), cfg, alpha, stop_dates=stop)))
 
 # %% [markdown]
 # ## What the questionnaire data hold

@@ -39,6 +39,7 @@ from mpmlib.analysis import efficacy
 from mpmlib.analysis import factors
 from mpmlib.plots import factors as plots_factors
 from mpmlib.notebook import load_run, setup
+from mpmlib.pages import factors as page
 from mpmlib.tables.format import md_text
 
 setup()
@@ -53,7 +54,7 @@ absent = [s["label"] for s in cfg["variables"] if s not in specs]
 labels = {s["var"]: s["label"] for s in specs}
 chosen = [v for v in cfg["multivariable"] if v in labels]
 model_text = md_text(", ".join(labels[v] for v in chosen))
-responders, treated = efficacy.population(adsl, eff["population"]), efficacy.population(adsl, "SAFFL")
+responders, treated = efficacy.flagged_subjects(adsl, eff["population"]), efficacy.flagged_subjects(adsl, "SAFFL")
 has_rs = bool(adrs["PARAMCD"].eq("OVR").any())
 survival = ([("PFS", "Progression-free survival")] if has_rs else []) + [("OS", "Overall survival")]
 ttes = {}  # PARAMCD -> (title, AVAL/EVENT of every treated subject) for the endpoints with data
@@ -67,7 +68,7 @@ endpoints = factors.endpoint_definitions(eff, has_rs and bool(specs), list(ttes)
 display(Markdown("\n\n".join([
     factors.question_text(run.params["study"]["factors_question"], endpoints),
     factors.attribution_caveat(factors.n_arms(treated)),
-    factors.factor_list_text(factors.locked_factor_list(run.params)),
+    page.factor_list_text(page.locked_factor_list(run.params)),
     *factors.lab_factor_notes(specs, run.params["adsl"]["lab_baseline"])])))
 display(Markdown(
     f"**Factors analysed:** {md_text(', '.join(labels.values())) or 'none'}  \n"

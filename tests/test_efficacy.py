@@ -15,6 +15,7 @@ import pytest
 from statsmodels.stats.proportion import proportion_confint
 
 from mpmlib.analysis import efficacy
+from mpmlib.pages import efficacy as efficacy_page
 from mpmlib.derive.adrs import derive_adrs
 from mpmlib.derive.adtte import derive_adtte
 
@@ -34,7 +35,7 @@ def test_response_table_counts_equal_plain_groupby(demo):
     """Every BOR row of the table equals a plain value_counts of CBOR/BOR over the population;
     the rows add up to N (nobody dropped)."""
     params, adam = demo
-    subjects = efficacy.population(adam["adsl"], "EFFFL")
+    subjects = efficacy.flagged_subjects(adam["adsl"], "EFFFL")
     table = efficacy.response_table(adam["adrs"], subjects)
     n = len(subjects)
     for paramcd, column in (("CBOR", f"Confirmed (N={n})"), ("BOR", f"Confirmation not required (N={n})")):
@@ -51,7 +52,7 @@ def test_response_table_counts_equal_plain_groupby(demo):
 
 def test_response_rates_use_exact_ci_and_full_denominator(demo):
     params, adam = demo
-    subjects = efficacy.population(adam["adsl"], "EFFFL")
+    subjects = efficacy.flagged_subjects(adam["adsl"], "EFFFL")
     rates = efficacy.response_rates(adam["adrs"], subjects, 0.05, 0.05).set_index("endpoint")
     orr = rates.iloc[0]
     cbor = adam["adrs"].query("PARAMCD == 'CBOR'").set_index("USUBJID")["AVALC"].reindex(subjects["USUBJID"])
@@ -132,7 +133,7 @@ def test_not_evaluable_listing_carries_usubjid_or_masked_ids(demo):
     (reference: a plain filter of CBOR in {NE, MISSING} over the population), or by its masked
     number when report.mask_subject_ids is true (reference: rank in sorted ADSL USUBJID)."""
     params, adam = demo
-    subjects = efficacy.population(adam["adsl"], "EFFFL")
+    subjects = efficacy.flagged_subjects(adam["adsl"], "EFFFL")
     cbor = adam["adrs"].query("PARAMCD == 'CBOR'").set_index("USUBJID")["AVALC"].reindex(subjects["USUBJID"])
     expected = sorted(cbor.fillna("MISSING")[lambda v: v.isin(["NE", "MISSING"])].index)
     assert expected, "the demo has not-evaluable subjects"
@@ -174,7 +175,7 @@ def test_median_followup_reverse_km_lung():
 
 def test_swimmer_data_events_are_study_days(demo):
     params, adam = demo
-    treated = efficacy.population(adam["adsl"], "SAFFL")
+    treated = efficacy.flagged_subjects(adam["adsl"], "SAFFL")
     bars, events = efficacy.swimmer_data(adam["adsl"], adam["adrs"], treated)
     assert len(bars) == len(treated)
     pd_days = adam["adtte"].query("PARAMCD == 'PFS' and EVNTDESC == 'Disease progression'")
@@ -254,7 +255,7 @@ def test_response_table_ci_label_and_limits_follow_alpha(demo):
     """alpha 0.1: the rows say "[90% CI]" and the limits are statsmodels' Clopper-Pearson 90 %
     interval (reference); no "95%" anywhere in the table."""
     params, adam = demo
-    subjects = efficacy.population(adam["adsl"], "EFFFL")
+    subjects = efficacy.flagged_subjects(adam["adsl"], "EFFFL")
     table = efficacy.response_table(adam["adrs"], subjects, 0.1, 0.05)
     assert "ORR, n (%) [90% CI]" in table.index and "95%" not in table.to_string()
     rates = efficacy.response_rates(adam["adrs"], subjects, 0.1)
@@ -294,7 +295,7 @@ def test_km_section_axis_names_origin_in_months_and_ci_from_alpha():
     adtte, subjects = _lung_adtte()
     run = _run({"adsl": subjects}, mask=False, reference="TRTSDT", eff_reference="RANDDT", alpha=0.1)
     assert run.time_origin == "randomisation"
-    section = efficacy.km_section(adtte, subjects, "OS", run.params["efficacy"], ylabel="Overall survival",
+    section = efficacy_page.km_section(adtte, subjects, "OS", run.params["efficacy"], ylabel="Overall survival",
                                   xlabel=efficacy.time_label(run.time_origin))
     ax = section["figure"].axes[0]
     assert ax.get_xlabel() == "Months since randomisation"
@@ -305,7 +306,7 @@ def test_km_section_axis_names_origin_in_months_and_ci_from_alpha():
     curve = next(ln for ln in ax.lines if ln.get_label() == "All subjects")
     assert curve.get_xdata().max() == pytest.approx(adtte["AVAL"].max() / (365.25 / 12))
     assert section["censoring"].iloc[:, 0].map(lambda c: int(c.split(" ")[0])).sum() == len(adtte)
-    assert efficacy.km_section(adtte, subjects, "PFS", run.params["efficacy"], ylabel="", xlabel="") is None
+    assert efficacy_page.km_section(adtte, subjects, "PFS", run.params["efficacy"], ylabel="", xlabel="") is None
     import matplotlib.pyplot as plt
 
     plt.close("all")
@@ -330,7 +331,7 @@ def test_method_notes_say_the_settings_used():
 
     eff = {**DEFAULTS["efficacy"], "confirmation_days": 35, "sd_min_days": 56, "alpha": 0.1,
            "missed_assessments": None, "new_therapy_censoring": False, "dor_response": "RSP"}
-    notes = efficacy.method_notes(eff, "randomisation")
+    notes = efficacy_page.method_notes(eff, "randomisation")
     text = " ".join(notes.values())
     assert "at least 35 days later" in notes["response"]
     assert "at least 56 days after randomisation" in notes["response"]
@@ -340,7 +341,7 @@ def test_method_notes_say_the_settings_used():
     assert "missed assessments are not censored" in notes["pfs"]
     assert "unconfirmed" in notes["dor"] and "new anticancer therapy" not in notes["dor"]
     assert not any(s in text for s in ("4 weeks", "6 weeks", "95%"))
-    default = efficacy.method_notes(DEFAULTS["efficacy"], "first dose")
+    default = efficacy_page.method_notes(DEFAULTS["efficacy"], "first dose")
     assert "after 2 or more missed assessments" in default["pfs"] and "95% confidence" in default["response"]
 
 
@@ -354,7 +355,7 @@ def test_header_text_escapes_parameter_text_and_names_criteria():
     params = {"study": {"title": title}, "data_cutoff": None, "adsl": {"reference_date": "RANDDT"},
               "efficacy": {**DEFAULTS["efficacy"], "evaluator": "INDEPENDENT ASSESSOR"}}
     subjects = pd.DataFrame({"USUBJID": ["A", "B"]})
-    text = efficacy.header_text(params, subjects.iloc[:1], subjects, "randomisation")
+    text = efficacy_page.header_text(params, subjects.iloc[:1], subjects, "randomisation")
     assert f"**Study:** {md_text(title)}" in text and "<b>" not in text
     assert "RECIST 1.1" in text and "Independent Assessor" in text
     assert "N = 1 of 2 treated" in text and "randomisation (ADSL RANDDT)" in text
@@ -435,7 +436,7 @@ def test_settings_table_names_every_efficacy_parameter_with_its_rule():
     from mpmlib.settings.load import PROJECT_ROOT, load_params
 
     eff = load_params(PROJECT_ROOT / "params" / "demo.yaml")["efficacy"]
-    table = efficacy.settings_table(eff).reset_index()
-    assert table["Parameter"].tolist() == list(eff)
+    table = efficacy_page.settings_table(eff).reset_index()
+    assert table["Parameter"].tolist() == [key for key, _ in eff.items()]
     assert table["Rule"].str.len().gt(0).all(), table.loc[table["Rule"].eq(""), "Parameter"].tolist()
     assert table.set_index("Parameter")["Value"].to_dict() == {k: "-" if v is None else str(v) for k, v in eff.items()}

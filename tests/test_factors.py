@@ -17,6 +17,7 @@ import pytest
 from statsmodels.stats.proportion import proportion_confint
 
 from mpmlib.analysis import factors
+from mpmlib.pages import factors as factors_page
 
 SPECS = [
     {"var": "HISTOL", "label": "Histology", "kind": "categorical", "reference": "Epithelioid",
@@ -426,19 +427,19 @@ def test_no_factor_chosen_after_the_data_only_for_a_locked_factor_list(tmp_path)
     from mpmlib import lock
 
     params = _run_params(tmp_path)
-    assert factors.locked_factor_list(params) is None
-    exploratory = factors.factor_list_text(None)
+    assert factors_page.locked_factor_list(params) is None
+    exploratory = factors_page.factor_list_text(None)
     assert "exploratory (not locked)" in exploratory and "No factor was chosen" not in exploratory
     lock.write_lock(params)
-    found = factors.locked_factor_list(params)
+    found = factors_page.locked_factor_list(params)
     assert found is not None and found == lock.read_lock(params)
-    text = factors.factor_list_text(found)
+    text = factors_page.factor_list_text(found)
     assert "No factor was chosen after looking at the data" in text and found["locked_on"] in text
     changed = copy.deepcopy(params)
     changed["factors"]["multivariable"] = ["AGE"]
-    assert factors.locked_factor_list(changed) is None
+    assert factors_page.locked_factor_list(changed) is None
     _run_params(tmp_path, "USUBJID\nS2\n")                         # input changed since the lock
-    assert factors.locked_factor_list(params) is None
+    assert factors_page.locked_factor_list(params) is None
 
 
 def test_ph_method_named_from_the_cox_fit(adsl):

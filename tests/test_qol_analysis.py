@@ -17,6 +17,7 @@ import pytest
 from scipy import stats as sps
 
 from mpmlib.analysis import qol as qol_analysis
+from mpmlib.pages import qol as qol_page
 from mpmlib.derive.adqs import derive_adqs, missed_questionnaires
 from mpmlib.derive.qol_scoring import score_qlq_c30
 
@@ -331,7 +332,7 @@ def test_ci_label_comes_from_alpha():
     assert fig.axes[0].get_ylabel() == "Mean change (90% CI)"
     cfg = {"population": "SAFFL", "interval_weeks": 6, "window_days": 14, "expected_until": "progression",
            "meaningful_change": 10, "min_n_ci": 3}
-    header = qol_analysis.page_header("Trial", ["QLQ-C30"], 3, cfg, 0.1)
+    header = qol_page.page_header("Trial", ["QLQ-C30"], 3, cfg, 0.1)
     assert "two-sided 90% (efficacy.alpha = 0.1)" in header and "95" not in header
 
 
@@ -477,9 +478,9 @@ def test_page_says_what_qs_holds_and_what_is_analysed():
     assert qol_analysis.no_data_message(pd.DataFrame(c30), scored) is None
     cfg = {"population": "SAFFL", "interval_weeks": 6, "window_days": 14, "expected_until": "study",
            "meaningful_change": 10, "min_n_ci": 3}
-    header = qol_analysis.page_header("<b>My_trial</b>", [], 2, cfg, 0.05)
+    header = qol_page.page_header("<b>My_trial</b>", [], 2, cfg, 0.05)
     assert "&lt;b&gt;My\\_trial&lt;/b&gt;" in header and "**Instrument(s) scored:** none" in header
-    assert "QLQ-C30" in qol_analysis.page_header("T", ["QLQ-C30"], 1, cfg, 0.05)
+    assert "QLQ-C30" in qol_page.page_header("T", ["QLQ-C30"], 1, cfg, 0.05)
 
 
 def test_data_gaps_listing_and_masked_ids():
@@ -498,7 +499,7 @@ def test_data_gaps_listing_and_masked_ids():
     assert subject_ids(gaps["USUBJID"], adsl["USUBJID"], mask=True).tolist() == ["Subject 001", "Subject 002"]
     cfg = {"population": "SAFFL", "interval_weeks": 6, "window_days": 14, "expected_until": "progression",
            "meaningful_change": 10, "min_n_ci": 3}
-    header = qol_analysis.page_header("T", ["QLQ-C30"], 2, cfg, 0.05, stop_dates=pd.Series({"B": REF}))
+    header = qol_page.page_header("T", ["QLQ-C30"], 2, cfg, 0.05, stop_dates=pd.Series({"B": REF}))
     assert "1 subject(s) with a progression in the response data (ADRS)" in header
 
 

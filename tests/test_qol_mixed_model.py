@@ -58,5 +58,5 @@ def test_qol_population_is_flagged_and_treated_in_every_denominator():
     adsl = pd.DataFrame({"USUBJID": ["A", "B", "C"], "SAFFL": ["Y", "Y", "N"],
                          "TRTSDT": [pd.Timestamp("2025-01-01"), pd.NaT, pd.Timestamp("2025-01-01")]})
     adqs = pd.DataFrame({"USUBJID": [], "ABLFL": []})
-    assert qol_analysis.analysis_population(adsl)["USUBJID"].tolist() == ["A"]
+    assert qol_analysis.treated_subjects(adsl)["USUBJID"].tolist() == ["A"]
     assert qol_analysis.without_baseline(adsl, adqs).tolist() == ["A"]

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from mpmlib.analysis import safety
+from mpmlib.pages import safety as safety_page
 from mpmlib.derive.adae import derive_adae
 from mpmlib.settings.load import PROJECT_ROOT, load_params
 
@@ -39,7 +40,7 @@ def build(name: str, sdtm):
     params = load_params(PROJECT_ROOT / "params" / f"{name}.yaml")
     adsl = derive_adsl(sdtm, params["adsl"], params["data_cutoff"])
     adae = derive_adae(adsl, sdtm.get("ae"), sdtm.get("suppae"), params["safety"])
-    pop = safety.population(adsl, "SAFFL", params["safety"]["by"])
+    pop = safety.subject_groups(adsl, "SAFFL", params["safety"]["by"])
     return params, adsl, adae, pop, safety.teae(adae, pop)
 
 
@@ -365,15 +366,15 @@ def test_window_text_follows_the_settings():
     two ends; pharmaverse's one end named once (anchor = any drug, 30 days both); the pilot's
     open window; no sensitivity window when the data carry no immune-related flag."""
     demo = load_params(PROJECT_ROOT / "params" / "demo.yaml")
-    text = safety.window_description(demo["safety"], safety.drug_labels(demo["adsl"]["study_drugs"]))
+    text = safety_page.window_description(demo["safety"], safety.drug_labels(demo["adsl"]["study_drugs"]))
     assert text["main"] == ("from the first dose of any study drug to the later of the last H101 dose + 30 (+7) days "
                             "and the last dose of any study drug + 30 days")
     assert text["immune"].endswith("last dose of any study drug + 90 days")
     pv = load_params(PROJECT_ROOT / "params" / "pharmaverse-onco.yaml")["safety"]
-    assert safety.window_description(pv, {}) == {
+    assert safety_page.window_description(pv, {}) == {
         "main": "from the first dose of any study drug to the last dose of any study drug + 30 days", "immune": ""}
     pilot = load_params(PROJECT_ROOT / "params" / "cdiscpilot01.yaml")["safety"]
-    assert "with no end" in safety.window_description(pilot, {})["main"]
+    assert "with no end" in safety_page.window_description(pilot, {})["main"]
 
 
 def test_pilot_immune_status_not_collected_and_listing_severity(pilot):

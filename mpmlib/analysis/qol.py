@@ -104,7 +104,7 @@ def last_on_schedule(adsl: pd.DataFrame, population: str = "SAFFL",
     subject of the QoL population: the first of death (DTHDT), data cut-off (DCUTDT), last
     contact (LSTALVDT) and ``stop_dates`` (USUBJID -> date, e.g. the first progression when
     ``qol.expected_until`` is "progression"). NaN when none is known (expected at baseline only)."""
-    pop = analysis_population(adsl, population)
+    pop = treated_subjects(adsl, population)
     ends = [pop[c] for c in ("LSTALVDT", "DTHDT", "DCUTDT") if c in pop]
     if stop_dates is not None:
         ends.append(pop["USUBJID"].map(stop_dates))
@@ -196,7 +196,7 @@ def compliance(adsl: pd.DataFrame, adqs: pd.DataFrame, interval_weeks: int = 6, 
     return pd.DataFrame(rows).set_index("Visit")
 
 
-def analysis_population(adsl: pd.DataFrame, population: str = "SAFFL") -> pd.DataFrame:
+def treated_subjects(adsl: pd.DataFrame, population: str = "SAFFL") -> pd.DataFrame:
     """ADSL rows of the quality-of-life population: flag ``population`` = Y and treated (TRTSDT
     present; the questionnaire schedule runs from the first dose). Every QoL denominator."""
     return adsl[adsl[population].eq("Y") & adsl["TRTSDT"].notna()]
@@ -206,7 +206,7 @@ def without_baseline(adsl: pd.DataFrame, adqs: pd.DataFrame, population: str = "
     """USUBJIDs of ``population`` subjects with no baseline questionnaire (no ADQS record with
     ABLFL = Y for any scale). They have no change from baseline, so they are absent from the
     change, mixed-model, responder and time-to-deterioration analyses (ADQS rules)."""
-    pop = analysis_population(adsl, population)["USUBJID"]
+    pop = treated_subjects(adsl, population)["USUBJID"]
     with_base = adqs.loc[adqs["ABLFL"].eq("Y"), "USUBJID"].unique() if len(adqs) else []
     return pop[~pop.isin(with_base)].reset_index(drop=True)
 
@@ -335,34 +335,6 @@ def qs_inventory(qs: pd.DataFrame | None, instruments=None) -> pd.DataFrame:
     out["Analysed"] = np.where(out["inst"].ne(""), "yes: scored as " + out["inst"],
                                "no: no instrument of the instrument table matches its QSTESTCD")
     return out.rename(columns={"cat": cols[0]})[cols].set_index(cols[0])
-
-
-def page_header(study_title, instruments: list[str], n_population: int, cfg: dict, alpha: float,
-                alpha_source: str = "efficacy.alpha", stop_dates: pd.Series | None = None) -> str:
-    """Header lines of the QoL page (Markdown), all from the data and settings actually used:
-    study title (parameter file, escaped by :func:`mpmlib.tables.format.md_text`), the instruments
-    scored (ADQS PARCAT1, :func:`instruments_scored`, described by :func:`scoring_text`),
-    population and N, the visit schedule and its end (``qol.expected_until``), the meaningful
-    change and the CI level (:func:`ci_label` of ``alpha``, named by ``alpha_source``).
-    ``stop_dates`` (:func:`progression_dates`) adds how many subjects' schedule a progression ended."""
-    scored = "; ".join(md_text(scoring_text(name)) for name in instruments) or "none"
-    until = {"progression": "first progression, death, last contact or data cut-off, whichever is first",
-             "study": "death, last contact or data cut-off, whichever is first"}[cfg["expected_until"]]
-    setting = f"qol.expected_until = {md_text(cfg['expected_until'])}"
-    if cfg["expected_until"] == "progression" and stop_dates is not None:
-        setting += f"; {len(stop_dates)} subject(s) with a progression in the response data (ADRS)"
-    lines = [
-        f"**Study:** {md_text(study_title) if study_title else '(no title in the parameter file)'}",
-        f"**Instrument(s) scored:** {scored}",
-        f"**Population:** treated subjects, {md_text(cfg['population'])} = Y (N = {n_population})",
-        f"**Analysis visits:** baseline (last questionnaire on or before the first dose), then every "
-        f"{cfg['interval_weeks']} weeks ± {cfg['window_days']} days; questionnaires expected until {until} "
-        f"({setting})",
-        f"**Clinically meaningful change:** {cfg['meaningful_change']:g} points (qol.meaningful_change)",
-        f"**Confidence intervals:** two-sided {ci_label(alpha)} ({alpha_source} = {alpha:g}); none from fewer "
-        f"than {max(int(cfg['min_n_ci']), 2)} values (qol.min_n_ci)",
-    ]
-    return "  \n".join(lines)
 
 
 NOT_MADE = "*Not made: no scored questionnaire in this input (see \"What the questionnaire data hold\").*"
