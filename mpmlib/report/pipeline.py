@@ -158,7 +158,7 @@ def notebook_key(name: str, notebooks_dir: Path, params: dict, out: Path, files:
     for path in code_files():
         add(str(path.relative_to(PACKAGE_DIR)), path.read_bytes())
     add("params", Path(params["_path"]).read_bytes())
-    add("params-resolved", json.dumps({"sdtm": params["sdtm"], "out": params["output"]}, sort_keys=True).encode())
+    add("params-resolved", json.dumps({"sdtm": params.sdtm.model_dump(), "out": params.output.model_dump()}, sort_keys=True).encode())
     lock = lock_path(params)
     add("lock", lock.read_bytes() if lock.is_file() else b"")
     needs = NOTEBOOK_INPUTS.get(name, ["adam/*", "qc/*", "sdtm:**"])
